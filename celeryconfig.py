@@ -1,0 +1,36 @@
+"""Celery settings shared by every worker, beat and Flower (broker and eager mode come from env)."""
+from celery.schedules import crontab
+from kombu import Queue
+
+task_default_queue = "default"
+task_queues = (
+    Queue("default"),
+    Queue("payments"),
+    Queue("certificates"),
+    Queue("reports"),
+)
+# Route by the task name's domain prefix: "payments.fulfil_order" goes to the payments queue.
+task_routes = {
+    "payments.*": {"queue": "payments"},
+    "certificates.*": {"queue": "certificates"},
+    "reports.*": {"queue": "reports"},
+}
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+# Job status lives in PostgreSQL (the jobs table); Celery results are not needed.
+task_ignore_result = True
+result_backend = None
+task_acks_late = False  # opted into per task, only where the task is idempotent
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+task_time_limit = 300
+task_soft_time_limit = 240
+broker_connection_retry_on_startup = True
+broker_transport_options = {"visibility_timeout": 900}
+timezone = "UTC"
+enable_utc = True
+beat_schedule = {
+    "leaderboards-rebuild": {"task": "leaderboards.rebuild", "schedule": crontab(minute="*/10")},
+    "payments-reconcile": {"task": "payments.reconcile", "schedule": crontab(minute="*/5")},
+}

@@ -1,0 +1,1 @@
+"""Domain core shared by the web and worker edges."""

@@ -1,0 +1,44 @@
+"""User accounts: credentials, role, suspension and the token version that revokes sessions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from common.db import created_at_column, db, utcnow
+
+ROLES = ("student", "instructor", "admin")
+USER_STATUSES = ("active", "suspended")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('student', 'instructor', 'admin')", name="role"),
+        CheckConstraint("status IN ('active', 'suspended')", name="status"),
+        CheckConstraint("xp_total >= 0", name="xp_total_non_negative"),
+        Index("ix_users_role_created", "role", "created_at"),
+        Index("ix_users_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased so the unique index is case-insensitive on every backend.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="student", server_default="student")
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    # Bumped on suspension, password change and role change: every token carrying an older
+    # version stops working at once.
+    token_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    xp_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    google_sub: Mapped[str | None] = mapped_column(String(255), unique=True)
+    email_verified: Mapped[bool] = mapped_column(default=False, server_default="0")
+    suspended_reason: Mapped[str | None] = mapped_column(String(500))
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<User {self.id} {self.email} {self.role}>"

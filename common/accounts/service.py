@@ -1,0 +1,169 @@
+"""Account rules: registration, login, profile, OAuth linking, suspension and roles."""
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from common.accounts import tokens
+from common.accounts.models import ROLES, User
+from common.accounts.passwords import hash_password, needs_rehash, verify_password
+from common.admin import audit
+from common.db import db, utcnow
+from common.errors import Conflict, Forbidden, Unauthorized, ValidationError, not_found
+
+SELF_SERVICE_ROLES = ("student", "instructor")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get_user(user_id: int) -> User:
+    """The user with this id, or NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise not_found("User", user_id)
+    return user
+
+
+def register(*, email: str, password: str, name: str, role: str = "student") -> User:
+    """Create an account; only student and instructor may be chosen by the caller."""
+    if role not in SELF_SERVICE_ROLES:
+        raise ValidationError("Invalid role", errors={"json": {"role": ["Must be student or instructor."]}})
+    user = User(email=normalise_email(email), name=name.strip(), role=role,
+                password_hash=hash_password(password))
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("An account with this email already exists")
+    return user
+
+
+def authenticate(*, email: str, password: str) -> User:
+    """The user for these credentials; Unauthorized if wrong, Forbidden if suspended."""
+    user = db.session.execute(
+        db.select(User).where(User.email == normalise_email(email))
+    ).scalar_one_or_none()
+    if not verify_password(user.password_hash if user else None, password):
+        raise Unauthorized("Invalid email or password")
+    if user.status == "suspended":
+        raise Forbidden("This account is suspended")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def active_user(user_id: int) -> User:
+    """The user behind a valid token; Unauthorized if gone, Forbidden if suspended."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise Unauthorized("Account no longer exists")
+    if user.status == "suspended":
+        raise Forbidden("This account is suspended")
+    return user
+
+
+def update_profile(*, user_id: int, name: str | None = None, password: str | None = None,
+                   current_password: str | None = None) -> tuple[User, bool]:
+    """Change name and/or password; returns (user, password_changed).
+
+    A password change needs the current password (unless the account has none yet, as after a
+    Google sign-up) and revokes every token issued before it.
+    """
+    user = active_user(user_id)
+    changed_password = False
+    if name is not None:
+        user.name = name.strip()
+    if password is not None:
+        if user.password_hash is not None and not (
+            current_password and verify_password(user.password_hash, current_password)
+        ):
+            raise ValidationError("Current password is incorrect",
+                                  errors={"json": {"current_password": ["Incorrect password."]}})
+        user.password_hash = hash_password(password)
+        user.token_version += 1
+        changed_password = True
+    db.session.commit()
+    if changed_password:
+        tokens.publish_version(user)
+    return user, changed_password
+
+
+def login_with_google(*, sub: str, email: str | None, email_verified: bool, name: str | None) -> User:
+    """Find or create the account for a Google identity.
+
+    Links to an existing account only by a *verified* email; otherwise creates a student.
+    """
+    user = db.session.execute(db.select(User).where(User.google_sub == sub)).scalar_one_or_none()
+    if user is None:
+        if not email or not email_verified:
+            raise Forbidden("Google did not confirm a verified email for this account")
+        email = normalise_email(email)
+        user = db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none()
+        if user is None:
+            user = User(email=email, name=(name or email.split("@")[0])[:120], role="student",
+                        email_verified=True)
+            db.session.add(user)
+        user.google_sub = sub
+        user.email_verified = True
+    if user.status == "suspended":
+        db.session.rollback()
+        raise Forbidden("This account is suspended")
+    user.last_login_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent first sign-in created it: use that row.
+        db.session.rollback()
+        user = db.session.execute(db.select(User).where(User.google_sub == sub)).scalar_one()
+    return user
+
+
+def create_admin(*, email: str, password: str, name: str = "Administrator") -> User:
+    """Create an admin, or promote and reset the password of an existing account."""
+    email = normalise_email(email)
+    user = db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none()
+    if user is None:
+        user = User(email=email, name=name)
+        db.session.add(user)
+    user.role = "admin"
+    user.status = "active"
+    user.password_hash = hash_password(password)
+    user.token_version = (user.token_version or 1) + 1
+    db.session.commit()
+    return user
+
+
+def set_suspended(*, actor_id: int, user_id: int, suspended: bool, reason: str | None = None) -> User:
+    """Suspend (revoking every token at once) or reinstate a user."""
+    if actor_id == user_id:
+        raise Conflict("Admins cannot suspend themselves")
+    user = get_user(user_id)
+    user.status = "suspended" if suspended else "active"
+    user.suspended_reason = reason if suspended else None
+    user.token_version += 1
+    audit.record(actor_id=actor_id, action="user.suspend" if suspended else "user.unsuspend",
+                 object_type="user", object_id=user.id, detail={"reason": reason} if reason else None)
+    db.session.commit()
+    tokens.publish_version(user)
+    return user
+
+
+def promote(*, actor_id: int, user_id: int, role: str) -> User:
+    """Change a user's role; their tokens are revoked so the new role applies at once."""
+    if role not in ROLES:
+        raise ValidationError("Invalid role", errors={"json": {"role": [f"Must be one of {', '.join(ROLES)}."]}})
+    if actor_id == user_id:
+        raise Conflict("Admins cannot change their own role")
+    user = get_user(user_id)
+    old = user.role
+    user.role = role
+    user.token_version += 1
+    audit.record(actor_id=actor_id, action="user.promote", object_type="user", object_id=user.id,
+                 detail={"from": old, "to": role})
+    db.session.commit()
+    tokens.publish_version(user)
+    return user

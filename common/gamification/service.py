@@ -1,0 +1,97 @@
+"""XP awards, badges and leaderboard rebuilds."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import delete, func, insert, literal, select, update
+
+from common.accounts.models import User
+from common.db import db, insert_ignore
+from common.gamification.models import Badge, LeaderboardEntry, UserBadge, XpEvent
+
+XP_POINTS = {"lesson_complete": 10, "quiz_pass": 20, "forum_post": 5}
+
+# The catalogue of badges; seeded by the migration-independent `ensure_badges`.
+BADGES = [
+    ("first-steps", "First steps", "Complete your first lesson.", "lesson_complete", 1),
+    ("steady-learner", "Steady learner", "Complete 25 lessons.", "lesson_complete", 25),
+    ("quiz-whiz", "Quiz whiz", "Pass 10 quizzes.", "quiz_pass", 10),
+    ("helpful-voice", "Helpful voice", "Write 5 forum posts.", "forum_post", 5),
+    ("xp-500", "Rising star", "Earn 500 XP.", "xp_total", 500),
+    ("xp-2000", "Scholar", "Earn 2,000 XP.", "xp_total", 2000),
+]
+
+
+def ensure_badges() -> None:
+    """Insert any missing badge of the catalogue (idempotent). Commits."""
+    for code, name, description, criterion, threshold in BADGES:
+        insert_ignore(Badge, code=code, name=name, description=description, criterion=criterion,
+                      threshold=threshold)
+    db.session.commit()
+
+
+def award_xp(*, user_id: int, type: str, source_id: int, course_id: int | None = None,
+             domain: str | None = None) -> int:
+    """Award the points for (user, type, source) once; returns the points awarded (0 if already).
+
+    Runs inside the caller's unit of work (no commit): the unique constraint on
+    (user_id, type, source_id) makes a concurrent second award a no-op.
+    """
+    points = XP_POINTS[type]
+    if not insert_ignore(XpEvent, user_id=user_id, type=type, points=points, source_id=source_id,
+                         course_id=course_id, domain=domain, timestamp=datetime.now(timezone.utc)):
+        return 0
+    db.session.execute(update(User).where(User.id == user_id).values(xp_total=User.xp_total + points))
+    _award_badges(user_id, type)
+    return points
+
+
+def _award_badges(user_id: int, type: str) -> None:
+    badges = db.session.execute(select(Badge).where(Badge.criterion.in_((type, "xp_total")))).scalars().all()
+    if not badges:
+        return
+    counts = {
+        type: db.session.execute(
+            select(func.count()).select_from(XpEvent).where(XpEvent.user_id == user_id, XpEvent.type == type)
+        ).scalar_one(),
+        "xp_total": db.session.execute(select(User.xp_total).where(User.id == user_id)).scalar_one(),
+    }
+    for badge in badges:
+        if counts[badge.criterion] >= badge.threshold:
+            insert_ignore(UserBadge, user_id=user_id, badge_id=badge.id, awarded_at=datetime.now(timezone.utc))
+
+
+def period_start(period: str, today: date | None = None) -> date:
+    today = today or datetime.now(timezone.utc).date()
+    if period == "weekly":
+        return today - timedelta(days=today.weekday())
+    return today.replace(day=1)
+
+
+def rebuild_leaderboards(today: date | None = None) -> dict:
+    """Recompute the current weekly and monthly boards (overall and per domain) in SQL. Commits."""
+    stats = {}
+    for period in ("weekly", "monthly"):
+        start = period_start(period, today)
+        since = datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc)
+        db.session.execute(delete(LeaderboardEntry).where(
+            LeaderboardEntry.period == period, LeaderboardEntry.period_start == start))
+        rows = 0
+        for by_domain in (False, True):
+            points = func.sum(XpEvent.points)
+            partition = [XpEvent.domain] if by_domain else []
+            rank = func.rank().over(partition_by=partition or None, order_by=points.desc())
+            domain_col = XpEvent.domain if by_domain else literal("")
+            query = (
+                select(literal(period), literal(start), domain_col, XpEvent.user_id, points, rank)
+                .where(XpEvent.timestamp >= since)
+                .group_by(*( [XpEvent.domain] if by_domain else []), XpEvent.user_id)
+            )
+            if by_domain:
+                query = query.where(XpEvent.domain.is_not(None))
+            result = db.session.execute(insert(LeaderboardEntry).from_select(
+                ["period", "period_start", "domain", "user_id", "points", "rank"], query))
+            rows += result.rowcount or 0
+        stats[period] = rows
+    db.session.commit()
+    return stats

@@ -1,0 +1,1 @@
+"""Local stand-ins for the internet services we use (Razorpay, Google OpenID), speaking their APIs."""

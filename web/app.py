@@ -1,0 +1,101 @@
+"""Application factory: config, extensions, blueprints from one registry, error envelope."""
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+from pathlib import Path
+
+from flask import Flask, request, send_from_directory
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from common.cache import init_cache
+from common.config import BASE_DIR, load_config
+from common.db import db
+from web.errors import register_error_handlers
+from flask_smorest import Api
+
+from web.extensions import cors, jwt, limiter, migrate, talisman
+from web.resources import BLUEPRINTS
+
+import common.models  # noqa: F401,E402  (every table registered on the metadata)
+
+API_CSP = {"default-src": "'none'", "frame-ancestors": "'none'"}
+# The Swagger UI page is the one HTML page we serve; its assets come from this app only.
+DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+EXPOSED_HEADERS = ["Link", "Location", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                   "X-RateLimit-Reset", "Content-Disposition"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Flask app; `config` overrides settings read from the environment."""
+    settings = load_config(overrides=config)
+    app = Flask(__name__, instance_path=settings["INSTANCE_DIR"])
+    app.config.update(settings)
+    app.json.sort_keys = False
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    init_cache(app)
+    jwt.init_app(app)
+    limiter.init_app(app)
+    api = Api(app)
+    app.extensions["api"] = api
+    for name in BLUEPRINTS:
+        api.register_blueprint(import_module(f"web.resources.{name}.routes").blp)
+    register_error_handlers(app)
+    _init_security(app)
+    _init_docs_assets(app)
+
+    from worker.factory import make_celery
+    from web.cli import register_cli
+
+    make_celery(app)
+    register_cli(app)
+    return app
+
+
+def _init_security(app: Flask) -> None:
+    @app.after_request
+    def _docs_csp(response):
+        # Registered before Talisman's hook, so it runs after it and can relax the docs page.
+        if request.path.startswith("/api/docs"):
+            response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
+
+    cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+                  expose_headers=EXPOSED_HEADERS, supports_credentials=False)
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        strict_transport_security=app.config["FORCE_HTTPS"],
+        content_security_policy=API_CSP,
+        session_cookie_secure=app.config["FORCE_HTTPS"],
+        frame_options="DENY",
+        referrer_policy="no-referrer",
+    )
+
+
+def _init_docs_assets(app: Flask) -> None:
+    """Serve Swagger UI's files from the installed package: /api/docs works with no internet."""
+    import flask_swagger_ui
+
+    dist = Path(flask_swagger_ui.__file__).parent / "dist"
+
+    @app.get("/api/docs/assets/<path:filename>")
+    @limiter.exempt
+    def swagger_assets(filename):
+        return send_from_directory(dist, filename, max_age=86400)
+
+    @app.get("/api/postman.json")
+    @limiter.exempt
+    def postman_collection():
+        from web.postman import build_collection
+
+        return build_collection()

@@ -1,0 +1,50 @@
+"""Shared marshmallow fields: UTC timestamps with `Z`, http(s) URLs, trimmed non-empty strings."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import marshmallow as ma
+
+
+class Timestamp(ma.fields.DateTime):
+    """ISO 8601 in UTC with a `Z` suffix, as the API contract fixes."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed: datetime = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+
+
+class HttpUrl(ma.fields.Url):
+    """An absolute http:// or https:// URL (no javascript:, data:, ftp: ...)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("schemes", {"http", "https"})
+        kwargs.setdefault("require_tld", False)
+        kwargs.setdefault("validate", ma.validate.Length(max=2048))
+        super().__init__(**kwargs)
+
+
+class Text(ma.fields.String):
+    """A string trimmed of surrounding white space; `blank=False` refuses empty results."""
+
+    def __init__(self, *, max_length: int, blank: bool = False, **kwargs):
+        self.blank = blank
+        validators = [ma.validate.Length(max=max_length)]
+        super().__init__(validate=validators, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text and not self.blank:
+            raise ma.ValidationError("Must not be blank.")
+        if "\x00" in text:
+            raise ma.ValidationError("Must not contain NUL characters.")
+        return text

@@ -1,0 +1,29 @@
+"""Job status schema."""
+import marshmallow as ma
+
+from web.fields import Timestamp
+
+
+class JobSchema(ma.Schema):
+    job_id = ma.fields.String(attribute="id")
+    kind = ma.fields.String()
+    status = ma.fields.String()
+    progress = ma.fields.Integer()
+    error = ma.fields.String(allow_none=True)
+    result = ma.fields.Dict(allow_none=True)
+    result_url = ma.fields.String(allow_none=True)
+    created_at = Timestamp()
+    started_at = Timestamp(allow_none=True)
+    finished_at = Timestamp(allow_none=True)
+
+
+class JobAcceptedSchema(ma.Schema):
+    job_id = ma.fields.String()
+    status = ma.fields.String()
+    status_url = ma.fields.String()
+
+
+def accepted(job):
+    """(body, 202, headers) for a write that started background work."""
+    url = f"/api/jobs/{job.id}"
+    return {"job_id": job.id, "status": job.status, "status_url": url}, 202, {"Location": url}

@@ -1,0 +1,1 @@
+"""The Celery edge: the app bound to Flask, thin tasks per domain, the beat schedule."""

@@ -1,0 +1,54 @@
+"""Builds a Celery app bound to a Flask app: every task runs inside its application context."""
+from __future__ import annotations
+
+from celery import Celery, Task
+from celery.signals import worker_process_init
+
+from common.db import db
+
+TASK_MODULES = [
+    "worker.tasks.jobs",
+    "worker.tasks.payments",
+    "worker.tasks.certificates",
+    "worker.tasks.leaderboards",
+    "worker.tasks.reports",
+]
+
+
+def make_celery(app) -> Celery:
+    class FlaskTask(Task):
+        abstract = True
+
+        def __call__(self, *args, **kwargs):
+            if self.request.is_eager:
+                # In-process (embedded default): share the caller's app context and session.
+                with app.app_context():
+                    return self.run(*args, **kwargs)
+            with app.app_context():
+                try:
+                    return self.run(*args, **kwargs)
+                finally:
+                    db.session.remove()
+
+    celery = Celery(app.import_name, task_cls=FlaskTask)
+    celery.config_from_object("celeryconfig")
+    celery.conf.update(
+        broker_url=app.config["CELERY_BROKER_URL"] or "memory://",
+        task_always_eager=app.config["CELERY_TASK_ALWAYS_EAGER"],
+        task_eager_propagates=False,
+    )
+    celery.set_default()
+    celery.autodiscover_tasks(lambda: [], force=True)
+    for module in TASK_MODULES:
+        __import__(module)
+    app.extensions["celery"] = celery
+    return celery
+
+
+@worker_process_init.connect
+def _dispose_engine_after_fork(**_kwargs):
+    """A forked worker process must not reuse the parent's pooled connections."""
+    from worker.celery_app import flask_app
+
+    with flask_app.app_context():
+        db.engine.dispose(close=False)

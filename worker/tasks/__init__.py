@@ -1,0 +1,1 @@
+"""Celery tasks, one module per domain; each task loads ids and calls one service function."""

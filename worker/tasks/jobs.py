@@ -1,0 +1,1 @@
+"""Job task helpers shared by the domain task modules."""
