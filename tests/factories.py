@@ -84,3 +84,16 @@ def instructor():
 @pytest.fixture
 def admin():
     return make_user("admin")
+
+
+def make_quiz(module: Module, *, question: str = "Pick one?", options: list | None = None, correct_option: int = 0,
+              max_attempts: int | None = None, position: int | None = None) -> Quiz:
+    """A quiz on `module` (after its last quiz unless `position` is given)."""
+    if position is None:
+        position = db.session.query(Quiz).filter_by(module_id=module.id).count()
+    quiz = Quiz(module_id=module.id, course_id=module.course_id, question=question,
+                options=options or ["yes", "no", "maybe"], correct_option=correct_option,
+                max_attempts=max_attempts, position=position)
+    db.session.add(quiz)
+    db.session.commit()
+    return quiz
