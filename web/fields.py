@@ -48,3 +48,16 @@ class Text(ma.fields.String):
         if "\x00" in text:
             raise ma.ValidationError("Must not contain NUL characters.")
         return text
+
+
+class EmailAddress(ma.fields.Email):
+    """An email address, trimmed and lower-cased before validation (max 254 characters)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", ma.validate.Length(max=254))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip().lower()
+        return super()._deserialize(value, attr, data, **kwargs)

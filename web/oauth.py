@@ -6,6 +6,7 @@ import logging
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
 from flask import current_app
+from joserfc.errors import JoseError
 from requests.exceptions import RequestException
 
 from common.errors import ServiceUnavailable, Unauthorized
@@ -47,7 +48,7 @@ def complete_authorization() -> dict:
     except RequestException as exc:
         log.warning("OpenID token exchange failed: %s", exc)
         raise ServiceUnavailable("Google sign-in is unreachable right now") from exc
-    except (AuthlibBaseError, ValueError, KeyError) as exc:
+    except (AuthlibBaseError, JoseError, ValueError, KeyError) as exc:
         raise Unauthorized(f"Google sign-in failed: {exc}") from exc
     claims = token.get("userinfo") or {}
     if not claims.get("sub"):

@@ -1,7 +1,7 @@
 """Request and response schemas for accounts and tokens."""
 import marshmallow as ma
 
-from web.fields import Text, Timestamp
+from web.fields import EmailAddress, Text, Timestamp
 
 # Argon2 hashes any length, but an unbounded password is a denial-of-service lever.
 PASSWORD = dict(validate=ma.validate.Length(min=8, max=128))
@@ -18,14 +18,14 @@ class UserSchema(ma.Schema):
 
 
 class RegisterSchema(ma.Schema):
-    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+    email = EmailAddress(required=True)
     password = ma.fields.String(required=True, load_only=True, **PASSWORD)
     name = Text(required=True, max_length=120)
     role = ma.fields.String(load_default="student", validate=ma.validate.OneOf(["student", "instructor"]))
 
 
 class LoginSchema(ma.Schema):
-    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+    email = EmailAddress(required=True)
     password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=128))
 
 

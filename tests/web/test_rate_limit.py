@@ -1,0 +1,33 @@
+"""Rate limits live in Redis: strict on auth routes, shared by every app instance, 429 + Retry-After."""
+from __future__ import annotations
+
+from web.app import create_app
+
+
+def _login(client):
+    return client.post("/api/auth/login", json={"email": "nobody@example.com", "password": "wrong-password"})
+
+
+def test_login_limit_is_shared_across_two_app_instances(app):
+    limit = int(app.config["RATELIMIT_AUTH"].split()[0])
+    first, second = app.test_client(), create_app().test_client()
+    codes = [_login(first if i % 2 else second).status_code for i in range(limit)]
+    assert codes == [401] * limit
+    blocked = _login(first)
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) > 0
+    body = blocked.get_json()
+    assert body["code"] == 429 and body["status"] == "Too Many Requests"
+    assert _login(second).status_code == 429
+
+
+def test_limits_are_per_route_group(app, student):
+    limit = int(app.config["RATELIMIT_AUTH"].split()[0])
+    client = app.test_client()
+    for _ in range(limit + 1):
+        _login(client)
+    # Other routes keep working under the global default.
+    assert client.get("/api/health/ready").status_code == 200
+    from tests.factories import auth_headers
+
+    assert client.get("/api/auth/me", headers=auth_headers(student)).status_code == 200
