@@ -1,0 +1,13 @@
+# Image for every process of the stack (web, workers, beat, flower); Chromium from Debian.
+FROM python:3.11-slim-bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+ENV FLASK_APP=web.app:create_app CHROMIUM_PATH=/usr/bin/chromium PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+RUN useradd --create-home app && mkdir -p /data/storage && chown app /data/storage
+USER app
+EXPOSE 5000
+CMD ["gunicorn", "web.app:create_app()", "--bind", "0.0.0.0:5000", "--workers", "2"]
