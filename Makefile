@@ -4,10 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := web.app:create_app
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv migrate seed serve stack bench clean
+.PHONY: run test venv bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,16 +18,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-## make run: set up and serve the API with demo data on http://$(HOST):$(PORT) (SQLite, in-process tasks/cache)
+## make run: set up and serve the API with demo data on http://$(HOST):$(PORT).
+## Embedded default (SQLite, in-process tasks and cache, local Razorpay/Google stand-ins) unless
+## REDIS_URL is set: then the real stack from the Procfile (gunicorn, workers, beat, Flower).
 run: $(STAMP)
 	-@./scripts/ensure_chromium.sh
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed
-	$(BIN)/honcho -f Procfile.dev start
+	@if [ -n "$$REDIS_URL" ]; then \
+	  echo "REDIS_URL is set: starting the real stack (web, worker, certificates, beat, flower)"; \
+	  $(BIN)/honcho start web worker certificates beat flower; \
+	else \
+	  echo "Embedded default: API on http://$(HOST):$(PORT)/api (docs: /api/docs)"; \
+	  HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start; \
+	fi
 
-## make stack: the real stack over the Procfile (needs DATABASE_URL and REDIS_URL)
-stack: $(STAMP)
-	$(BIN)/honcho start
 
 ## make test: set up and run the whole suite on PostgreSQL, Redis and a real Celery worker
 test: $(STAMP)
