@@ -1,0 +1,276 @@
+"""Quiz rules: authoring MCQs on owned modules, attempts by enrolled students, results and pass counts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+
+from common.catalog import access
+from common.catalog.models import Course
+from common.db import db, is_postgres
+from common.errors import Conflict, Forbidden, ValidationError, not_found
+from common.gamification.service import award_xp
+from common.learning.models import Enrollment
+from common.pagination import Page, paginate
+from common.quizzes.models import Quiz, QuizResult
+
+MIN_OPTIONS = 2
+MAX_OPTIONS = 10
+OPTION_MAX_LENGTH = 500
+QUESTION_MAX_LENGTH = 2000
+RESULT_FIELDS = ("id", "quiz_id", "module_id", "course_id", "selected_option", "is_correct", "correct_option",
+                 "timestamp")
+
+
+@dataclass
+class QuizStatus:
+    """One student's standing on one quiz (for the student's quiz list)."""
+
+    attempts_used: int = 0
+    passed: bool = False
+
+
+@dataclass
+class AttemptOutcome:
+    """A stored attempt (as plain values) plus what the student needs next: attempts left and XP earned."""
+
+    result: dict
+    max_attempts: int | None
+    attempts_used: int
+    xp_awarded: int
+    passed: bool
+    course_completed: bool = False
+
+    @property
+    def attempts_left(self) -> int | None:
+        return None if self.max_attempts is None else max(self.max_attempts - self.attempts_used, 0)
+
+
+def _invalid(field: str, message: str) -> ValidationError:
+    return ValidationError("Validation failed", errors={"json": {field: [message]}})
+
+
+def _clean_options(options) -> list[str]:
+    """2–10 trimmed, non-empty, distinct strings; the service re-checks what the schema checks
+    so the CLI and seed obey the same rules as the API."""
+    if not isinstance(options, list) or not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+        raise _invalid("options", f"Give between {MIN_OPTIONS} and {MAX_OPTIONS} options.")
+    cleaned = []
+    for option in options:
+        if not isinstance(option, str) or not option.strip():
+            raise _invalid("options", "Every option must be a non-empty string.")
+        if len(option.strip()) > OPTION_MAX_LENGTH:
+            raise _invalid("options", f"Options are at most {OPTION_MAX_LENGTH} characters.")
+        cleaned.append(option.strip())
+    if len({o.casefold() for o in cleaned}) != len(cleaned):
+        raise _invalid("options", "Options must be distinct.")
+    return cleaned
+
+
+def _check_correct_option(correct_option, options: list[str]) -> int:
+    if isinstance(correct_option, bool) or not isinstance(correct_option, int) \
+            or not 0 <= correct_option < len(options):
+        raise _invalid("correct_option", f"Must be a 0-based index into options (0–{len(options) - 1}).")
+    return correct_option
+
+
+def _check_max_attempts(max_attempts) -> int | None:
+    if max_attempts is not None and (isinstance(max_attempts, bool) or not isinstance(max_attempts, int)
+                                     or max_attempts < 1):
+        raise _invalid("max_attempts", "Must be null (unlimited) or at least 1.")
+    return max_attempts
+
+
+def _check_question(question) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise _invalid("question", "Must not be blank.")
+    if len(question.strip()) > QUESTION_MAX_LENGTH:
+        raise _invalid("question", f"At most {QUESTION_MAX_LENGTH} characters.")
+    return question.strip()
+
+
+def visible_quiz(quiz_id: int, user_id: int | None, role: str | None) -> Quiz:
+    """The quiz if the caller may see its course; NotFound otherwise (never leak existence)."""
+    quiz = db.session.get(Quiz, quiz_id)
+    if quiz is None:
+        raise not_found("Quiz", quiz_id)
+    course = db.session.get(Course, quiz.course_id)
+    if not access.can_see(course, user_id, role):
+        raise not_found("Quiz", quiz_id)
+    return quiz
+
+
+def owned_quiz(quiz_id: int, user_id: int, role: str) -> Quiz:
+    """The quiz if the caller owns its course (or is an admin): 404 if invisible, 403 if visible only."""
+    quiz = visible_quiz(quiz_id, user_id, role)
+    if not access.is_owner_or_admin(db.session.get(Course, quiz.course_id), user_id, role):
+        raise Forbidden("Only the course's instructor may change it")
+    return quiz
+
+
+def list_quizzes(*, module_id: int, user_id: int | None, role: str | None, page: int = 1,
+                 per_page: int = 20) -> tuple[Page, bool, dict[int, QuizStatus]]:
+    """A module's quizzes in order for enrolled students, the owner and admins.
+
+    Returns (page, reveal, statuses): `reveal` says whether the caller may see correct answers
+    (owner/admin only); `statuses` is the student's own standing per quiz on the page.
+    """
+    module = access.visible_module(module_id, user_id, role)
+    access.require_content_access(module.course, user_id, role)
+    reveal = access.is_owner_or_admin(module.course, user_id, role)
+    stmt = select(Quiz).where(Quiz.module_id == module.id).order_by(Quiz.position, Quiz.id)
+    result = paginate(stmt, page=page, per_page=per_page)
+    statuses: dict[int, QuizStatus] = {}
+    if not reveal and result.items:
+        statuses = _statuses(user_id, [q.id for q in result.items])
+    return result, reveal, statuses
+
+
+def _statuses(user_id: int, quiz_ids: list[int]) -> dict[int, QuizStatus]:
+    rows = db.session.execute(
+        select(QuizResult.quiz_id, func.count(), func.max(case((QuizResult.is_correct, 1), else_=0)))
+        .where(QuizResult.user_id == user_id, QuizResult.quiz_id.in_(quiz_ids))
+        .group_by(QuizResult.quiz_id)
+    ).all()
+    found = {quiz_id: QuizStatus(attempts_used=count, passed=bool(passed)) for quiz_id, count, passed in rows}
+    return {quiz_id: found.get(quiz_id, QuizStatus()) for quiz_id in quiz_ids}
+
+
+def create_quiz(*, module_id: int, user_id: int, role: str, question: str, options: list[str],
+                correct_option: int, max_attempts: int | None = None, position: int | None = None) -> Quiz:
+    """Add an MCQ to a module the caller owns; appended after the last quiz unless `position` is given."""
+    module = access.owned_module(module_id, user_id, role)
+    options = _clean_options(options)
+    if position is None:
+        last = db.session.execute(select(func.max(Quiz.position)).where(Quiz.module_id == module.id)).scalar()
+        position = 0 if last is None else last + 1
+    else:
+        position = _check_position(position)
+    quiz = Quiz(module_id=module.id, course_id=module.course_id, question=_check_question(question),
+                options=options, correct_option=_check_correct_option(correct_option, options),
+                max_attempts=_check_max_attempts(max_attempts), position=position)
+    db.session.add(quiz)
+    db.session.commit()
+    return quiz
+
+
+UPDATABLE = ("question", "options", "correct_option", "max_attempts", "position")
+
+
+def _check_position(position) -> int:
+    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+        raise _invalid("position", "Must be 0 or more.")
+    return position
+
+
+def update_quiz(*, quiz_id: int, user_id: int, role: str, **changes) -> Quiz:
+    """Change a quiz of a course the caller owns. Recorded results keep their own snapshot.
+
+    Changing `options` so that the stored `correct_option` would fall outside them is a 422
+    unless a new `correct_option` comes with them.
+    """
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise _invalid(sorted(unknown)[0], "Unknown field.")
+    quiz = owned_quiz(quiz_id, user_id, role)
+    # Validate everything before touching the row, so a refusal leaves nothing half-changed.
+    values = {}
+    options = _clean_options(changes["options"]) if "options" in changes else quiz.options
+    if "options" in changes and "correct_option" not in changes and quiz.correct_option >= len(options):
+        raise _invalid("correct_option", "The current answer falls outside the new options; "
+                                         "give a correct_option too.")
+    values["options"] = options
+    values["correct_option"] = _check_correct_option(changes.get("correct_option", quiz.correct_option), options)
+    if "question" in changes:
+        values["question"] = _check_question(changes["question"])
+    if "max_attempts" in changes:
+        values["max_attempts"] = _check_max_attempts(changes["max_attempts"])
+    if "position" in changes:
+        values["position"] = _check_position(changes["position"])
+    for name, value in values.items():
+        setattr(quiz, name, value)
+    db.session.commit()
+    return quiz
+
+
+def delete_quiz(*, quiz_id: int, user_id: int, role: str) -> None:
+    """Delete a quiz of a course the caller owns (its attempts go with it; XP already earned stays)."""
+    quiz = owned_quiz(quiz_id, user_id, role)
+    db.session.delete(quiz)
+    db.session.commit()
+
+
+def _lock_enrollment(user_id: int, course_id: int) -> Enrollment | None:
+    """The active enrollment, locked until commit so one student's attempts in a course run one
+    at a time: the attempt count and the max_attempts check cannot interleave."""
+    stmt = select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id,
+                                    Enrollment.status == "active")
+    if is_postgres():
+        # SQLite has no row locks; its database-wide write lock serialises writers instead.
+        stmt = stmt.with_for_update()
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
+def submit_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_option: int) -> AttemptOutcome:
+    """Record an enrolled student's answer; the first correct one awards `quiz_pass` XP once.
+
+    404 if the caller may not see the course, 403 unless an actively enrolled student, 422 for an
+    option outside the quiz, 409 once `max_attempts` is used up. The attempt (and any XP) commits
+    first; a correct answer then checks whether the whole course is now complete.
+    """
+    quiz = visible_quiz(quiz_id, user_id, role)
+    if role != "student":
+        raise Forbidden("Only enrolled students answer quizzes")
+    try:
+        if _lock_enrollment(user_id, quiz.course_id) is None:
+            raise Forbidden("Enroll in this course first")
+        if isinstance(selected_option, bool) or not isinstance(selected_option, int) \
+                or not 0 <= selected_option < len(quiz.options):
+            raise _invalid("selected_option",
+                           f"Must be a 0-based index into options (0–{len(quiz.options) - 1}).")
+        used, passed_before = db.session.execute(
+            select(func.count(), func.coalesce(func.max(case((QuizResult.is_correct, 1), else_=0)), 0))
+            .where(QuizResult.user_id == user_id, QuizResult.quiz_id == quiz.id)
+        ).one()
+        if quiz.max_attempts is not None and used >= quiz.max_attempts:
+            raise Conflict(f"All {quiz.max_attempts} attempts at this quiz are used up")
+        is_correct = selected_option == quiz.correct_option
+        result = QuizResult(quiz_id=quiz.id, user_id=user_id, module_id=quiz.module_id,
+                            course_id=quiz.course_id, selected_option=selected_option,
+                            is_correct=is_correct, correct_option=quiz.correct_option)
+        db.session.add(result)
+        db.session.flush()
+        # Plain values taken now: nothing below has to reload the rows after commit.
+        recorded = {name: getattr(result, name) for name in RESULT_FIELDS}
+        max_attempts, course_id = quiz.max_attempts, quiz.course_id
+        xp = 0
+        if is_correct:
+            course = db.session.get(Course, course_id)
+            # The xp_events unique key makes this exactly-once even without the lock above.
+            xp = award_xp(user_id=user_id, type="quiz_pass", source_id=quiz.id, course_id=course.id,
+                          domain=course.domain)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    completed = False
+    if is_correct:
+        from common.learning.service import check_course_completion
+
+        # After our commit: it runs its own unit of work and must see this passing answer.
+        completed = check_course_completion(user_id=user_id, course_id=course_id)
+    return AttemptOutcome(result=recorded, max_attempts=max_attempts, attempts_used=used + 1,
+                          xp_awarded=xp, passed=bool(passed_before) or is_correct, course_completed=completed)
+
+
+def list_results(*, user_id: int, course_id: int | None = None, module_id: int | None = None,
+                 quiz_id: int | None = None, page: int = 1, per_page: int = 20) -> Page:
+    """The caller's own attempts, newest first, optionally narrowed to a course, module or quiz."""
+    stmt = select(QuizResult).where(QuizResult.user_id == user_id)
+    if course_id is not None:
+        stmt = stmt.where(QuizResult.course_id == course_id)
+    if module_id is not None:
+        stmt = stmt.where(QuizResult.module_id == module_id)
+    if quiz_id is not None:
+        stmt = stmt.where(QuizResult.quiz_id == quiz_id)
+    return paginate(stmt.order_by(QuizResult.timestamp.desc(), QuizResult.id.desc()), page=page, per_page=per_page)
