@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, literal, select, text, update
 
 from common.accounts.models import User
 from common.db import db, insert_ignore
@@ -68,29 +68,45 @@ def period_start(period: str, today: date | None = None) -> date:
     return today.replace(day=1)
 
 
+# Per-domain boards keep their top entries only; the overall board ranks every learner, so any
+# caller can see their own overall rank.
+DOMAIN_BOARD_SIZE = 1000
+
+
+def _board_query(period: str, start: date, since: datetime, by_domain: bool):
+    points = func.sum(XpEvent.points).label("points")
+    domain = XpEvent.domain if by_domain else literal("")
+    rank = func.rank().over(partition_by=XpEvent.domain if by_domain else None, order_by=points.desc())
+    ranked = (
+        select(domain.label("domain"), XpEvent.user_id, points, rank.label("rank"))
+        .where(XpEvent.timestamp >= since)
+        .group_by(*([XpEvent.domain] if by_domain else []), XpEvent.user_id)
+    )
+    if by_domain:
+        ranked = ranked.where(XpEvent.domain.is_not(None))
+    board = ranked.subquery()
+    query = select(literal(period), literal(start), board.c.domain, board.c.user_id, board.c.points, board.c.rank)
+    return query.where(board.c.rank <= DOMAIN_BOARD_SIZE) if by_domain else query
+
+
 def rebuild_leaderboards(today: date | None = None) -> dict:
-    """Recompute the current weekly and monthly boards (overall and per domain) in SQL. Commits."""
+    """Recompute the current weekly and monthly boards (overall and per domain) in SQL. Commits.
+
+    Runs as one transaction: readers see the old boards until the new ones are committed.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The aggregates sort ~10^6 rows; keep them in memory rather than spilling to disk.
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     stats = {}
     for period in ("weekly", "monthly"):
         start = period_start(period, today)
         since = datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc)
-        db.session.execute(delete(LeaderboardEntry).where(
-            LeaderboardEntry.period == period, LeaderboardEntry.period_start == start))
+        db.session.execute(delete(LeaderboardEntry).where(LeaderboardEntry.period == period))
         rows = 0
         for by_domain in (False, True):
-            points = func.sum(XpEvent.points)
-            partition = [XpEvent.domain] if by_domain else []
-            rank = func.rank().over(partition_by=partition or None, order_by=points.desc())
-            domain_col = XpEvent.domain if by_domain else literal("")
-            query = (
-                select(literal(period), literal(start), domain_col, XpEvent.user_id, points, rank)
-                .where(XpEvent.timestamp >= since)
-                .group_by(*( [XpEvent.domain] if by_domain else []), XpEvent.user_id)
-            )
-            if by_domain:
-                query = query.where(XpEvent.domain.is_not(None))
             result = db.session.execute(insert(LeaderboardEntry).from_select(
-                ["period", "period_start", "domain", "user_id", "points", "rank"], query))
+                ["period", "period_start", "domain", "user_id", "points", "rank"],
+                _board_query(period, start, since, by_domain)))
             rows += result.rowcount or 0
         stats[period] = rows
     db.session.commit()

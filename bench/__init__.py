@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): data profiles, a ceiling app, load runs and reports."""
