@@ -97,3 +97,19 @@ def make_quiz(module: Module, *, question: str = "Pick one?", options: list | No
     db.session.add(quiz)
     db.session.commit()
     return quiz
+
+
+def make_certificate(user: User, course: Course, *, status: str = "pending", revoked: bool = False,
+                     verification_code: str | None = None):
+    """A certificate row for (user, course) as request_certificate would snapshot it (nothing rendered)."""
+    from common.certificates.models import Certificate
+    from common.db import utcnow
+
+    n = next(_seq)
+    certificate = Certificate(
+        user_id=user.id, course_id=course.id, learner_name=user.name, course_title=course.title,
+        instructor_name=course.instructor.name, verification_code=verification_code or f"code-{n}-test",
+        status=status, revoked_at=utcnow() if revoked else None, revoke_reason="refund" if revoked else None)
+    db.session.add(certificate)
+    db.session.commit()
+    return certificate

@@ -53,6 +53,19 @@ def test_local_put_get_exists_delete(tmp_path):
         storage.get("certificates/1.pdf")
 
 
+def test_local_os_errors_are_storage_errors(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StorageError):
+        LocalStorage(blocker).put("a.pdf", b"x")
+    (tmp_path / "dir.pdf").mkdir()
+    with pytest.raises(StorageError) as info:
+        LocalStorage(tmp_path).get("dir.pdf")  # a directory, not a file
+    assert not isinstance(info.value, StorageNotFound)
+    with pytest.raises(StorageError):
+        LocalStorage(tmp_path).put("dir.pdf", b"x")  # cannot replace a directory with a file
+
+
 @pytest.mark.parametrize("key", ["", "../etc/passwd", "/abs/path", "a/../../b", "a//b", "./a", " a"])
 def test_keys_cannot_escape_the_root(tmp_path, key):
     storage = LocalStorage(tmp_path)

@@ -1,4 +1,63 @@
-"""Routes of the certificates domain."""
+"""Certificates: the student's list, PDF download, public verification and the admin re-render."""
+from __future__ import annotations
+
+from flask import Response
 from flask_smorest import Blueprint
 
-blp = Blueprint("certificates", __name__, url_prefix="/api", description="certificates")
+from common.certificates import service
+from web.auth import auth_required, current_user_id, is_admin
+from web.pagination import PaginationArgs, page_response, page_schema
+from web.resources.certificates.schemas import CertificateSchema, VerificationSchema
+from web.resources.jobs.schemas import JobAcceptedSchema, accepted
+
+blp = Blueprint("certificates", __name__, url_prefix="/api", description="Course-completion certificates")
+
+@blp.route("/me/certificates")
+@auth_required("student")
+@blp.arguments(PaginationArgs, location="query")
+@blp.response(200, page_schema(CertificateSchema))
+def my_certificates(args):
+    """Your certificates, newest first, with their render status (pending, ready, failed)."""
+    return page_response(service.list_for_user(user_id=current_user_id(), **args))
+
+
+@blp.route("/certificates/<int:certificate_id>")
+@auth_required()
+@blp.response(200, CertificateSchema)
+@blp.alt_response(404, description="No such certificate, or not yours")
+def get_certificate(certificate_id):
+    """One certificate with its render status (owner or admin)."""
+    return service.get_for(certificate_id=certificate_id, user_id=current_user_id(), is_admin=is_admin())
+
+
+@blp.route("/certificates/<int:certificate_id>/download")
+@auth_required()
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
+              description="The certificate PDF (attachment)")
+@blp.alt_response(404, description="No such certificate, or not yours")
+@blp.alt_response(409, description="Not ready yet (pending or failed), or revoked")
+def download_certificate(certificate_id):
+    """Download the certificate PDF (owner or admin)."""
+    certificate, pdf = service.get_pdf_for(certificate_id=certificate_id, user_id=current_user_id(),
+                                           is_admin=is_admin())
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="certificate-{certificate.id}.pdf"',
+        "Cache-Control": "private, no-store",
+    })
+
+
+@blp.route("/certificates/verify/<string:verification_code>")
+@blp.response(200, VerificationSchema)
+@blp.alt_response(404, description="Unknown verification code")
+def verify_certificate(verification_code):
+    """Public check of a certificate: learner, course, issue date and whether it is still valid."""
+    return service.verify(verification_code=verification_code)
+
+
+@blp.route("/admin/certificates/<int:certificate_id>/render", methods=["POST"])
+@auth_required("admin")
+@blp.response(202, JobAcceptedSchema)
+@blp.alt_response(404, description="No such certificate")
+def rerender_certificate(certificate_id):
+    """Admin: render a certificate's PDF again (e.g. after a failure); poll the returned job."""
+    return accepted(service.rerender(certificate_id=certificate_id, actor_id=current_user_id()))

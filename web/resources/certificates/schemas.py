@@ -1,0 +1,51 @@
+"""Certificate schemas: the owner's view and the public verification answer."""
+import marshmallow as ma
+
+from common.certificates import service
+from web.fields import Timestamp
+
+
+class CertificateSchema(ma.Schema):
+    id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    course_id = ma.fields.Integer(allow_none=True, metadata={"description": "null once the course was deleted"})
+    learner_name = ma.fields.String()
+    course_title = ma.fields.String()
+    instructor_name = ma.fields.String()
+    issue_date = Timestamp()
+    status = ma.fields.String(metadata={"enum": ["pending", "ready", "failed"],
+                                        "description": "render status of the PDF"})
+    cert_url = ma.fields.Method("_cert_url", allow_none=True,
+                                metadata={"description": "absolute download URL (needs the owner's or an "
+                                                         "admin's token); null until the PDF is ready"})
+    verification_code = ma.fields.String()
+    verification_url = ma.fields.Method("_verification_url", metadata={"description": "public verification link"})
+    valid = ma.fields.Method("_valid", metadata={"description": "false once revoked (e.g. refunded course)"})
+    revoked_at = Timestamp(allow_none=True)
+    rendered_at = Timestamp(allow_none=True)
+
+    def _cert_url(self, obj):
+        return service.download_url(obj) if obj.status == "ready" else None
+
+    def _verification_url(self, obj):
+        return service.verification_url(obj)
+
+    def _valid(self, obj):
+        return obj.revoked_at is None
+
+
+class VerificationSchema(ma.Schema):
+    verification_code = ma.fields.String()
+    valid = ma.fields.Method("_valid")
+    status = ma.fields.Method("_status", metadata={"enum": ["valid", "revoked"]})
+    learner_name = ma.fields.String()
+    course_title = ma.fields.String()
+    instructor_name = ma.fields.String()
+    issue_date = Timestamp()
+    revoked_at = Timestamp(allow_none=True)
+
+    def _valid(self, obj):
+        return obj.revoked_at is None
+
+    def _status(self, obj):
+        return "valid" if obj.revoked_at is None else "revoked"
