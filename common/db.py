@@ -68,5 +68,7 @@ def insert_ignore(model, **values) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing()
-    return db.session.execute(stmt).rowcount == 1
+    primary_key = next(iter(model.__table__.primary_key.columns))
+    # RETURNING rather than rowcount: SQLAlchemy may add its own RETURNING, which hides rowcount.
+    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(primary_key)
+    return db.session.execute(stmt).first() is not None

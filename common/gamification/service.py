@@ -102,12 +102,12 @@ def rebuild_leaderboards(today: date | None = None) -> dict:
         start = period_start(period, today)
         since = datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc)
         db.session.execute(delete(LeaderboardEntry).where(LeaderboardEntry.period == period))
-        rows = 0
         for by_domain in (False, True):
-            result = db.session.execute(insert(LeaderboardEntry).from_select(
+            db.session.execute(insert(LeaderboardEntry).from_select(
                 ["period", "period_start", "domain", "user_id", "points", "rank"],
                 _board_query(period, start, since, by_domain)))
-            rows += result.rowcount or 0
-        stats[period] = rows
+        stats[period] = db.session.execute(
+            select(func.count()).select_from(LeaderboardEntry).where(LeaderboardEntry.period == period)
+        ).scalar_one()
     db.session.commit()
     return stats
