@@ -82,6 +82,8 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_ALWAYS_EAGER": embedded_tasks,
+        # Redis transport: an unacknowledged (acks_late) task whose worker died is redelivered after this.
+        "CELERY_VISIBILITY_TIMEOUT": _int(env, "CELERY_VISIBILITY_TIMEOUT", 900),
         "CACHE_DEFAULT_TTL": _int(env, "CACHE_DEFAULT_TTL", 300),
         # JWT
         "JWT_SECRET_KEY": env.get("JWT_SECRET_KEY") or secret,
@@ -114,6 +116,13 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "RAZORPAY_WEBHOOK_SECRET": env.get("RAZORPAY_WEBHOOK_SECRET") or "local-standin-webhook-secret",
         "RAZORPAY_API_BASE": (env.get("RAZORPAY_API_BASE") or "https://api.razorpay.com").rstrip("/"),
         "RAZORPAY_TIMEOUT_SECONDS": float(env.get("RAZORPAY_TIMEOUT_SECONDS") or 10),
+        # The embedded default's keys only work against the local stand-in (`python -m standins.razorpay`),
+        # so with neither keys nor an API base given (and not in production) payments talk to the stand-in.
+        "RAZORPAY_STANDIN_URL": (env.get("RAZORPAY_STANDIN_URL")
+                                 or f"http://127.0.0.1:{env.get('RAZORPAY_STANDIN_PORT') or 5010}").rstrip("/"),
+        "RAZORPAY_USE_STANDIN": not production and not env.get("RAZORPAY_API_BASE") and not env.get("RAZORPAY_KEY_ID"),
+        # Orders left `created` (or verified but not fulfilled) this long are settled by payments.reconcile.
+        "PAYMENTS_RECONCILE_AFTER_SECONDS": _int(env, "PAYMENTS_RECONCILE_AFTER_SECONDS", 180),
         # Google OAuth / OpenID Connect
         "GOOGLE_CLIENT_ID": env.get("GOOGLE_CLIENT_ID") or "",
         "GOOGLE_CLIENT_SECRET": env.get("GOOGLE_CLIENT_SECRET") or "",

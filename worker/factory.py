@@ -36,6 +36,10 @@ def make_celery(app) -> Celery:
         broker_url=app.config["CELERY_BROKER_URL"] or "memory://",
         task_always_eager=app.config["CELERY_TASK_ALWAYS_EAGER"],
         task_eager_propagates=False,
+        # An acks_late task whose worker died comes back after the visibility timeout (configurable so
+        # the worker-kill test can keep it short).
+        broker_transport_options={**celery.conf.broker_transport_options,
+                                  "visibility_timeout": app.config.get("CELERY_VISIBILITY_TIMEOUT", 900)},
     )
     celery.set_default()
     celery.autodiscover_tasks(lambda: [], force=True)

@@ -1,1 +1,94 @@
-"""Celery tasks of the payments domain."""
+"""Celery tasks of the payments domain: fulfil verified orders, handle webhooks, refund, reconcile."""
+from __future__ import annotations
+
+import logging
+import random
+
+from celery import shared_task
+
+from common.errors import DomainError
+from common.jobs import service as jobs
+from common.payments import gateway, service, webhooks
+
+log = logging.getLogger(__name__)
+MAX_RETRIES = 6
+RETRYABLE = (gateway.GatewayError, gateway.GatewayUnavailable)
+
+
+def backoff_seconds(retries: int) -> float:
+    """Exponential backoff with jitter: ~5 s, 10 s, 20 s ... capped at 5 minutes."""
+    return min(300, 5 * 2 ** retries) * random.uniform(0.8, 1.2)
+
+
+def _final(task) -> bool:
+    # In-process (embedded default) a retry would run at once in the request's thread: try once and
+    # leave the rest to payments.reconcile.
+    return task.request.is_eager or task.request.retries >= task.max_retries
+
+
+# acks_late: fulfilment is idempotent (row lock + state check + unique enrollment), so a worker that
+# dies mid-task gets it redelivered and the result is still one payment and one enrollment.
+@shared_task(name="payments.fulfil_order", bind=True, acks_late=True, max_retries=MAX_RETRIES, ignore_result=True)
+def fulfil_order(self, job_id: str) -> None:
+    """Fetch the verified payment from Razorpay, check it, mark it paid and enroll (job-tracked)."""
+    if not jobs.claim(job_id):
+        return
+    params = jobs.get_job(job_id).params or {}
+    try:
+        payment = service.fulfil_payment(payment_id=params["payment_id"],
+                                         razorpay_payment_id=params["razorpay_payment_id"])
+    except RETRYABLE as exc:
+        if exc.retryable and not _final(self):
+            raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
+        jobs.fail(job_id, exc.message)
+        return
+    except DomainError as exc:
+        jobs.fail(job_id, exc.message)
+        return
+    result = {"payment_id": payment.id, "payment_status": payment.status, "enrolled": payment.status == "paid"}
+    if payment.status in ("paid", "refunded"):
+        jobs.succeed(job_id, result=result)
+    else:
+        jobs.fail(job_id, payment.failure_reason or f"payment is {payment.status}")
+
+
+@shared_task(name="payments.handle_webhook", bind=True, acks_late=True, max_retries=MAX_RETRIES,
+             ignore_result=True)
+def handle_webhook(self, event_row_id: int) -> str:
+    """Apply one stored Razorpay webhook event (idempotent)."""
+    try:
+        return webhooks.handle_webhook_event(event_row_id=event_row_id)
+    except RETRYABLE as exc:
+        if _final(self):
+            log.warning("webhook event %s left for reconcile: %s", event_row_id, exc.message)
+            return "received"
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
+
+
+# Not acks_late: it calls Razorpay's refund API; a lost task is caught by payments.reconcile instead.
+@shared_task(name="payments.refund", bind=True, max_retries=MAX_RETRIES, ignore_result=True)
+def refund(self, job_id: str) -> None:
+    """Refund a paid payment through Razorpay (job-tracked)."""
+    if not jobs.claim(job_id):
+        return
+    payment_id = (jobs.get_job(job_id).params or {})["payment_id"]
+    try:
+        payment = service.execute_refund(payment_id=payment_id)
+    except RETRYABLE as exc:
+        if exc.retryable and not _final(self):
+            raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
+        # Razorpay may have refunded without us hearing back: payments.reconcile looks and settles.
+        jobs.fail(job_id, exc.message)
+        return
+    except DomainError as exc:
+        service.abandon_refund(payment_id=payment_id)
+        jobs.fail(job_id, exc.message)
+        return
+    jobs.succeed(job_id, result={"payment_id": payment.id, "payment_status": payment.status,
+                                 "refund_id": payment.refund_id})
+
+
+@shared_task(name="payments.reconcile", ignore_result=True)
+def reconcile() -> dict:
+    """Beat (every 5 minutes): settle stuck orders and refunds from Razorpay, re-queue stuck webhooks."""
+    return webhooks.reconcile()
