@@ -115,3 +115,19 @@ def test_postman_collection(client):
 @pytest.mark.parametrize("path", ["/api/jobs/00000000-0000-0000-0000-000000000000"])
 def test_unknown_ids_are_404_not_500(client, student, path):
     assert_envelope(client.get(path, headers=auth_headers(student)), 404)
+
+
+def test_proxy_fix_trusts_configured_hops(app):
+    from flask import request
+
+    from web.app import create_app
+
+    behind_proxy = create_app({"PROXY_FIX_HOPS": 1})
+
+    @behind_proxy.get("/api/_test/ip")
+    def _ip():
+        return {"ip": request.remote_addr, "scheme": request.scheme}
+
+    body = behind_proxy.test_client().get("/api/_test/ip", headers={
+        "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}).get_json()
+    assert body == {"ip": "203.0.113.9", "scheme": "https"}
