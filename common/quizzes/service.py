@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 
+from common.admin import audit
 from common.catalog import access
 from common.catalog.models import Course
 from common.db import db, is_postgres
@@ -196,6 +197,12 @@ def update_quiz(*, quiz_id: int, user_id: int, role: str, **changes) -> Quiz:
 def delete_quiz(*, quiz_id: int, user_id: int, role: str) -> None:
     """Delete a quiz of a course the caller owns (its attempts go with it; XP already earned stays)."""
     quiz = owned_quiz(quiz_id, user_id, role)
+    attempts = db.session.execute(
+        select(func.count()).select_from(QuizResult).where(QuizResult.quiz_id == quiz.id)).scalar_one()
+    # Students' recorded attempts go with it, so the deletion is worth a trace.
+    audit.record(actor_id=user_id, action="quiz.delete", object_type="quiz", object_id=quiz.id,
+                 detail={"question": quiz.question[:200], "module_id": quiz.module_id, "course_id": quiz.course_id,
+                         "attempts": attempts})
     db.session.delete(quiz)
     db.session.commit()
 

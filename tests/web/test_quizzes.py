@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from common.admin.models import AuditLog
 from common.db import db
 from common.learning.models import Enrollment
 from common.quizzes.models import Quiz, QuizResult
@@ -384,6 +385,11 @@ def test_delete_quiz_removes_it_and_its_attempts(client, world, who):
     assert db.session.get(Quiz, quiz_id) is None
     assert db.session.execute(select(QuizResult)).first() is None
     assert [q.question for q in quiz_rows()] == ["Q2?"]
+    entry = db.session.execute(select(AuditLog)).scalar_one()
+    assert (entry.actor_id, entry.action, entry.object_type, entry.object_id) == (
+        world["users"][who].id, "quiz.delete", "quiz", str(quiz_id))
+    assert entry.detail == {"question": "Q1?", "module_id": world["module"].id, "course_id": world["course"].id,
+                            "attempts": 1}
     assert client.delete(f"/api/quizzes/{quiz_id}", headers=world["headers"][who]).status_code == 404
 
 
@@ -392,6 +398,7 @@ def test_delete_refused_with_403(client, world, who):
     quiz = quiz_rows()[0]
     assert client.delete(f"/api/quizzes/{quiz.id}", headers=world["headers"][who]).status_code == 403
     assert len(quiz_rows()) == 2
+    assert db.session.execute(select(AuditLog)).first() is None
 
 
 def test_delete_anonymous_is_401_and_invisible_is_404(client, world):
