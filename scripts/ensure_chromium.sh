@@ -1,24 +1,38 @@
 #!/usr/bin/env bash
-# Make sure a Chromium for certificate rendering (and pdftotext for the tests) is present.
-set -euo pipefail
-if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then exit 0; fi
-for candidate in chromium chromium-browser google-chrome google-chrome-stable; do
-  if command -v "$candidate" >/dev/null 2>&1; then
-    command -v pdftotext >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null 2>&1 || true; }
-    exit 0
-  fi
+# Make sure a Chromium for certificate rendering is present (Debian's `chromium` package where we can
+# install it); otherwise say what to do. Never fails the caller: the API runs without it.
+set -uo pipefail
+
+found() { echo "Chromium for certificates: $1 ($("$1" --version 2>/dev/null | head -n1))"; exit 0; }
+
+if [ -n "${CHROMIUM_PATH:-}" ]; then
+  [ -x "$CHROMIUM_PATH" ] && found "$CHROMIUM_PATH"
+  echo "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable file; looking for a system Chromium instead" >&2
+fi
+# The same places the renderer looks (common/certificates/renderer.py).
+for candidate in /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome /usr/bin/google-chrome-stable \
+                 /snap/bin/chromium "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"; do
+  [ -x "$candidate" ] && found "$candidate"
 done
+for name in chromium chromium-browser google-chrome google-chrome-stable; do
+  path=$(command -v "$name" 2>/dev/null) && found "$path"
+done
+
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "Chromium not found: installing Debian's chromium package"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null
-  exit 0
+  echo "Chromium not found: installing Debian's chromium package (a few minutes, once)"
+  if apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; then
+    [ -x /usr/bin/chromium ] && found /usr/bin/chromium
+  fi
+  echo "apt-get could not install chromium (on Ubuntu the package is a snap wrapper)." >&2
 fi
 cat >&2 <<'MSG'
-No Chromium found. Certificates are rendered by a Chromium on this machine:
-  - Debian/Ubuntu: sudo apt-get install chromium   (or chromium-browser)
-  - macOS: install Google Chrome and set CHROMIUM_PATH="/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"
-  - or point CHROMIUM_PATH at any Chromium/Chrome binary.
-The API runs without it; certificate renders stay 'pending' and are retried.
+No Chromium found. Certificate PDFs are printed by a Chromium on this machine:
+  - Debian:        sudo apt-get install chromium
+  - Ubuntu:        install Google Chrome (.deb) or `sudo snap install chromium`
+  - macOS:         install Google Chrome; it is found in /Applications automatically
+  - anywhere else: set CHROMIUM_PATH to a Chromium/Chrome binary (version 100 or newer)
+Do not run `playwright install`: the renderer uses the system browser.
+The API runs without it: certificates stay `pending`/`failed` until a Chromium is present, then an admin
+re-triggers them (POST /api/admin/certificates/{id}/render); the certificate tests fail with this message.
 MSG
 exit 0
