@@ -5,8 +5,9 @@ import hashlib
 import logging
 import secrets
 
+from contextlib import contextmanager
+
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 
 from common.admin import audit
 from common.catalog.access import is_enrolled, visible_course
@@ -24,6 +25,20 @@ log = logging.getLogger(__name__)
 SETTLEABLE = ("created", "failed")  # states a captured payment may still move to `paid`
 
 
+@contextmanager
+def unit_of_work():
+    """Commit what the block did, or roll it back (releasing row and advisory locks) on any error.
+
+    A `return` inside the block commits too.
+    """
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
 # --- orders -------------------------------------------------------------------------------------
 def create_order(*, user_id: int, course_id: int) -> tuple[Payment, bool]:
     """A Razorpay order for the course at its stored price; an open order of the same price is reused.
@@ -37,7 +52,7 @@ def create_order(*, user_id: int, course_id: int) -> tuple[Payment, bool]:
         raise not_found("Course", course_id)
     if course.price <= 0:
         raise InvalidState(f"Course {course.id} is free: enroll with POST /api/courses/{course.id}/enroll")
-    try:
+    with unit_of_work():
         # Serialise order creation per (user, course) so two clicks never make two Razorpay orders.
         _lock_purchase(user_id, course.id)
         if is_enrolled(user_id, course.id):
@@ -51,7 +66,6 @@ def create_order(*, user_id: int, course_id: int) -> tuple[Payment, bool]:
         if open_order is not None:
             if open_order.payment_id is not None:
                 raise Conflict("A payment for this course is already being processed")
-            db.session.commit()
             return open_order, False
         receipt = "rcpt_" + secrets.token_hex(12)
         order = gateway.create_order(amount=course.price, currency=course.currency, receipt=receipt,
@@ -62,10 +76,6 @@ def create_order(*, user_id: int, course_id: int) -> tuple[Payment, bool]:
         payment = Payment(user_id=user_id, course_id=course.id, course_title=course.title, amount=course.price,
                           currency=course.currency, receipt=receipt, order_id=order["id"], status="created")
         db.session.add(payment)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return payment, True
 
 
@@ -92,24 +102,17 @@ def verify_payment(*, user_id: int, order_id: str, payment_id: str, signature) -
     if not gateway.checkout_signature_ok(order_id=payment.order_id, payment_id=payment_id, signature=signature):
         log.warning("checkout signature mismatch for order %s (user %s)", order_id, user_id)
         raise BadRequest("Payment signature verification failed")
-    try:
+    with unit_of_work():
         row = _locked(payment.id)
         if row.status == "paid" and row.payment_id == payment_id:
-            db.session.commit()
             return row, None
         if row.status == "paid":
             raise Conflict("This order was already paid with another payment")
         if row.status == "refunded":
             raise InvalidState("This order has been refunded")
+        # payment_id is unique, and the signature binds it to this order: no other row can hold it.
         row.payment_id = payment_id
         row.verified_at = utcnow()
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict("This payment id is already recorded for another order") from exc
-    except BaseException:
-        db.session.rollback()
-        raise
     job = start_job(kind="payment_fulfilment", task_name="payments.fulfil_order", owner_id=user_id,
                     params={"payment_id": row.id, "razorpay_payment_id": payment_id},
                     dedup_key=f"payments.fulfil:{row.id}:{payment_id}")
@@ -161,7 +164,7 @@ def settle(payment_id: int, entity: dict) -> Payment:
 
 def mark_paid(payment_id: int, *, razorpay_payment_id: str) -> Payment:
     """created/failed -> paid and enroll, in one unit of work; a no-op in any other state."""
-    try:
+    with unit_of_work():
         row = _locked(payment_id)
         if row.status in SETTLEABLE:
             row.status, row.payment_id, row.paid_at, row.failure_reason = "paid", razorpay_payment_id, utcnow(), None
@@ -169,32 +172,24 @@ def mark_paid(payment_id: int, *, razorpay_payment_id: str) -> Payment:
                 grant_enrollment(user_id=row.user_id, course_id=row.course_id, source="payment", payment_id=row.id)
             log.info("payment %s paid (%s); user %s enrolled in course %s", row.id, razorpay_payment_id,
                      row.user_id, row.course_id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return row
 
 
 def mark_failed(payment_id: int, *, razorpay_payment_id: str | None, reason: str, force: bool = False) -> Payment:
     """created -> failed; never touches a paid or refunded payment. A failed attempt does not clobber
     another attempt already verified on the same order unless `force` (that attempt itself is bad)."""
-    try:
+    with unit_of_work():
         row = _locked(payment_id)
         other_attempt = row.payment_id is not None and row.payment_id != razorpay_payment_id
         if row.status in SETTLEABLE and (force or not other_attempt):
             row.status = "failed"
             row.failure_reason = (f"{razorpay_payment_id}: {reason}" if razorpay_payment_id else reason)[:500]
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return row
 
 
 def mark_refunded(payment_id: int, *, refund_id: str | None) -> Payment:
     """-> refunded; revokes the enrollment (and certificate) only if this payment had granted it."""
-    try:
+    with unit_of_work():
         row = _locked(payment_id)
         if row.status != "refunded":
             was_paid = row.status == "paid"
@@ -204,17 +199,13 @@ def mark_refunded(payment_id: int, *, refund_id: str | None) -> Payment:
                 revoke_enrollment(user_id=row.user_id, course_id=row.course_id)
                 revoke_for(user_id=row.user_id, course_id=row.course_id, reason="refunded")
             log.info("payment %s refunded (%s)", row.id, row.refund_id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return row
 
 
 # --- refunds --------------------------------------------------------------------------------------
 def request_refund(*, payment_id: int, admin_id: int) -> Job:
     """Admin: start refunding a paid payment through Razorpay (a job); 409 unless paid and not under way."""
-    try:
+    with unit_of_work():
         row = _locked(payment_id)
         if row.status != "paid":
             raise InvalidState(f"Only a paid payment can be refunded; payment {row.id} is {row.status}")
@@ -223,10 +214,6 @@ def request_refund(*, payment_id: int, admin_id: int) -> Job:
         row.refund_requested_at = utcnow()
         audit.record(actor_id=admin_id, action="payment.refund", object_type="payment", object_id=row.id,
                      detail={"order_id": row.order_id, "amount": row.amount, "currency": row.currency})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     stamp = int(row.refund_requested_at.timestamp() * 1000)
     return start_job(kind="payment_refund", task_name="payments.refund", owner_id=admin_id,
                      params={"payment_id": row.id}, dedup_key=f"payments.refund:{row.id}:{stamp}")
@@ -251,13 +238,9 @@ def execute_refund(*, payment_id: int) -> Payment:
         if entity.get("status") == "refunded" or entity.get("amount_refunded", 0) >= row.amount:
             return mark_refunded(row.id, refund_id=None)
         raise
-    try:
+    with unit_of_work():
         row = _locked(payment_id)
         row.refund_id = refund["id"]
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     if refund.get("status") == "processed":
         return mark_refunded(row.id, refund_id=refund["id"])
     return row
@@ -265,10 +248,10 @@ def execute_refund(*, payment_id: int) -> Payment:
 
 def abandon_refund(*, payment_id: int) -> None:
     """The refund request failed for good: let an admin ask again."""
-    row = _locked(payment_id)
-    if row.status == "paid" and row.refund_id is None:
-        row.refund_requested_at = None
-    db.session.commit()
+    with unit_of_work():
+        row = _locked(payment_id)
+        if row.status == "paid" and row.refund_id is None:
+            row.refund_requested_at = None
 
 
 # --- reads ----------------------------------------------------------------------------------------

@@ -69,13 +69,10 @@ def handle_webhook_event(*, event_row_id: int) -> str:
     db.session.commit()
     try:
         status, note = _dispatch(event_type, payload.get("payload") or {})
-    except (gateway.GatewayError, gateway.GatewayUnavailable) as exc:
-        db.session.rollback()
-        if exc.retryable:
-            raise
-        status, note = "failed", exc.message
     except DomainError as exc:
         db.session.rollback()
+        if getattr(exc, "retryable", False):
+            raise
         status, note = "failed", exc.message
     except (KeyError, TypeError, AttributeError) as exc:
         db.session.rollback()
