@@ -1,11 +1,17 @@
 """Enrollment rules (granting and revoking access); course-system rules build on these."""
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
-from common.catalog.models import Course
+from common.catalog.access import visible_course
+from common.catalog.models import Course, Lesson, Module
 from common.db import db, insert_ignore, utcnow
-from common.learning.models import Enrollment
+from common.errors import Conflict, Forbidden, PaymentRequired, not_found
+from common.gamification.service import award_xp
+from common.learning.models import Enrollment, LessonProgress
+from common.pagination import Page, paginate
+from common.quizzes.models import Quiz, QuizResult
 
 
 def grant_enrollment(*, user_id: int, course_id: int, source: str, payment_id: int | None = None) -> bool:
@@ -43,3 +49,177 @@ def revoke_enrollment(*, user_id: int, course_id: int) -> bool:
 def _bump_count(course_id: int, delta: int) -> None:
     db.session.execute(update(Course).where(Course.id == course_id)
                        .values(enrollment_count=Course.enrollment_count + delta))
+
+
+# ---------------------------------------------------------------------------------------------
+# Course-system rules: free enrollment, lesson completion, progress and course completion.
+
+
+def enroll_free(*, user_id: int, course_id: int, role: str | None = "student") -> Enrollment:
+    """Enroll a student in a free approved course. Commits.
+
+    PaymentRequired for paid courses (they go through /api/payments/order), Conflict if already
+    enrolled, Forbidden for other roles, NotFound for a course the caller may not see.
+    """
+    course = visible_course(course_id, user_id, role)
+    if role not in (None, "student"):
+        raise Forbidden("Only students enroll in courses")
+    if course.status != "approved":
+        raise not_found("Course", course_id)
+    if course.price > 0:
+        raise PaymentRequired(
+            f"This course costs {course.price} {course.currency} (smallest unit); "
+            "buy it with POST /api/payments/order",
+            errors={"hint": {"method": "POST", "path": "/api/payments/order", "body": {"course_id": course.id}}},
+        )
+    if not grant_enrollment(user_id=user_id, course_id=course.id, source="free"):
+        db.session.rollback()
+        raise Conflict("You are already enrolled in this course")
+    db.session.commit()
+    return db.session.execute(select(Enrollment).where(
+        Enrollment.user_id == user_id, Enrollment.course_id == course.id)).scalar_one()
+
+
+def my_enrollments(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
+    """The user's active enrollments, newest first, as rows (Enrollment, completed, total).
+
+    Two queries whatever the page size: the count and one page query whose per-course lesson
+    totals and completion counts are correlated subqueries on indexed columns.
+    """
+    total = (select(func.count()).select_from(Lesson).where(Lesson.course_id == Enrollment.course_id)
+             .correlate(Enrollment).scalar_subquery())
+    done = (select(func.count()).select_from(LessonProgress)
+            .where(LessonProgress.user_id == Enrollment.user_id, LessonProgress.course_id == Enrollment.course_id)
+            .correlate(Enrollment).scalar_subquery())
+    stmt = (select(Enrollment, done.label("completed_lessons"), total.label("total_lessons"))
+            .where(Enrollment.user_id == user_id, Enrollment.status == "active")
+            .order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc()))
+    return paginate(stmt, page=page, per_page=per_page, scalars=False)
+
+
+def percent(completed: int, total: int) -> int:
+    return int(completed * 100 // total) if total else 0
+
+
+def _active_enrollment(user_id: int, course_id: int) -> Enrollment | None:
+    return db.session.execute(select(Enrollment).where(
+        Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active",
+    )).scalar_one_or_none()
+
+
+def course_progress(*, user_id: int, course_id: int, role: str | None = "student") -> dict:
+    """Per-lesson completion, per-module quiz status and the next lesson for an enrolled student."""
+    course = visible_course(course_id, user_id, role)
+    enrollment = _active_enrollment(user_id, course.id)
+    if enrollment is None:
+        raise Forbidden("Enroll in this course first")
+    modules = db.session.execute(
+        select(Module).where(Module.course_id == course.id).order_by(Module.position)
+        .options(selectinload(Module.lessons))
+    ).scalars().all()
+    done = dict(db.session.execute(
+        select(LessonProgress.lesson_id, LessonProgress.completed_at)
+        .where(LessonProgress.user_id == user_id, LessonProgress.course_id == course.id)).all())
+    quizzes = db.session.execute(select(Quiz.id, Quiz.module_id).where(Quiz.course_id == course.id)).all()
+    passed = set(db.session.execute(
+        select(QuizResult.quiz_id).where(QuizResult.user_id == user_id, QuizResult.course_id == course.id,
+                                         QuizResult.is_correct.is_(True)).distinct()).scalars())
+    quiz_status: dict[int, dict] = {}
+    for quiz_id, module_id in quizzes:
+        status = quiz_status.setdefault(module_id, {"total": 0, "passed": 0})
+        status["total"] += 1
+        status["passed"] += quiz_id in passed
+    next_lesson = None
+    out_modules = []
+    completed = total = 0
+    for module in modules:
+        lessons = []
+        for lesson in module.lessons:
+            finished = done.get(lesson.id)
+            lessons.append({"id": lesson.id, "title": lesson.title, "position": lesson.position,
+                            "duration_seconds": lesson.duration_seconds, "completed": finished is not None,
+                            "completed_at": finished})
+            if finished is None and next_lesson is None:
+                next_lesson = {"id": lesson.id, "module_id": module.id, "title": lesson.title,
+                               "position": lesson.position}
+        module_done = sum(1 for lesson in lessons if lesson["completed"])
+        completed += module_done
+        total += len(lessons)
+        out_modules.append({"id": module.id, "title": module.title, "position": module.position,
+                            "completed_lessons": module_done, "total_lessons": len(lessons),
+                            "quizzes": quiz_status.get(module.id, {"total": 0, "passed": 0}),
+                            "lessons": lessons})
+    return {
+        "course_id": course.id, "title": course.title, "enrolled_at": enrollment.enrolled_at,
+        "completed_at": enrollment.completed_at,
+        "progress": {"completed_lessons": completed, "total_lessons": total, "percent": percent(completed, total)},
+        "quizzes": {"total": len(quizzes), "passed": sum(1 for quiz_id, _ in quizzes if quiz_id in passed)},
+        "next_lesson": next_lesson, "modules": out_modules,
+    }
+
+
+def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student") -> dict:
+    """Record that an enrolled student finished a lesson; idempotent. Commits.
+
+    The first call stores the completion and awards `lesson_complete` XP in one transaction, then
+    checks whether the whole course is now complete; a repeated call changes nothing.
+    """
+    row = db.session.execute(
+        select(Lesson.id, Lesson.course_id, Course.status, Course.instructor_id, Course.domain)
+        .join(Course, Course.id == Lesson.course_id).where(Lesson.id == lesson_id)
+    ).one_or_none()
+    if row is None or not (row.status == "approved" or role == "admin" or row.instructor_id == user_id):
+        raise not_found("Lesson", lesson_id)
+    enrollment = _active_enrollment(user_id, row.course_id)
+    if enrollment is None:
+        raise Forbidden("Enroll in this course first")
+    inserted = insert_ignore(LessonProgress, user_id=user_id, lesson_id=lesson_id, course_id=row.course_id,
+                             completed_at=utcnow())
+    xp = 0
+    if inserted:
+        xp = award_xp(user_id=user_id, type="lesson_complete", source_id=lesson_id, course_id=row.course_id,
+                      domain=row.domain)
+    was_complete = enrollment.completed_at is not None
+    db.session.commit()
+    newly = check_course_completion(user_id=user_id, course_id=row.course_id) if inserted else False
+    completed_at = db.session.execute(select(LessonProgress.completed_at).where(
+        LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)).scalar_one()
+    return {"lesson_id": lesson_id, "course_id": row.course_id, "completed": True, "completed_at": completed_at,
+            "already_completed": not inserted, "xp_awarded": xp, "course_completed": was_complete or newly,
+            "course_newly_completed": newly}
+
+
+def check_course_completion(*, user_id: int, course_id: int) -> bool:
+    """Stamp the enrollment complete once every lesson is done and every quiz passed.
+
+    Commits when it stamps (the caller's pending work too); otherwise leaves the session as it is.
+    True only for the one call that newly completed the course (a conditional UPDATE decides under
+    concurrency); that call then asks for the certificate. A course without lessons never completes.
+    """
+    counts = db.session.execute(select(
+        select(func.count()).select_from(Lesson).where(Lesson.course_id == course_id).scalar_subquery(),
+        select(func.count()).select_from(LessonProgress)
+        .where(LessonProgress.user_id == user_id, LessonProgress.course_id == course_id).scalar_subquery(),
+        select(func.count()).select_from(Quiz).where(Quiz.course_id == course_id).scalar_subquery(),
+        select(func.count(func.distinct(QuizResult.quiz_id)))
+        .where(QuizResult.user_id == user_id, QuizResult.course_id == course_id, QuizResult.is_correct.is_(True),
+               QuizResult.quiz_id.in_(select(Quiz.id).where(Quiz.course_id == course_id))).scalar_subquery(),
+    )).one()
+    lessons, lessons_done, quizzes, quizzes_passed = counts
+    if lessons == 0 or lessons_done < lessons or quizzes_passed < quizzes:
+        # Leave the caller's transaction alone: a quiz attempt may still be uncommitted.
+        return False
+    stamped = db.session.execute(
+        update(Enrollment)
+        .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active",
+               Enrollment.completed_at.is_(None))
+        .values(completed_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    if stamped != 1:
+        return False
+    # Imported here: the certificates service builds on learning, not the other way round.
+    from common.certificates.service import request_certificate
+
+    request_certificate(user_id=user_id, course_id=course_id)
+    return True
