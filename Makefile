@@ -40,7 +40,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --profile $(or $(PROFILE),100k)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .coverage htmlcov
