@@ -1,8 +1,7 @@
 """Enrollment rules (granting and revoking access); course-system rules build on these."""
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, func, select, update
 
 from common.catalog.access import visible_course
 from common.catalog.models import Course, Lesson, Module
@@ -102,59 +101,73 @@ def percent(completed: int, total: int) -> int:
 
 
 def _active_enrollment(user_id: int, course_id: int) -> Enrollment | None:
+    """The user's active enrollment with its course (joined), or None."""
     return db.session.execute(select(Enrollment).where(
         Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active",
     )).scalar_one_or_none()
 
 
+def _enrolled_course(user_id: int, course_id: int, role: str | None) -> Enrollment:
+    """The active enrollment in a visible course: 404 if the course is invisible, 403 if not enrolled."""
+    enrollment = _active_enrollment(user_id, course_id)
+    if enrollment is None or enrollment.course.status != "approved":
+        visible_course(course_id, user_id, role)
+        if enrollment is None:
+            raise Forbidden("Enroll in this course first")
+    return enrollment
+
+
 def course_progress(*, user_id: int, course_id: int, role: str | None = "student") -> dict:
-    """Per-lesson completion, per-module quiz status and the next lesson for an enrolled student."""
-    course = visible_course(course_id, user_id, role)
-    enrollment = _active_enrollment(user_id, course.id)
-    if enrollment is None:
-        raise Forbidden("Enroll in this course first")
-    modules = db.session.execute(
-        select(Module).where(Module.course_id == course.id).order_by(Module.position)
-        .options(selectinload(Module.lessons))
-    ).scalars().all()
+    """Per-lesson completion, per-module quiz status and the next lesson for an enrolled student.
+
+    Four queries: the enrollment with its course, the outline rows, the user's completions and
+    the course's quizzes with whether the user passed each (never their answers).
+    """
+    enrollment = _enrolled_course(user_id, course_id, role)
+    course = enrollment.course
+    rows = db.session.execute(
+        select(Module.id, Module.title, Module.position, Lesson.id, Lesson.title, Lesson.position,
+               Lesson.duration_seconds)
+        .outerjoin(Lesson, Lesson.module_id == Module.id).where(Module.course_id == course.id)
+        .order_by(Module.position, Lesson.position)
+    ).all()
     done = dict(db.session.execute(
         select(LessonProgress.lesson_id, LessonProgress.completed_at)
         .where(LessonProgress.user_id == user_id, LessonProgress.course_id == course.id)).all())
-    quizzes = db.session.execute(select(Quiz.id, Quiz.module_id).where(Quiz.course_id == course.id)).all()
-    passed = set(db.session.execute(
-        select(QuizResult.quiz_id).where(QuizResult.user_id == user_id, QuizResult.course_id == course.id,
-                                         QuizResult.is_correct.is_(True)).distinct()).scalars())
+    passed_any = (select(QuizResult.id).where(QuizResult.quiz_id == Quiz.id, QuizResult.user_id == user_id,
+                                              QuizResult.is_correct.is_(True)).exists())
+    quizzes = db.session.execute(select(Quiz.module_id, passed_any).where(Quiz.course_id == course.id)).all()
     quiz_status: dict[int, dict] = {}
-    for quiz_id, module_id in quizzes:
+    for module_id, passed in quizzes:
         status = quiz_status.setdefault(module_id, {"total": 0, "passed": 0})
         status["total"] += 1
-        status["passed"] += quiz_id in passed
+        status["passed"] += bool(passed)
+    modules: dict[int, dict] = {}
     next_lesson = None
-    out_modules = []
-    completed = total = 0
-    for module in modules:
-        lessons = []
-        for lesson in module.lessons:
-            finished = done.get(lesson.id)
-            lessons.append({"id": lesson.id, "title": lesson.title, "position": lesson.position,
-                            "duration_seconds": lesson.duration_seconds, "completed": finished is not None,
-                            "completed_at": finished})
-            if finished is None and next_lesson is None:
-                next_lesson = {"id": lesson.id, "module_id": module.id, "title": lesson.title,
-                               "position": lesson.position}
-        module_done = sum(1 for lesson in lessons if lesson["completed"])
-        completed += module_done
-        total += len(lessons)
-        out_modules.append({"id": module.id, "title": module.title, "position": module.position,
-                            "completed_lessons": module_done, "total_lessons": len(lessons),
-                            "quizzes": quiz_status.get(module.id, {"total": 0, "passed": 0}),
-                            "lessons": lessons})
+    for m_id, m_title, m_position, l_id, l_title, l_position, duration in rows:
+        module = modules.get(m_id)
+        if module is None:
+            module = modules[m_id] = {
+                "id": m_id, "title": m_title, "position": m_position, "completed_lessons": 0, "total_lessons": 0,
+                "quizzes": quiz_status.get(m_id, {"total": 0, "passed": 0}), "lessons": []}
+        if l_id is None:
+            continue
+        finished = done.get(l_id)
+        module["lessons"].append({"id": l_id, "title": l_title, "position": l_position,
+                                  "duration_seconds": duration, "completed": finished is not None,
+                                  "completed_at": finished})
+        module["total_lessons"] += 1
+        module["completed_lessons"] += finished is not None
+        if finished is None and next_lesson is None:
+            next_lesson = {"id": l_id, "module_id": m_id, "title": l_title, "position": l_position}
+    completed = sum(m["completed_lessons"] for m in modules.values())
+    total = sum(m["total_lessons"] for m in modules.values())
     return {
         "course_id": course.id, "title": course.title, "enrolled_at": enrollment.enrolled_at,
         "completed_at": enrollment.completed_at,
         "progress": {"completed_lessons": completed, "total_lessons": total, "percent": percent(completed, total)},
-        "quizzes": {"total": len(quizzes), "passed": sum(1 for quiz_id, _ in quizzes if quiz_id in passed)},
-        "next_lesson": next_lesson, "modules": out_modules,
+        "quizzes": {"total": len(quizzes), "passed": sum(1 for _, passed in quizzes if passed)},
+        "next_lesson": next_lesson, "modules": list(modules.values()),
     }
 
 
@@ -165,27 +178,33 @@ def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student
     checks whether the whole course is now complete; a repeated call changes nothing.
     """
     row = db.session.execute(
-        select(Lesson.id, Lesson.course_id, Course.status, Course.instructor_id, Course.domain)
-        .join(Course, Course.id == Lesson.course_id).where(Lesson.id == lesson_id)
+        select(Lesson.course_id, Course.status, Course.instructor_id, Course.domain, Enrollment.id.label("enrolled"),
+               Enrollment.completed_at)
+        .join(Course, Course.id == Lesson.course_id)
+        .outerjoin(Enrollment, and_(Enrollment.course_id == Lesson.course_id, Enrollment.user_id == user_id,
+                                    Enrollment.status == "active"))
+        .where(Lesson.id == lesson_id)
     ).one_or_none()
     if row is None or not (row.status == "approved" or role == "admin" or row.instructor_id == user_id):
         raise not_found("Lesson", lesson_id)
-    enrollment = _active_enrollment(user_id, row.course_id)
-    if enrollment is None:
+    if row.enrolled is None:
         raise Forbidden("Enroll in this course first")
+    now = utcnow()
     inserted = insert_ignore(LessonProgress, user_id=user_id, lesson_id=lesson_id, course_id=row.course_id,
-                             completed_at=utcnow())
-    xp = 0
-    if inserted:
-        xp = award_xp(user_id=user_id, type="lesson_complete", source_id=lesson_id, course_id=row.course_id,
-                      domain=row.domain)
-    was_complete = enrollment.completed_at is not None
+                             completed_at=now)
+    if not inserted:
+        db.session.rollback()
+        completed_at = db.session.execute(select(LessonProgress.completed_at).where(
+            LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)).scalar_one()
+        return {"lesson_id": lesson_id, "course_id": row.course_id, "completed": True, "completed_at": completed_at,
+                "already_completed": True, "xp_awarded": 0, "course_completed": row.completed_at is not None,
+                "course_newly_completed": False}
+    xp = award_xp(user_id=user_id, type="lesson_complete", source_id=lesson_id, course_id=row.course_id,
+                  domain=row.domain)
     db.session.commit()
-    newly = check_course_completion(user_id=user_id, course_id=row.course_id) if inserted else False
-    completed_at = db.session.execute(select(LessonProgress.completed_at).where(
-        LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)).scalar_one()
-    return {"lesson_id": lesson_id, "course_id": row.course_id, "completed": True, "completed_at": completed_at,
-            "already_completed": not inserted, "xp_awarded": xp, "course_completed": was_complete or newly,
+    newly = check_course_completion(user_id=user_id, course_id=row.course_id)
+    return {"lesson_id": lesson_id, "course_id": row.course_id, "completed": True, "completed_at": now,
+            "already_completed": False, "xp_awarded": xp, "course_completed": newly or row.completed_at is not None,
             "course_newly_completed": newly}
 
 

@@ -129,12 +129,14 @@ def test_search_uses_the_gin_index(instructor):
 
 def test_concurrent_module_inserts_stay_dense(app, instructor):
     course = make_course(instructor, status="draft", modules=2, lessons=0)
+    # Plain ids only: touching the main session's objects from threads is not allowed.
+    course_id, instructor_id = course.id, instructor.id
     errors = []
 
     def add(n):
         with app.app_context():
             try:
-                service.create_module(course_id=course.id, user_id=instructor.id, role="instructor",
+                service.create_module(course_id=course_id, user_id=instructor_id, role="instructor",
                                       title=f"Concurrent {n}", position=0 if n % 2 else None)
             except Exception as exc:  # pragma: no cover - reported below
                 errors.append(exc)

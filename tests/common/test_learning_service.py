@@ -107,16 +107,17 @@ def test_exactly_one_concurrent_caller_wins(app, instructor):
         _finish_lessons(student, course)
     results = []
     barrier = threading.Barrier(8)
+    course_id, student_ids = course.id, [s.id for s in students]
 
     def check(user_id):
         with app.app_context():
             barrier.wait()
             try:
-                results.append((user_id, service.check_course_completion(user_id=user_id, course_id=course.id)))
+                results.append((user_id, service.check_course_completion(user_id=user_id, course_id=course_id)))
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=check, args=(students[n % 2].id,)) for n in range(8)]
+    threads = [threading.Thread(target=check, args=(student_ids[n % 2],)) for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -130,7 +131,7 @@ def test_exactly_one_concurrent_caller_wins(app, instructor):
 def test_complete_lesson_concurrently_awards_once(app, instructor, student):
     course = make_course(instructor, lessons=1)
     enroll(student, course)
-    lesson_id = course.modules[0].lessons[0].id
+    lesson_id, student_id = course.modules[0].lessons[0].id, student.id
     outcomes = []
     barrier = threading.Barrier(4)
 
@@ -138,7 +139,7 @@ def test_complete_lesson_concurrently_awards_once(app, instructor, student):
         with app.app_context():
             barrier.wait()
             try:
-                outcomes.append(service.complete_lesson(user_id=student.id, lesson_id=lesson_id))
+                outcomes.append(service.complete_lesson(user_id=student_id, lesson_id=lesson_id))
             finally:
                 db.session.remove()
 

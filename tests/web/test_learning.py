@@ -258,3 +258,16 @@ def test_complete_refusals(client, instructor, student):
     db.session.commit()
     assert client.post(f"/api/lessons/{lesson.id}/complete", headers=_h(revoked)).status_code == 403
     assert _count(LessonProgress) == 0 and _count(XpEvent) == 0
+
+
+def test_progress_with_empty_module_and_hidden_course(client, instructor, student):
+    course = make_course(instructor, modules=1, lessons=1)
+    client.post(f"/api/courses/{course.id}/modules", json={"title": "Coming soon"}, headers=_h(instructor))
+    enroll(student, course)
+    body = client.get(f"/api/me/courses/{course.id}/progress", headers=_h(student)).get_json()
+    assert [(m["title"], m["total_lessons"], m["lessons"]) for m in body["modules"]][1] == ("Coming soon", 0, [])
+    assert body["progress"]["total_lessons"] == 1
+    # a course taken off the catalogue is invisible even to its students
+    course.status = "pending"
+    db.session.commit()
+    assert client.get(f"/api/me/courses/{course.id}/progress", headers=_h(student)).status_code == 404
