@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from common.accounts.models import User
 from common.accounts.passwords import hash_password
+from common.catalog import service as catalog
 from common.catalog.models import Course, Lesson, Module
 from common.db import db, utcnow
 from common.forum.models import Post, Reply
@@ -137,6 +138,9 @@ def seed_demo_data(*, force: bool = False, seed: int = 7) -> dict | None:
                 gamification.award_xp(user_id=student.id, type="forum_post", source_id=post.id,
                                        course_id=course.id, domain=course.domain)
     db.session.commit()
+    # Catalogue pages cached before the seed (e.g. an empty list) must not outlive it.
+    for course in courses:
+        catalog.invalidate(course.id)
     gamification.rebuild_leaderboards()
     return {
         "counts": {"users": 1 + len(instructors) + len(students), "courses": len(courses),
