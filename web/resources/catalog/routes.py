@@ -120,6 +120,7 @@ def update_course(data, course_id):
 @blp.route("/courses/<int:course_id>", methods=["DELETE"])
 @auth_required("instructor")
 @blp.response(204)
+@blp.alt_response(404, description=_NOT_VISIBLE)
 @blp.alt_response(409, description="Students are enrolled (admins may still delete)")
 def delete_course(course_id):
     """Delete your course with its modules, lessons, quizzes and forum."""
@@ -129,6 +130,7 @@ def delete_course(course_id):
 @blp.route("/courses/<int:course_id>/submit", methods=["POST"])
 @auth_required("instructor")
 @blp.response(200, CourseManageSchema)
+@blp.alt_response(404, description=_NOT_VISIBLE)
 @blp.alt_response(409, description="Not draft/rejected, or no module with a lesson yet")
 def submit_course(course_id):
     """Send a draft or rejected course for review."""
@@ -166,6 +168,7 @@ def list_modules(course_id):
 @auth_required("instructor")
 @blp.arguments(ModuleCreateSchema)
 @blp.response(201, ModuleSchema)
+@blp.alt_response(404, description=_NOT_VISIBLE)
 def create_module(data, course_id):
     """Add a module to your course at a position (default: last)."""
     return service.create_module(course_id=course_id, user_id=current_user_id(), role=current_role(), **data)
@@ -175,6 +178,7 @@ def create_module(data, course_id):
 @auth_required("instructor")
 @blp.arguments(ModuleUpdateSchema)
 @blp.response(200, ModuleSchema)
+@blp.alt_response(404, description=_NOT_VISIBLE)
 def update_module(data, module_id):
     """Rename or move a module (positions stay dense)."""
     return service.update_module(module_id=module_id, user_id=current_user_id(), role=current_role(), **data)
@@ -183,6 +187,7 @@ def update_module(data, module_id):
 @blp.route("/modules/<int:module_id>", methods=["DELETE"])
 @auth_required("instructor")
 @blp.response(204)
+@blp.alt_response(404, description=_NOT_VISIBLE)
 def delete_module(module_id):
     """Delete a module with its lessons and quizzes."""
     service.delete_module(module_id=module_id, user_id=current_user_id(), role=current_role())
@@ -205,6 +210,7 @@ def list_lessons(module_id):
 @auth_required("instructor")
 @blp.arguments(LessonCreateSchema)
 @blp.response(201, LessonSchema)
+@blp.alt_response(404, description=_NOT_VISIBLE)
 def create_lesson(data, module_id):
     """Add a lesson to your module at a position (default: last); URLs must be http(s)."""
     return service.create_lesson(module_id=module_id, user_id=current_user_id(), role=current_role(), **data)
@@ -213,6 +219,7 @@ def create_lesson(data, module_id):
 @blp.route("/lessons/<int:lesson_id>", methods=["GET"])
 @auth_required()
 @blp.response(200, LessonSchema)
+@blp.alt_response(404, description=_NOT_VISIBLE)
 @blp.alt_response(403, description="Not enrolled")
 def get_lesson(lesson_id):
     """A lesson with its URLs: enrolled students, the owner and admins."""
@@ -223,6 +230,7 @@ def get_lesson(lesson_id):
 @auth_required("instructor")
 @blp.arguments(LessonUpdateSchema)
 @blp.response(200, LessonSchema)
+@blp.alt_response(404, description=_NOT_VISIBLE)
 def update_lesson(data, lesson_id):
     """Update or move a lesson of your course."""
     return service.update_lesson(lesson_id=lesson_id, user_id=current_user_id(), role=current_role(), **data)
@@ -231,6 +239,7 @@ def update_lesson(data, lesson_id):
 @blp.route("/lessons/<int:lesson_id>", methods=["DELETE"])
 @auth_required("instructor")
 @blp.response(204)
+@blp.alt_response(404, description=_NOT_VISIBLE)
 def delete_lesson(lesson_id):
     """Delete a lesson of your course."""
     service.delete_lesson(lesson_id=lesson_id, user_id=current_user_id(), role=current_role())

@@ -47,6 +47,7 @@ def my_enrollments(args):
 @auth_required("student")
 @blp.response(200, CourseProgressSchema)
 @blp.alt_response(403, description="Not enrolled")
+@blp.alt_response(404, description="Unknown or unpublished course")
 def course_progress(course_id):
     """Your progress in a course: lessons done, quiz status per module, the lesson to resume."""
     return service.course_progress(user_id=current_user_id(), course_id=course_id, role=current_role())
@@ -56,6 +57,7 @@ def course_progress(course_id):
 @auth_required("student")
 @blp.response(200, LessonCompletionSchema)
 @blp.alt_response(403, description="Not enrolled")
+@blp.alt_response(404, description="Unknown lesson, or one of an unpublished course")
 def complete_lesson(lesson_id):
     """Mark a lesson complete (idempotent); awards XP once and may complete the course."""
     return service.complete_lesson(user_id=current_user_id(), lesson_id=lesson_id, role=current_role())
