@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import logging
 import re
+import threading
 
 import razorpay
 import requests
@@ -39,13 +40,22 @@ def api_base() -> str:
     return cfg["RAZORPAY_STANDIN_URL"] if cfg.get("RAZORPAY_USE_STANDIN") else cfg["RAZORPAY_API_BASE"]
 
 
+_local = threading.local()
+
+
 def client() -> razorpay.Client:
-    """One SDK client (and its pooled requests.Session) per app and credentials."""
+    """One SDK client (and its pooled requests.Session) per thread and settings.
+
+    Per thread because a requests.Session is not safe to share between threads (threaded web server,
+    Celery thread pool).
+    """
     cfg = current_app.config
-    key = (api_base(), cfg["RAZORPAY_KEY_ID"], cfg["RAZORPAY_KEY_SECRET"])
-    clients = current_app.extensions.setdefault("razorpay_clients", {})
+    key = (id(current_app._get_current_object()), api_base(), cfg["RAZORPAY_KEY_ID"], cfg["RAZORPAY_KEY_SECRET"])
+    clients = getattr(_local, "clients", None)
+    if clients is None:
+        clients = _local.clients = {}
     if key not in clients:
-        clients[key] = razorpay.Client(auth=(key[1], key[2]), base_url=key[0])
+        clients[key] = razorpay.Client(auth=(key[2], key[3]), base_url=key[1])
     return clients[key]
 
 

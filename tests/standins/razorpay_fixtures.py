@@ -20,7 +20,12 @@ def razorpay_server(test_env):
 @pytest.fixture
 def razorpay(app, razorpay_server):
     """The stand-in, reset, with the app's RAZORPAY_API_BASE pointing at it (the real SDK path runs)."""
+    from web.extensions import limiter
+
     razorpay_server.state.reset()
+    # Counters may live outside the flushed Redis (a test that builds a second app re-points the global
+    # limiter at memory://): start every payment test with fresh limits.
+    limiter.reset()
     keys = ("RAZORPAY_API_BASE", "RAZORPAY_TIMEOUT_SECONDS", "RATELIMIT_PAYMENTS")
     saved = {k: app.config[k] for k in keys}
     app.config.update(RAZORPAY_API_BASE=razorpay_server.url, RAZORPAY_TIMEOUT_SECONDS=5)
@@ -67,3 +72,9 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+def task(app, name: str):
+    """The task as registered on the app under test (not the shared_task proxy, which follows whichever
+    Celery app was created last, e.g. by a test that builds a second app)."""
+    return app.extensions["celery"].tasks[name]

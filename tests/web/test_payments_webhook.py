@@ -297,12 +297,10 @@ def test_reconcile_marks_abandoned_failures_and_keeps_open_orders(app, client, r
 
 
 def test_reconcile_task_runs_with_the_configured_window(app, razorpay, open_order):
-    from worker.tasks.payments import reconcile as reconcile_task
-
     razorpay.state.checkout(open_order)
     app.config["PAYMENTS_RECONCILE_AFTER_SECONDS"] = 0
     try:
-        reconcile_task.apply()
+        task(app, "payments.reconcile").apply()
     finally:
         app.config["PAYMENTS_RECONCILE_AFTER_SECONDS"] = 180
     payment, enrollments = state()

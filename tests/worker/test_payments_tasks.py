@@ -14,7 +14,7 @@ from common.payments.models import Payment, WebhookEvent
 from common.payments.webhooks import handle_webhook_event, reconcile, record_webhook
 from tests.factories import auth_headers, make_course, make_user
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
-from worker.tasks import payments as tasks
+from worker.tasks.payments import backoff_seconds
 
 PRICE = 15000
 
@@ -52,33 +52,33 @@ def paid(razorpay, order_id) -> Payment:
 
 
 def test_backoff_is_bounded():
-    assert 4 <= tasks.backoff_seconds(0) <= 6
-    assert tasks.backoff_seconds(20) <= 360
+    assert 4 <= backoff_seconds(0) <= 6
+    assert backoff_seconds(20) <= 360
 
 
-def test_fulfil_task_retries_transient_errors_then_gives_up(razorpay, student, order_id):
+def test_fulfil_task_retries_transient_errors_then_gives_up(app, razorpay, student, order_id):
     pay = razorpay.state.checkout(order_id)["razorpay_payment_id"]
     job = fulfil_job(student, payment_row(), pay)
     razorpay.state.set_fault("server_error")
     with pytest.raises(gateway.GatewayError):  # called directly, retry() re-raises the cause
-        tasks.fulfil_order.run(job.id)
+        task(app, "payments.fulfil_order").run(job.id)
     assert job_status(job.id).status == "running" and payment_row().status == "created"
-    tasks.fulfil_order.apply(args=[job.id])  # in-process: final attempt, left to reconcile
+    task(app, "payments.fulfil_order").apply(args=[job.id])  # in-process: final attempt, left to reconcile
     assert job_status(job.id).status == "failed" and payment_row().status == "created"
-    tasks.fulfil_order.apply(args=[job.id])  # a finished job is not claimed again
+    task(app, "payments.fulfil_order").apply(args=[job.id])  # a finished job is not claimed again
     assert job_status(job.id).status == "failed"
 
 
-def test_fulfil_task_with_a_vanished_payment_fails_the_job(razorpay, student):
+def test_fulfil_task_with_a_vanished_payment_fails_the_job(app, razorpay, student):
     job, _ = create_job(kind="payment_fulfilment", owner_id=student.id,
                         params={"payment_id": 424242, "razorpay_payment_id": "pay_X"})
-    tasks.fulfil_order.apply(args=[job.id])
+    task(app, "payments.fulfil_order").apply(args=[job.id])
     assert "not found" in job_status(job.id).error
 
 
-def test_fulfil_of_a_payment_unknown_to_razorpay_fails_for_good(razorpay, student, order_id):
+def test_fulfil_of_a_payment_unknown_to_razorpay_fails_for_good(app, razorpay, student, order_id):
     job = fulfil_job(student, payment_row(), "pay_NeverExisted01")
-    tasks.fulfil_order.apply(args=[job.id])
+    task(app, "payments.fulfil_order").apply(args=[job.id])
     assert "does not exist" in job_status(job.id).error and payment_row().status == "created"
 
 
@@ -90,7 +90,7 @@ def test_settle_refuses_a_payment_of_another_order(razorpay, order_id):
     assert service.find_by_order(None) is None and service.find_by_razorpay_payment(None) is None
 
 
-def test_webhook_task_retries_then_leaves_the_event_for_reconcile(client, razorpay, order_id):
+def test_webhook_task_retries_then_leaves_the_event_for_reconcile(app, client, razorpay, order_id):
     razorpay.state.checkout(order_id)
     body, headers = webhook_request(razorpay, "payment.captured", order_id=order_id)
     event, created = record_webhook(body=body, signature=headers["X-Razorpay-Signature"],
@@ -98,10 +98,10 @@ def test_webhook_task_retries_then_leaves_the_event_for_reconcile(client, razorp
     assert created
     razorpay.state.set_fault("gateway_error")
     with pytest.raises(gateway.GatewayError):
-        tasks.handle_webhook.run(event.id)
-    assert tasks.handle_webhook.apply(args=[event.id]).get() == "received"
+        task(app, "payments.handle_webhook").run(event.id)
+    assert task(app, "payments.handle_webhook").apply(args=[event.id]).get() == "received"
     razorpay.state.clear_fault()
-    assert tasks.handle_webhook.apply(args=[event.id]).get() == "processed"
+    assert task(app, "payments.handle_webhook").apply(args=[event.id]).get() == "processed"
     assert handle_webhook_event(event_row_id=event.id) == "processed"  # already handled
     assert handle_webhook_event(event_row_id=987654) == "missing"
     assert payment_row().status == "paid"
@@ -128,23 +128,23 @@ def test_failed_and_refund_events_for_unknown_objects_are_ignored(client, razorp
         assert handle_webhook_event(event_row_id=stored.id) == "ignored"
 
 
-def test_refund_task_edges(razorpay, student, admin, order_id):
+def test_refund_task_edges(app, razorpay, student, admin, order_id):
     payment = paid(razorpay, order_id)
     job = service.request_refund(payment_id=payment.id, admin_id=admin.id)
     razorpay.state.set_fault("server_error")
     with pytest.raises(gateway.GatewayError):
-        tasks.refund.run(job.id)
-    tasks.refund.apply(args=[job.id])
+        task(app, "payments.refund").run(job.id)
+    task(app, "payments.refund").apply(args=[job.id])
     assert job_status(job.id).status == "failed"
     assert payment_row().refund_requested_at is not None  # reconcile will look at Razorpay
-    tasks.refund.apply(args=[job.id])  # finished jobs are not claimed again
+    task(app, "payments.refund").apply(args=[job.id])  # finished jobs are not claimed again
     razorpay.state.clear_fault()
     # A refund job for a payment that is not paid fails and lets the admin ask again.
     other = make_user("student")
     course = make_course(make_user("instructor"), price=PRICE)
     unpaid, _ = service.create_order(user_id=other.id, course_id=course.id)
     bad, _ = create_job(kind="payment_refund", owner_id=admin.id, params={"payment_id": unpaid.id})
-    tasks.refund.apply(args=[bad.id])
+    task(app, "payments.refund").apply(args=[bad.id])
     assert "cannot be refunded" in job_status(bad.id).error
 
 

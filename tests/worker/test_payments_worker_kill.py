@@ -18,7 +18,6 @@ from common.learning.models import Enrollment
 from common.payments.models import Payment
 from tests.factories import auth_headers, make_course
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
-from worker.tasks.payments import fulfil_order
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +46,7 @@ def kill(process: subprocess.Popen) -> None:
     process.wait(timeout=10)
 
 
-def test_worker_killed_mid_fulfilment(client, razorpay, student, instructor, tmp_path):
+def test_worker_killed_mid_fulfilment(app, client, razorpay, student, instructor, tmp_path):
     course = make_course(instructor, price=19900)
     order_id = client.post("/api/payments/order", json={"course_id": course.id},
                            headers=auth_headers(student)).get_json()["order_id"]
@@ -60,7 +59,7 @@ def test_worker_killed_mid_fulfilment(client, razorpay, student, instructor, tmp
                         params={"payment_id": payment.id, "razorpay_payment_id": checkout["razorpay_payment_id"]})
     # The worker stalls in the middle of fulfilment: Razorpay's payment fetch hangs.
     razorpay.state.set_fault("slow", delay=60, prefix="/v1/payments/")
-    fulfil_order.apply_async(args=[job.id], queue=QUEUE)
+    task(app, "payments.fulfil_order").apply_async(args=[job.id], queue=QUEUE)
     log_path = tmp_path / "workers.log"
     first = start_worker("kill-first", razorpay.url, log_path)
     second = None
