@@ -62,15 +62,15 @@ def test_captured_webhook_alone_fulfils(client, razorpay, open_order, student, c
     assert response.status_code == 200
     assert response.get_json() == {"status": "received", "event_id": "evt_Captured000001"}
     [event] = events()
-    assert (event.event_type, event.status, event.payload["event"]) == ("payment.captured", "received",
-                                                                        "payment.captured")
+    assert (event.event_type, event.payload["event"]) == ("payment.captured", "payment.captured")
+    assert event.status in ("received", "processed")  # a live test worker may already have handled it
     handle_all()
     payment, [enrollment] = state()
     assert payment.status == "paid" and payment.payment_id == pay and payment.verified_at is None
     assert (enrollment.user_id, enrollment.course_id, enrollment.source) == (student.id, course.id, "payment")
     assert events()[0].status == "processed" and events()[0].processed_at
     # The worker asked Razorpay rather than trusting the event snapshot.
-    assert razorpay.state.seen("GET", f"/v1/payments/{pay}") == 1
+    assert razorpay.state.seen("GET", f"/v1/payments/{pay}") >= 1
 
 
 def test_same_event_three_times_is_stored_and_handled_once(client, razorpay, open_order):
@@ -139,7 +139,8 @@ def test_late_payment_failed_never_downgrades_a_paid_order(client, razorpay, ope
 
 def test_failed_attempt_does_not_clobber_a_verified_one(client, razorpay, open_order, student):
     razorpay.state.checkout(open_order, outcome="failed")
-    checkout = razorpay.state.checkout(open_order)
+    # Authorized, not yet captured: whoever fulfils it (a live test worker too) leaves the order open.
+    checkout = razorpay.state.checkout(open_order, outcome="authorized")
     assert client.post("/api/payments/verify", json=checkout, headers=auth_headers(student)).status_code == 202
     deliver(client, razorpay, "payment.failed", order_id=open_order)
     handle_all()
@@ -254,8 +255,8 @@ def test_razorpay_down_leaves_the_event_for_a_retry(client, razorpay, open_order
     from common.payments.gateway import GatewayUnavailable
 
     razorpay.state.checkout(open_order)
+    razorpay.state.set_fault("unavailable", prefix="/v1/payments/")
     deliver(client, razorpay, "payment.captured", order_id=open_order)
-    razorpay.state.set_fault("unavailable")
     with pytest.raises(Exception) as info:
         handle_all()
     assert getattr(info.value, "retryable", False) and not isinstance(info.value, GatewayUnavailable)

@@ -93,10 +93,10 @@ def test_settle_refuses_a_payment_of_another_order(razorpay, order_id):
 def test_webhook_task_retries_then_leaves_the_event_for_reconcile(app, client, razorpay, order_id):
     razorpay.state.checkout(order_id)
     body, headers = webhook_request(razorpay, "payment.captured", order_id=order_id)
+    razorpay.state.set_fault("gateway_error")  # before queueing: a live test worker must not settle it first
     event, created = record_webhook(body=body, signature=headers["X-Razorpay-Signature"],
                                     event_id=headers["x-razorpay-event-id"])
     assert created
-    razorpay.state.set_fault("gateway_error")
     with pytest.raises(gateway.GatewayError):
         task(app, "payments.handle_webhook").run(event.id)
     assert task(app, "payments.handle_webhook").apply(args=[event.id]).get() == "received"
@@ -130,8 +130,8 @@ def test_failed_and_refund_events_for_unknown_objects_are_ignored(client, razorp
 
 def test_refund_task_edges(app, razorpay, student, admin, order_id):
     payment = paid(razorpay, order_id)
+    razorpay.state.set_fault("server_error")  # before queueing: a live test worker must not refund it first
     job = service.request_refund(payment_id=payment.id, admin_id=admin.id)
-    razorpay.state.set_fault("server_error")
     with pytest.raises(gateway.GatewayError):
         task(app, "payments.refund").run(job.id)
     task(app, "payments.refund").apply(args=[job.id])
@@ -170,8 +170,10 @@ def test_execute_refund_is_idempotent_and_refuses_odd_states(razorpay, admin, or
 def test_reconcile_settles_pending_refunds(razorpay, admin, order_id):
     payment = paid(razorpay, order_id)
     razorpay.state.refund_mode = "pending"
-    service.request_refund(payment_id=payment.id, admin_id=admin.id)
-    service.execute_refund(payment_id=payment.id)  # what the job does (the queue is not consumed here)
+    row = payment_row()
+    row.refund_requested_at = utcnow()  # what request_refund records, without queueing a job
+    db.session.commit()
+    service.execute_refund(payment_id=payment.id)  # what the job does
     row = payment_row()
     assert row.status == "paid" and row.refund_id
     razorpay.state.set_fault("server_error", prefix="/v1/payments/")
