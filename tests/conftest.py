@@ -92,6 +92,10 @@ def clean_state(request, app, _table_names):
     from common.cache import cache
     from common.db import db
 
+    # Tests that build a second app make its Celery app the default; bind tasks to ours again.
+    celery = app.extensions["celery"]
+    celery.set_default()
+    celery.set_current()
     with app.app_context():
         db.session.execute(text("TRUNCATE " + ", ".join(_table_names) + " RESTART IDENTITY CASCADE"))
         db.session.commit()

@@ -12,7 +12,10 @@ def app_without_redis(test_env, monkeypatch):
 
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-    return create_app({"RATELIMIT_STORAGE_URI": "memory://"})
+    # The limiter is one extension shared by every app: keep its counters in the working Redis.
+    from tests.conftest import TEST_REDIS_URL
+
+    return create_app({"RATELIMIT_STORAGE_URI": TEST_REDIS_URL})
 
 
 def test_token_check_fails_closed_when_redis_is_down(app_without_redis, student):
