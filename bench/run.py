@@ -137,15 +137,18 @@ def lua_script(requests_: list[tuple[str, str, str, str]]) -> str:
 
 def sample(dsn: str) -> dict:
     with psycopg.connect(dsn) as conn:
+        # Students and their content in approved (public) courses only.
+        approved = "JOIN courses c ON c.id = e.course_id AND c.status = 'approved'"
         students = [r[0] for r in conn.execute(
-            "SELECT DISTINCT user_id FROM enrollments ORDER BY user_id LIMIT 200").fetchall()]
+            f"SELECT DISTINCT e.user_id FROM enrollments e {approved} ORDER BY e.user_id LIMIT 200").fetchall()]
         lessons = conn.execute(
-            "SELECT e.user_id, l.id FROM enrollments e JOIN lessons l ON l.course_id = e.course_id "
+            f"SELECT e.user_id, l.id FROM enrollments e {approved} JOIN lessons l ON l.course_id = e.course_id "
             "WHERE e.user_id = ANY(%s) ORDER BY random() LIMIT 2000", (students,)).fetchall()
         quizzes = conn.execute(
-            "SELECT e.user_id, q.id FROM enrollments e JOIN quizzes q ON q.course_id = e.course_id "
+            f"SELECT e.user_id, q.id FROM enrollments e {approved} JOIN quizzes q ON q.course_id = e.course_id "
             "WHERE e.user_id = ANY(%s) ORDER BY random() LIMIT 2000", (students,)).fetchall()
-        course = conn.execute("SELECT course_id FROM enrollments WHERE user_id = %s LIMIT 1", (students[0],)).fetchone()[0]
+        course = conn.execute(f"SELECT e.course_id FROM enrollments e {approved} WHERE e.user_id = %s LIMIT 1",
+                              (students[0],)).fetchone()[0]
         admin = conn.execute("SELECT id FROM users WHERE role = 'admin' LIMIT 1").fetchone()[0]
     return {"students": students, "lessons": lessons, "quizzes": quizzes, "course": course, "admin": admin}
 
