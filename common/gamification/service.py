@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, insert, literal, select, text, update
+from sqlalchemy import delete, func, insert, literal, literal_column, select, text, union_all, update
 
 from common.accounts.models import User
 from common.db import db, insert_ignore
@@ -73,20 +73,32 @@ def period_start(period: str, today: date | None = None) -> date:
 DOMAIN_BOARD_SIZE = 1000
 
 
-def _board_query(period: str, start: date, since: datetime, by_domain: bool):
-    points = func.sum(XpEvent.points).label("points")
-    domain = XpEvent.domain if by_domain else literal("")
-    rank = func.rank().over(partition_by=XpEvent.domain if by_domain else None, order_by=points.desc())
-    ranked = (
-        select(domain.label("domain"), XpEvent.user_id, points, rank.label("rank"))
+def _boards_query(period: str, start: date, since: datetime):
+    """The overall board and the per-domain boards of one period from a single pass over XP events."""
+    # A literal, not a bound parameter: the SELECT and GROUP BY expressions must be identical.
+    domain = func.coalesce(XpEvent.domain, literal_column("''"))
+    per_user_domain = (
+        select(domain.label("domain"), XpEvent.user_id, func.sum(XpEvent.points).label("points"))
         .where(XpEvent.timestamp >= since)
-        .group_by(*([XpEvent.domain] if by_domain else []), XpEvent.user_id)
+        .group_by(domain, XpEvent.user_id)
+        .cte("per_user_domain")
     )
-    if by_domain:
-        ranked = ranked.where(XpEvent.domain.is_not(None))
-    board = ranked.subquery()
-    query = select(literal(period), literal(start), board.c.domain, board.c.user_id, board.c.points, board.c.rank)
-    return query.where(board.c.rank <= DOMAIN_BOARD_SIZE) if by_domain else query
+    total = func.sum(per_user_domain.c.points)
+    overall = (
+        select(literal(period), literal(start), literal(""), per_user_domain.c.user_id, total,
+               func.rank().over(order_by=total.desc()))
+        .group_by(per_user_domain.c.user_id)
+    )
+    ranked = select(
+        per_user_domain.c.domain, per_user_domain.c.user_id, per_user_domain.c.points,
+        func.rank().over(partition_by=per_user_domain.c.domain,
+                         order_by=per_user_domain.c.points.desc()).label("rank"),
+    ).where(per_user_domain.c.domain != "").subquery()
+    by_domain = (
+        select(literal(period), literal(start), ranked.c.domain, ranked.c.user_id, ranked.c.points, ranked.c.rank)
+        .where(ranked.c.rank <= DOMAIN_BOARD_SIZE)
+    )
+    return union_all(overall, by_domain)
 
 
 def rebuild_leaderboards(today: date | None = None) -> dict:
@@ -102,10 +114,9 @@ def rebuild_leaderboards(today: date | None = None) -> dict:
         start = period_start(period, today)
         since = datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc)
         db.session.execute(delete(LeaderboardEntry).where(LeaderboardEntry.period == period))
-        for by_domain in (False, True):
-            db.session.execute(insert(LeaderboardEntry).from_select(
-                ["period", "period_start", "domain", "user_id", "points", "rank"],
-                _board_query(period, start, since, by_domain)))
+        db.session.execute(insert(LeaderboardEntry).from_select(
+            ["period", "period_start", "domain", "user_id", "points", "rank"],
+            _boards_query(period, start, since)))
         stats[period] = db.session.execute(
             select(func.count()).select_from(LeaderboardEntry).where(LeaderboardEntry.period == period)
         ).scalar_one()
