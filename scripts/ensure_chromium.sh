@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Make sure a Chromium for certificate rendering is present (Debian's `chromium` package where we can
-# install it); otherwise say what to do. Never fails the caller: the API runs without it.
+# install it); otherwise say what to do. By default never fails the caller (the API runs without it);
+# with --require (the test suite needs a real browser) a missing Chromium is an error.
 set -uo pipefail
+require=0
+[ "${1:-}" = "--require" ] && require=1
 
 found() { echo "Chromium for certificates: $1 ($("$1" --version 2>/dev/null | head -n1))"; exit 0; }
 
@@ -33,6 +36,6 @@ No Chromium found. Certificate PDFs are printed by a Chromium on this machine:
   - anywhere else: set CHROMIUM_PATH to a Chromium/Chrome binary (version 100 or newer)
 Do not run `playwright install`: the renderer uses the system browser.
 The API runs without it: certificates stay `pending`/`failed` until a Chromium is present, then an admin
-re-triggers them (POST /api/admin/certificates/{id}/render); the certificate tests fail with this message.
+re-triggers them (POST /api/admin/certificates/{id}/render).
 MSG
-exit 0
+exit "$require"

@@ -51,4 +51,4 @@ if ! port_open "$REDIS_HOST" "$REDIS_PORT"; then
   fi
 fi
 
-"$(dirname "$0")/ensure_chromium.sh"
+"$(dirname "$0")/ensure_chromium.sh" --require
