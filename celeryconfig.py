@@ -33,4 +33,5 @@ enable_utc = True
 beat_schedule = {
     "leaderboards-rebuild": {"task": "leaderboards.rebuild", "schedule": crontab(minute="*/10")},
     "payments-reconcile": {"task": "payments.reconcile", "schedule": crontab(minute="*/5")},
+    "certificates-sweep": {"task": "certificates.sweep", "schedule": crontab(minute="*/10")},
 }

@@ -1,6 +1,8 @@
 """Certificate rules: issue once on completion, render to storage, list, download, verify, revoke."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import logging
 import secrets
 
@@ -170,6 +172,23 @@ def rerender(*, certificate_id: int, actor_id: int):
     _enqueue_render(certificate_id, job.id)
     db.session.refresh(job)
     return job
+
+
+def requeue_stuck(*, older_than_seconds: int = 600) -> int:
+    """Queue the render of certificates still `pending` after this long; returns how many.
+
+    A lost message (broker down at issue time, a purged queue) must not leave a learner without
+    their PDF. Renders are idempotent, so re-queuing one that is merely slow costs a render only.
+    """
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    stuck = db.session.execute(
+        select(Certificate.id).where(Certificate.status == "pending", Certificate.issue_date < cutoff)
+        .order_by(Certificate.id).limit(1000)
+    ).scalars().all()
+    db.session.rollback()
+    for certificate_id in stuck:
+        _enqueue_render(certificate_id)
+    return len(stuck)
 
 
 def list_for_user(*, user_id: int, page: int, per_page: int) -> Page:

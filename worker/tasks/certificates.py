@@ -35,3 +35,9 @@ def render(self, certificate_id: int, job_id: str | None = None) -> None:
         if final:
             raise
         raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
+
+
+@shared_task(name="certificates.sweep", ignore_result=True)
+def sweep() -> int:
+    """Re-queue certificates stuck in `pending` (beat runs this every 10 minutes)."""
+    return service.requeue_stuck()
