@@ -30,7 +30,7 @@ run: $(STAMP)
 	  $(BIN)/honcho start web worker certificates beat flower; \
 	else \
 	  echo "Embedded default: API on http://$(HOST):$(PORT)/api (docs: /api/docs)"; \
-	  HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start; \
+	  API_HOST=$(HOST) API_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start; \
 	fi
 
 
