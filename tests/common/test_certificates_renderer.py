@@ -15,6 +15,7 @@ import pypdf
 import pytest
 
 from common.certificates import renderer as renderer_module
+from bench.certificates import descendants
 from common.certificates.renderer import (
     ChromiumNotFound, RenderError, Renderer, certificate_html, find_chromium, renderer,
 )
@@ -67,26 +68,9 @@ def counting_server():
     server.close()
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
 def _browser_main_pids() -> list[int]:
     pids = []
-    for pid in _descendants(os.getpid()):
+    for pid in descendants(os.getpid()):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
