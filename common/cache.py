@@ -3,6 +3,8 @@
 Used for hot reads (catalogue, outlines, leaderboards), the token blocklist and token versions.
 Values are bytes/str; `get_json`/`set_json` wrap JSON. Redis errors surface as
 `CacheUnavailable` so callers decide whether to fail open (cached reads) or closed (auth).
+Versioned families (`read_versioned`, `bump`) keep invalidation correct across processes: an entry's
+key embeds its family's version counter, and writers bump the counter after commit.
 """
 from __future__ import annotations
 
@@ -17,6 +19,19 @@ from flask import current_app
 
 class CacheUnavailable(Exception):
     """The cache backend cannot be reached."""
+
+
+def versioned_key(prefix: str, version: bytes | None, suffix: str) -> str:
+    """The key of an entry in a versioned family: `<prefix><version><suffix>` (a missing counter is 0)."""
+    return f"{prefix}{(version or b'0').decode()}{suffix}"
+
+
+# Reads a family's version counter and the entry under that version in one round trip. The entry's
+# key is derived inside the script, so this needs a single Redis node (not Redis Cluster).
+_READ_VERSIONED = """
+local version = redis.call('GET', KEYS[1]) or '0'
+return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
+"""
 
 
 class MemoryCache:
@@ -65,6 +80,12 @@ class MemoryCache:
             for key in keys:
                 self._data.pop(key, None)
 
+    def read_versioned(self, version_key: str, prefix: str, suffix: str) -> tuple[str, bytes | None]:
+        """(the entry's key under the family's current version, its value or None)."""
+        with self._lock:
+            key = versioned_key(prefix, self._live(version_key), suffix)
+            return key, self._live(key)
+
     def incr(self, key: str) -> int:
         with self._lock:
             current = int(self._live(key) or 0) + 1
@@ -89,6 +110,7 @@ class RedisCache:
         self.client = redis.Redis.from_url(
             url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
         )
+        self._read_versioned = self.client.register_script(_READ_VERSIONED)
 
     def _call(self, fn, *args, **kwargs):
         try:
@@ -113,6 +135,11 @@ class RedisCache:
     def delete(self, *keys: str) -> None:
         if keys:
             self._call(self.client.delete, *keys)
+
+    def read_versioned(self, version_key: str, prefix: str, suffix: str) -> tuple[str, bytes | None]:
+        """(the entry's key under the family's current version, its value or None), in one round trip."""
+        version, value = self._call(self._read_versioned, keys=[version_key], args=[prefix, suffix])
+        return versioned_key(prefix, version, suffix), value
 
     def incr(self, key: str) -> int:
         return self._call(self.client.incr, key)
@@ -158,6 +185,23 @@ class CacheProxy:
         except CacheUnavailable:
             pass
         return value
+
+    def lookup(self, version_key: str, prefix: str, suffix: str) -> tuple[str | None, bytes | None]:
+        """Read a versioned entry failing open: (key to store a fresh value under, or None when the
+        cache is down; the cached value or None). Take it before reading the database."""
+        try:
+            return self.backend.read_versioned(version_key, prefix, suffix)
+        except CacheUnavailable:
+            return None, None
+
+    def safe_set(self, key: str | None, value: bytes | str, ttl: int | None = None) -> None:
+        """Store a value unless the cache is down (or `key` is None, as `lookup` returns then)."""
+        if key is None:
+            return
+        try:
+            self.backend.set(key, value, ttl)
+        except CacheUnavailable:
+            pass
 
     def safe_delete(self, *keys: str) -> None:
         """Invalidate keys, ignoring an unreachable cache (entries expire by TTL anyway)."""

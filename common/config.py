@@ -106,7 +106,9 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "RATELIMIT_AUTH": env.get("RATELIMIT_AUTH", "10 per minute"),
         "RATELIMIT_PAYMENTS": env.get("RATELIMIT_PAYMENTS", "30 per minute"),
         "RATELIMIT_FORUM_POST": env.get("RATELIMIT_FORUM_POST", "10 per minute"),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # No X-RateLimit-* headers: computing them costs two more Redis round trips on every request.
+        # A 429 still carries Retry-After (set by web/errors.py from the breached window).
+        "RATELIMIT_HEADERS_ENABLED": False,
         # If the limit store is down, serve requests rather than fail them; auth still fails closed.
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "rl"),

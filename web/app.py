@@ -6,6 +6,7 @@ from importlib import import_module
 from pathlib import Path
 
 from flask import Flask, request, send_from_directory
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common.cache import init_cache
@@ -23,8 +24,20 @@ API_CSP = {"default-src": "'none'", "frame-ancestors": "'none'"}
 # The Swagger UI page is the one HTML page we serve; its assets come from this app only.
 DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
-EXPOSED_HEADERS = ["Link", "Location", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
-                   "X-RateLimit-Reset", "Content-Disposition"]
+EXPOSED_HEADERS = ["Link", "Location", "Retry-After", "Content-Disposition"]
+
+
+class LazySessionInterface(SecureCookieSessionInterface):
+    """Build the cookie signer only for requests that carry a session cookie.
+
+    The API is stateless; only the OAuth redirect flow keeps state in the session, so every other
+    request skips the serializer construction Flask would otherwise do on each request.
+    """
+
+    def open_session(self, app, request):
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -33,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=settings["INSTANCE_DIR"])
     app.config.update(settings)
     app.json.sort_keys = False
+    app.session_interface = LazySessionInterface()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from http import HTTPStatus
 
 from flask import jsonify
+from flask_limiter import RateLimitExceeded
 from marshmallow import ValidationError as MarshmallowValidationError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from common.cache import CacheUnavailable
 from common.errors import DomainError
+from web.extensions import limiter
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +46,25 @@ def handle_http_exception(error: HTTPException):
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             headers.setdefault(name, value)
+    if isinstance(error, RateLimitExceeded):
+        headers.setdefault("Retry-After", retry_after(error))
     if error.code >= 500:
         message = HTTPStatus(error.code).description if isinstance(error, InternalServerError) else message
     return envelope(error.code or 500, message, errors, headers)
+
+
+def retry_after(error: RateLimitExceeded) -> str:
+    """Whole seconds until the breached window resets.
+
+    The limit store is asked only here, on the 429 path, so a request under its limits costs one
+    round trip; if the store cannot answer, the window's length is an honest upper bound.
+    """
+    try:
+        wait = limiter.current_limit.reset_at - time.time()
+    except Exception as exc:  # no window to read (or the store failing now) must not turn a 429 into a 500
+        log.warning("Retry-After from the window length: %r", exc)
+        wait = error.limit.limit.get_expiry()
+    return str(max(1, math.ceil(wait)))
 
 
 def handle_domain_error(error: DomainError):

@@ -27,20 +27,20 @@ def page_schema(item_schema: type[ma.Schema], name: str | None = None) -> type[m
     return type(name, (PageMeta,), {"items": ma.fields.List(ma.fields.Nested(item_schema))})
 
 
-def _link(page_no: int, per_page: int) -> str:
-    args = request.args.to_dict(flat=True)
-    args.update(page=page_no, per_page=per_page)
-    return f"<{request.base_url}?{urlencode(args)}>"
-
-
 def link_header(page: Page) -> str:
-    links = [f'{_link(1, page.per_page)}; rel="first"']
+    """RFC 8288 links to the first, last, previous and next pages of this request's query."""
+    base, args = request.base_url, request.args.to_dict(flat=True)
+
+    def link(page_no: int, rel: str) -> str:
+        args.update(page=page_no, per_page=page.per_page)
+        return f'<{base}?{urlencode(args)}>; rel="{rel}"'
+
     last = max(page.pages, 1)
-    links.append(f'{_link(last, page.per_page)}; rel="last"')
+    links = [link(1, "first"), link(last, "last")]
     if page.page > 1:
-        links.append(f'{_link(min(page.page - 1, last), page.per_page)}; rel="prev"')
+        links.append(link(min(page.page - 1, last), "prev"))
     if page.page < page.pages:
-        links.append(f'{_link(page.page + 1, page.per_page)}; rel="next"')
+        links.append(link(page.page + 1, "next"))
     return ", ".join(links)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, func, literal_column, select
 from sqlalchemy.orm import selectinload
 
 from common.admin import audit
-from common.cache import CacheUnavailable, cache
+from common.cache import cache
 from common.catalog import positions
 from common.catalog.access import (
     is_enrolled, is_owner_or_admin, owned_course, owned_lesson, owned_module, require_content_access,
@@ -44,27 +44,16 @@ def _course_version_key(course_id: int) -> str:
     return f"catalog:course:{course_id}:v"
 
 
-def _version(key: str) -> str | None:
-    try:
-        raw = cache.get(key)
-    except CacheUnavailable:
-        return None
-    return raw.decode() if raw else "0"
-
-
-def catalogue_cache_key(kind: str, params: dict | None = None) -> str | None:
-    """Key for a public catalogue entry (`list`, `domains`) under the current version; None: don't cache."""
-    version = _version(CATALOGUE_VERSION)
-    if version is None:
-        return None
+def catalogue_entry(kind: str, params=None) -> tuple[str, str, str]:
+    """(version key, key prefix, key suffix) of a public catalogue entry (`list`, `domains`) for
+    `cache.read_versioned`; `params` is any JSON-able description of the query."""
     digest = hashlib.sha1(json.dumps(params or {}, sort_keys=True, default=str).encode()).hexdigest()[:20]
-    return f"catalog:{kind}:{version}:{digest}"
+    return CATALOGUE_VERSION, f"catalog:{kind}:", f":{digest}"
 
 
-def outline_cache_key(course_id: int, variant: str) -> str | None:
-    """Key for a course outline variant (`public` or `full`) under the course's version."""
-    version = _version(_course_version_key(course_id))
-    return None if version is None else f"catalog:outline:{course_id}:{version}:{variant}"
+def outline_entry(course_id: int, variant: str) -> tuple[str, str, str]:
+    """(version key, key prefix, key suffix) of a course outline variant (`public` or `full`)."""
+    return _course_version_key(course_id), f"catalog:outline:{course_id}:", f":{variant}"
 
 
 def invalidate(course_id: int | None = None) -> None:

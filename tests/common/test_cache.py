@@ -80,3 +80,27 @@ def test_unreachable_redis(app):
         cache.bump("v")
     finally:
         app.extensions["cache"] = saved
+
+
+def test_read_versioned_follows_the_family_version(backend):
+    assert backend.read_versioned("fam:v", "fam:", ":x") == ("fam:0:x", None)
+    backend.set("fam:0:x", "old")
+    assert backend.read_versioned("fam:v", "fam:", ":x") == ("fam:0:x", b"old")
+    backend.incr("fam:v")
+    # After a bump the old entry is never read again; a fresh value goes under the new key.
+    assert backend.read_versioned("fam:v", "fam:", ":x") == ("fam:1:x", None)
+
+
+def test_proxy_lookup_and_safe_set(app):
+    key, value = cache.lookup("fam:v", "fam:", ":y")
+    assert value is None
+    cache.safe_set(key, b"body", 30)
+    assert cache.lookup("fam:v", "fam:", ":y") == (key, b"body")
+    cache.safe_set(None, b"ignored")
+    saved = app.extensions["cache"]
+    app.extensions["cache"] = RedisCache("redis://127.0.0.1:1/0")
+    try:
+        assert cache.lookup("fam:v", "fam:", ":y") == (None, None)
+        cache.safe_set("fam:0:y", b"lost")  # the cache being down is not an error here
+    finally:
+        app.extensions["cache"] = saved

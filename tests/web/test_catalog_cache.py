@@ -147,7 +147,22 @@ def test_reads_fail_open_without_redis(app, client, instructor):
     try:
         assert _list_titles(client) == ["Still here"]
         assert client.get("/api/courses/domains").status_code == 200
-        assert service.outline_cache_key(1, "public") is None
+        assert cache.lookup(*service.outline_entry(1, "public")) == (None, None)
         service.invalidate(1)  # bumps are best effort
     finally:
         app.extensions["cache"] = saved
+
+
+def test_invalid_queries_are_never_served_from_cache(client, instructor):
+    make_course(instructor, title="Listed")
+    for query in ("?page=0", "?sort=bogus", "?min_price=50&max_price=10"):
+        assert client.get(f"/api/courses{query}").status_code == 422
+        assert client.get(f"/api/courses{query}").status_code == 422
+    assert not cache.client.keys("catalog:list:*")
+    # The same query spelt with its parameters in another order is the same entry.
+    first = client.get("/api/courses?sort=price&per_page=5")
+    assert first.headers["Link"].count("rel=") == 2
+    _sneak_title(first.get_json()["items"][0]["id"], "Sneaky")
+    again = client.get("/api/courses?per_page=5&sort=price")
+    assert again.get_json()["items"][0]["title"] == "Listed"
+    assert again.headers["Link"] == first.headers["Link"].replace("sort=price&per_page=5", "per_page=5&sort=price")

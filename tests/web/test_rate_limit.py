@@ -31,3 +31,23 @@ def test_limits_are_per_route_group(app, student):
     from tests.factories import auth_headers
 
     assert client.get("/api/auth/me", headers=auth_headers(student)).status_code == 200
+
+
+def test_retry_after_falls_back_to_the_window_length(app):
+    from flask_limiter import RateLimitExceeded
+
+    from web.errors import handle_http_exception
+    from web.extensions import limiter
+
+    client = app.test_client()
+    for _ in range(int(app.config["RATELIMIT_AUTH"].split()[0]) + 1):
+        blocked = _login(client)
+    # A real 429: its Retry-After comes from the stored window, at most the window's length.
+    assert 0 < int(blocked.headers["Retry-After"]) <= 60
+    assert not any(name.startswith("X-RateLimit") for name in blocked.headers.keys())
+    limit = limiter.limit_manager.default_limits[0]
+    with app.test_request_context("/api/courses"):
+        # No limit was evaluated in this request, so only the breached limit's window is known.
+        response = handle_http_exception(RateLimitExceeded(limit))
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == str(limit.limit.get_expiry())

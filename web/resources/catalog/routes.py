@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+from functools import wraps
 
-from flask import current_app
+from flask import current_app, request
 from flask_smorest import Blueprint
 
-from common.cache import CacheUnavailable, cache
+from common.cache import cache
 from common.catalog import service
 from common.pagination import Page
 from web.auth import auth_required, current_role, current_user_id
@@ -24,46 +25,57 @@ _course_list = CourseSchema(many=True)
 _NOT_VISIBLE = "Unknown id, or a course the caller may not see"
 
 
-def _json(text: str, headers: dict | None = None):
-    return current_app.response_class(text, mimetype="application/json", headers=headers)
+def _json(body: bytes | str, headers: dict | None = None):
+    return current_app.response_class(body, mimetype="application/json", headers=headers)
 
 
-def _cached_text(key: str | None, build) -> str:
-    """The JSON text under `key`, built (and stored) on a miss; the cache failing open."""
-    if key is not None:
-        try:
-            hit = cache.get(key)
-        except CacheUnavailable:  # pragma: no cover - the cache failed right after the version read
-            hit = None
-        if hit is not None:
-            return hit.decode()
+def _cached_body(entry: tuple[str, str, str], build) -> bytes | str:
+    """The JSON body of a versioned cache entry, built (and stored) on a miss; the cache failing open."""
+    key, hit = cache.lookup(*entry)
+    if hit is not None:
+        return hit
     text = json.dumps(build(), separators=(",", ":"))
-    if key is not None:
-        try:
-            cache.set(key, text, current_app.config["CACHE_DEFAULT_TTL"])
-        except CacheUnavailable:  # pragma: no cover - as above
-            pass
+    cache.safe_set(key, text, current_app.config["CACHE_DEFAULT_TTL"])
     return text
+
+
+def _with_link(body: bytes):
+    """A page response with its Link header. The body ends with the page meta
+    (`"page":..,"per_page":..,"total":..,"pages":..}`): read just that tail, not the whole page."""
+    meta = json.loads(b"{" + body[body.rindex(b'"page":'):])
+    page = Page(items=[], page=meta["page"], per_page=meta["per_page"], total=meta["total"])
+    return _json(body, {"Link": link_header(page)})
+
+
+def _cached_catalogue_page(view):
+    """Serve catalogue pages from the cache before the query is parsed, keyed by the raw query.
+
+    An entry exists only for a raw query that once passed validation, and validation depends on
+    nothing else, so a hit needs neither parsing nor the database. On a miss the view parses,
+    queries and answers; its 200 body is stored under the version read before the query ran.
+    """
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key, body = cache.lookup(*service.catalogue_entry("list", sorted(request.args.items(multi=True))))
+        if body is None:
+            body = view(*args, **kwargs).get_data()  # bad queries raise (422) and are not stored
+            cache.safe_set(key, body, current_app.config["CACHE_DEFAULT_TTL"])
+        return _with_link(body)
+
+    return wrapper
 
 
 # ---- catalogue -----------------------------------------------------------------------------
 
 @blp.route("/courses", methods=["GET"])
+@_cached_catalogue_page
 @blp.arguments(CatalogueArgs, location="query")
 @blp.response(200, CoursePageSchema)
 def list_courses(args):
     """The public catalogue: approved courses, filtered, sorted and paginated."""
-    def build():
-        page = service.search_catalogue(**args)
-        body, _ = page_response(page, _course_list.dump(page.items))
-        return body
-
-    text = _cached_text(service.catalogue_cache_key("list", args), build)
-    # The body ends with the page meta (`"page":..,"per_page":..,"total":..,"pages":..}`): read just
-    # that tail for the Link header instead of parsing the whole cached page.
-    meta = json.loads("{" + text[text.rindex('"page":'):])
-    page = Page(items=[], page=meta["page"], per_page=meta["per_page"], total=meta["total"])
-    return _json(text, {"Link": link_header(page)})
+    page = service.search_catalogue(**args)
+    body, _ = page_response(page, _course_list.dump(page.items))
+    return _json(json.dumps(body, separators=(",", ":")))
 
 
 @blp.route("/courses/domains", methods=["GET"])
@@ -74,7 +86,7 @@ def list_domains():
         items = service.domain_counts()
         return {"items": items, "total": len(items)}
 
-    return _json(_cached_text(service.catalogue_cache_key("domains"), build))
+    return _json(_cached_body(service.catalogue_entry("domains"), build))
 
 
 @blp.route("/courses/<int:course_id>", methods=["GET"])
@@ -93,7 +105,7 @@ def get_course(course_id):
         body["content_access"] = full
         return body
 
-    return _json(_cached_text(service.outline_cache_key(course_id, "full" if full else "public"), build))
+    return _json(_cached_body(service.outline_entry(course_id, "full" if full else "public"), build))
 
 
 # ---- authoring -----------------------------------------------------------------------------
