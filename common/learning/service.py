@@ -1,15 +1,18 @@
 """Enrollment rules (granting and revoking access); course-system rules build on these."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select, update
+from functools import cache
 
+from sqlalchemy import Integer, and_, bindparam, func, select, update
+
+from common.accounts.models import User
 from common.catalog.access import visible_course
 from common.catalog.models import Course, Lesson, Module
-from common.db import db, insert_ignore, utcnow
+from common.db import db, insert_ignore, is_postgres, utcnow
 from common.errors import Conflict, Forbidden, PaymentRequired, not_found
 from common.gamification.service import award_xp
 from common.learning.models import Enrollment, LessonProgress
-from common.pagination import Page, paginate
+from common.pagination import Page
 from common.quizzes.models import Quiz, QuizResult
 
 
@@ -79,133 +82,260 @@ def enroll_free(*, user_id: int, course_id: int, role: str | None = "student") -
         Enrollment.user_id == user_id, Enrollment.course_id == course.id)).scalar_one()
 
 
-def my_enrollments(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
-    """The user's active enrollments, newest first, as rows (Enrollment, completed, total).
-
-    Two queries whatever the page size: the count and one page query whose per-course lesson
-    totals and completion counts are correlated subqueries on indexed columns.
-    """
-    total = (select(func.count()).select_from(Lesson).where(Lesson.course_id == Enrollment.course_id)
-             .correlate(Enrollment).scalar_subquery())
+@cache
+def _enrollments_page_stmt():
+    """Built once (bound parameters): constructing this select costs more than running it."""
+    total_lessons = (select(func.count()).select_from(Lesson).where(Lesson.course_id == Enrollment.course_id)
+                     .correlate(Enrollment).scalar_subquery())
     done = (select(func.count()).select_from(LessonProgress)
             .where(LessonProgress.user_id == Enrollment.user_id, LessonProgress.course_id == Enrollment.course_id)
             .correlate(Enrollment).scalar_subquery())
-    stmt = (select(Enrollment, done.label("completed_lessons"), total.label("total_lessons"))
-            .where(Enrollment.user_id == user_id, Enrollment.status == "active")
-            .order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc()))
-    return paginate(stmt, page=page, per_page=per_page, scalars=False)
+    return (
+        select(Enrollment.id, Enrollment.course_id, Enrollment.status, Enrollment.source, Enrollment.enrolled_at,
+               Enrollment.completed_at, Course.title, Course.description, Course.domain, Course.price,
+               Course.currency, Course.status.label("course_status"), Course.enrollment_count,
+               Course.created_at.label("course_created_at"), Course.updated_at.label("course_updated_at"),
+               Course.instructor_id, User.name.label("instructor_name"),
+               done.label("completed_lessons"), total_lessons.label("total_lessons"),
+               func.count().over().label("total_rows"))
+        .join(Course, Course.id == Enrollment.course_id).join(User, User.id == Course.instructor_id)
+        .where(Enrollment.user_id == bindparam("user_id"), Enrollment.status == "active")
+        .order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
+        .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+    )
+
+
+def my_enrollments(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
+    """The user's active enrollments, newest first, as plain rows with course and progress columns.
+
+    One query per page whatever its size: the total rides along as a window count, and per-course
+    lesson totals and completion counts are correlated subqueries on indexed columns. Only a page
+    past the end (no rows, so no window count) needs a second query for the total.
+    """
+    rows = db.session.execute(_enrollments_page_stmt(),
+                              {"user_id": user_id, "limit": per_page, "offset": (page - 1) * per_page}).all()
+    if rows:
+        total = rows[0].total_rows
+    elif page == 1:
+        total = 0
+    else:
+        total = db.session.execute(select(func.count()).select_from(Enrollment).where(
+            Enrollment.user_id == user_id, Enrollment.status == "active")).scalar_one()
+    end_read()
+    return Page(items=rows, page=page, per_page=per_page, total=total)
+
+
+def end_read() -> None:
+    """End a transaction that wrote nothing with COMMIT rather than ROLLBACK (same one round trip).
+
+    psycopg forgets its prepared statements on every rollback, so reads that end in a rollback
+    (as the session teardown would) re-plan their queries on every request; after a commit the
+    hot queries stay prepared on the connection and PostgreSQL reuses their plans.
+    """
+    db.session.commit()
 
 
 def percent(completed: int, total: int) -> int:
     return int(completed * 100 // total) if total else 0
 
 
-def _active_enrollment(user_id: int, course_id: int) -> Enrollment | None:
-    """The user's active enrollment with its course (joined), or None."""
-    return db.session.execute(select(Enrollment).where(
-        Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active",
-    )).scalar_one_or_none()
-
-
-def _enrolled_course(user_id: int, course_id: int, role: str | None) -> Enrollment:
-    """The active enrollment in a visible course: 404 if the course is invisible, 403 if not enrolled."""
-    enrollment = _active_enrollment(user_id, course_id)
-    if enrollment is None or enrollment.course.status != "approved":
-        visible_course(course_id, user_id, role)
-        if enrollment is None:
-            raise Forbidden("Enroll in this course first")
-    return enrollment
+@cache
+def _progress_stmt():
+    """Built once (bound parameters), like _enrollments_page_stmt."""
+    user_id = bindparam("user_id")
+    enrolled = and_(Enrollment.course_id == Course.id, Enrollment.user_id == user_id, Enrollment.status == "active")
+    quiz_total = (select(func.count()).select_from(Quiz).where(Quiz.module_id == Module.id)
+                  .correlate(Module).scalar_subquery())
+    passed = select(QuizResult.id).where(QuizResult.quiz_id == Quiz.id, QuizResult.user_id == user_id,
+                                         QuizResult.is_correct.is_(True)).exists()
+    quiz_passed = (select(func.count()).select_from(Quiz).where(Quiz.module_id == Module.id, passed)
+                   .correlate(Module).scalar_subquery())
+    return (
+        select(Course.id, Course.title, Course.status, Course.instructor_id, Enrollment.enrolled_at,
+               Enrollment.completed_at, Module.id.label("m_id"), Module.title.label("m_title"),
+               Module.position.label("m_position"), quiz_total.label("quiz_total"), quiz_passed.label("quiz_passed"),
+               Lesson.id.label("l_id"), Lesson.title.label("l_title"), Lesson.position.label("l_position"),
+               Lesson.duration_seconds, LessonProgress.completed_at.label("l_completed_at"))
+        .select_from(Course)
+        .outerjoin(Enrollment, enrolled)
+        # The outline only for an enrolled caller: nobody else gets past the checks below.
+        .outerjoin(Module, and_(Module.course_id == Course.id, Enrollment.id.is_not(None)))
+        .outerjoin(Lesson, Lesson.module_id == Module.id)
+        .outerjoin(LessonProgress, and_(LessonProgress.user_id == user_id, LessonProgress.lesson_id == Lesson.id))
+        .where(Course.id == bindparam("course_id"))
+        .order_by(Module.position, Lesson.position)
+    )
 
 
 def course_progress(*, user_id: int, course_id: int, role: str | None = "student") -> dict:
     """Per-lesson completion, per-module quiz status and the next lesson for an enrolled student.
 
-    Four queries: the enrollment with its course, the outline rows, the user's completions and
-    the course's quizzes with whether the user passed each (never their answers).
+    One query: the course (always, to tell 404 from 403), the caller's active enrollment, and, when
+    enrolled, the outline with the caller's completion per lesson and quiz counts per module
+    (never the answers). 404 if the caller may not see the course, 403 unless enrolled.
     """
-    enrollment = _enrolled_course(user_id, course_id, role)
-    course = enrollment.course
-    rows = db.session.execute(
-        select(Module.id, Module.title, Module.position, Lesson.id, Lesson.title, Lesson.position,
-               Lesson.duration_seconds)
-        .outerjoin(Lesson, Lesson.module_id == Module.id).where(Module.course_id == course.id)
-        .order_by(Module.position, Lesson.position)
-    ).all()
-    done = dict(db.session.execute(
-        select(LessonProgress.lesson_id, LessonProgress.completed_at)
-        .where(LessonProgress.user_id == user_id, LessonProgress.course_id == course.id)).all())
-    passed_any = (select(QuizResult.id).where(QuizResult.quiz_id == Quiz.id, QuizResult.user_id == user_id,
-                                              QuizResult.is_correct.is_(True)).exists())
-    quizzes = db.session.execute(select(Quiz.module_id, passed_any).where(Quiz.course_id == course.id)).all()
-    quiz_status: dict[int, dict] = {}
-    for module_id, passed in quizzes:
-        status = quiz_status.setdefault(module_id, {"total": 0, "passed": 0})
-        status["total"] += 1
-        status["passed"] += bool(passed)
+    rows = db.session.execute(_progress_stmt(), {"user_id": user_id, "course_id": course_id}).all()
+    end_read()
+    if not rows or not (rows[0].status == "approved" or role == "admin" or rows[0].instructor_id == user_id):
+        raise not_found("Course", course_id)
+    head = rows[0]
+    if head.enrolled_at is None:
+        raise Forbidden("Enroll in this course first")
     modules: dict[int, dict] = {}
     next_lesson = None
-    for m_id, m_title, m_position, l_id, l_title, l_position, duration in rows:
-        module = modules.get(m_id)
-        if module is None:
-            module = modules[m_id] = {
-                "id": m_id, "title": m_title, "position": m_position, "completed_lessons": 0, "total_lessons": 0,
-                "quizzes": quiz_status.get(m_id, {"total": 0, "passed": 0}), "lessons": []}
-        if l_id is None:
+    completed = total = quizzes_total = quizzes_passed = 0
+    for row in rows:
+        if row.m_id is None:
             continue
-        finished = done.get(l_id)
-        module["lessons"].append({"id": l_id, "title": l_title, "position": l_position,
-                                  "duration_seconds": duration, "completed": finished is not None,
+        module = modules.get(row.m_id)
+        if module is None:
+            module = modules[row.m_id] = {
+                "id": row.m_id, "title": row.m_title, "position": row.m_position, "completed_lessons": 0,
+                "total_lessons": 0, "quizzes": {"total": row.quiz_total, "passed": row.quiz_passed}, "lessons": []}
+            quizzes_total += row.quiz_total
+            quizzes_passed += row.quiz_passed
+        if row.l_id is None:
+            continue
+        finished = row.l_completed_at
+        module["lessons"].append({"id": row.l_id, "title": row.l_title, "position": row.l_position,
+                                  "duration_seconds": row.duration_seconds, "completed": finished is not None,
                                   "completed_at": finished})
         module["total_lessons"] += 1
-        module["completed_lessons"] += finished is not None
-        if finished is None and next_lesson is None:
-            next_lesson = {"id": l_id, "module_id": m_id, "title": l_title, "position": l_position}
-    completed = sum(m["completed_lessons"] for m in modules.values())
-    total = sum(m["total_lessons"] for m in modules.values())
+        total += 1
+        if finished is not None:
+            module["completed_lessons"] += 1
+            completed += 1
+        elif next_lesson is None:
+            next_lesson = {"id": row.l_id, "module_id": row.m_id, "title": row.l_title, "position": row.l_position}
     return {
-        "course_id": course.id, "title": course.title, "enrolled_at": enrollment.enrolled_at,
-        "completed_at": enrollment.completed_at,
+        "course_id": head.id, "title": head.title, "enrolled_at": head.enrolled_at, "completed_at": head.completed_at,
         "progress": {"completed_lessons": completed, "total_lessons": total, "percent": percent(completed, total)},
-        "quizzes": {"total": len(quizzes), "passed": sum(1 for _, passed in quizzes if passed)},
+        "quizzes": {"total": quizzes_total, "passed": quizzes_passed},
         "next_lesson": next_lesson, "modules": list(modules.values()),
     }
 
 
-def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student") -> dict:
-    """Record that an enrolled student finished a lesson; idempotent. Commits.
+def lock_enrollment(enrollment_id: int) -> bool:
+    """Lock the (still active) enrollment row until commit; False if it is no longer active.
 
-    The first call stores the completion and awards `lesson_complete` XP in one transaction, then
-    checks whether the whole course is now complete; a repeated call changes nothing.
+    Every write that can complete a course (lesson completion, quiz attempt) takes this lock first,
+    so one student's writes in one course run one at a time and each sees the others' committed
+    rows: the completion check can then run inside the same transaction. Only the enrollment row
+    is locked (never the course or the user), so other students never wait.
     """
-    row = db.session.execute(
+    return db.session.execute(_lock_stmt(is_postgres()), {"enrollment_id": enrollment_id}).first() is not None
+
+
+@cache
+def _lock_stmt(row_locks: bool):
+    stmt = select(Enrollment.id).where(Enrollment.id == bindparam("enrollment_id"), Enrollment.status == "active")
+    # SQLite has no row locks; its database-wide write lock serialises writers instead.
+    return stmt.with_for_update(of=Enrollment, key_share=True) if row_locks else stmt
+
+
+@cache
+def _lesson_state_stmt():
+    """The lesson's course, the caller's active enrollment and their completion of it, if any."""
+    user_id = bindparam("user_id")
+    return (
         select(Lesson.course_id, Course.status, Course.instructor_id, Course.domain, Enrollment.id.label("enrolled"),
-               Enrollment.completed_at)
+               Enrollment.completed_at, LessonProgress.completed_at.label("done_at"))
         .join(Course, Course.id == Lesson.course_id)
         .outerjoin(Enrollment, and_(Enrollment.course_id == Lesson.course_id, Enrollment.user_id == user_id,
                                     Enrollment.status == "active"))
-        .where(Lesson.id == lesson_id)
-    ).one_or_none()
+        .outerjoin(LessonProgress, and_(LessonProgress.user_id == user_id, LessonProgress.lesson_id == Lesson.id))
+        .where(Lesson.id == bindparam("lesson_id"))
+    )
+
+
+def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student") -> dict:
+    """Record that an enrolled student finished a lesson; idempotent. Commits once.
+
+    The first call stores the completion, awards `lesson_complete` XP and stamps the course complete
+    if this was the last thing missing, all in one transaction (under the enrollment lock); a
+    repeated call is a single read and changes nothing.
+    """
+    row = db.session.execute(_lesson_state_stmt(), {"user_id": user_id, "lesson_id": lesson_id}).one_or_none()
     if row is None or not (row.status == "approved" or role == "admin" or row.instructor_id == user_id):
+        end_read()
         raise not_found("Lesson", lesson_id)
     if row.enrolled is None:
+        end_read()
         raise Forbidden("Enroll in this course first")
-    now = utcnow()
-    inserted = insert_ignore(LessonProgress, user_id=user_id, lesson_id=lesson_id, course_id=row.course_id,
-                             completed_at=now)
-    if not inserted:
+    if row.done_at is not None:
+        end_read()
+        return _already_completed(lesson_id, row.course_id, row.done_at, row.completed_at is not None)
+    try:
+        if not lock_enrollment(row.enrolled):
+            raise Forbidden("Enroll in this course first")
+        now = utcnow()
+        if not insert_ignore(LessonProgress, user_id=user_id, lesson_id=lesson_id, course_id=row.course_id,
+                             completed_at=now):
+            # A concurrent call recorded it first (it held the lock, so it has committed).
+            done_at, course_done = db.session.execute(
+                select(LessonProgress.completed_at, Enrollment.completed_at)
+                .join(Enrollment, Enrollment.id == row.enrolled)
+                .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)).one()
+            end_read()  # the insert changed nothing; this also releases the lock
+            return _already_completed(lesson_id, row.course_id, done_at, course_done is not None)
+        xp = award_xp(user_id=user_id, type="lesson_complete", source_id=lesson_id, course_id=row.course_id,
+                      domain=row.domain)
+        newly = row.completed_at is None and stamp_if_complete(user_id=user_id, course_id=row.course_id)
+        db.session.commit()
+    except Exception:
         db.session.rollback()
-        completed_at = db.session.execute(select(LessonProgress.completed_at).where(
-            LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)).scalar_one()
-        return {"lesson_id": lesson_id, "course_id": row.course_id, "completed": True, "completed_at": completed_at,
-                "already_completed": True, "xp_awarded": 0, "course_completed": row.completed_at is not None,
-                "course_newly_completed": False}
-    xp = award_xp(user_id=user_id, type="lesson_complete", source_id=lesson_id, course_id=row.course_id,
-                  domain=row.domain)
-    db.session.commit()
-    newly = check_course_completion(user_id=user_id, course_id=row.course_id)
+        raise
+    if newly:
+        request_certificate_after_completion(user_id=user_id, course_id=row.course_id)
     return {"lesson_id": lesson_id, "course_id": row.course_id, "completed": True, "completed_at": now,
             "already_completed": False, "xp_awarded": xp, "course_completed": newly or row.completed_at is not None,
             "course_newly_completed": newly}
+
+
+def _already_completed(lesson_id: int, course_id: int, completed_at, course_completed: bool) -> dict:
+    return {"lesson_id": lesson_id, "course_id": course_id, "completed": True, "completed_at": completed_at,
+            "already_completed": True, "xp_awarded": 0, "course_completed": course_completed,
+            "course_newly_completed": False}
+
+
+def stamp_if_complete(*, user_id: int, course_id: int) -> bool:
+    """Stamp the active enrollment complete if every lesson is done and every quiz passed; no commit.
+
+    One conditional UPDATE: the counts are subqueries of its WHERE clause, so it changes a row only
+    for the one transaction that newly completes the course. A course without lessons never
+    completes. Callers that may race with the student's other writes hold `lock_enrollment`.
+    """
+    return db.session.execute(_stamp_stmt(), {"p_user_id": user_id, "p_course_id": course_id, "p_now": utcnow()}
+                              ).rowcount == 1
+
+
+@cache
+def _stamp_stmt():
+    # Not named after columns: update() reserves those names for its SET clause.
+    user_id, course_id = bindparam("p_user_id"), bindparam("p_course_id")
+    lessons = select(func.count()).select_from(Lesson).where(Lesson.course_id == course_id).scalar_subquery()
+    lessons_done = (select(func.count()).select_from(LessonProgress)
+                    .where(LessonProgress.user_id == user_id, LessonProgress.course_id == course_id).scalar_subquery())
+    quizzes = select(func.count()).select_from(Quiz).where(Quiz.course_id == course_id).scalar_subquery()
+    quizzes_passed = (
+        select(func.count(func.distinct(QuizResult.quiz_id)))
+        .where(QuizResult.user_id == user_id, QuizResult.course_id == course_id, QuizResult.is_correct.is_(True),
+               QuizResult.quiz_id.in_(select(Quiz.id).where(Quiz.course_id == course_id))).scalar_subquery())
+    return (
+        update(Enrollment)
+        .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active",
+               Enrollment.completed_at.is_(None), lessons > 0, lessons_done >= lessons, quizzes_passed >= quizzes)
+        .values(completed_at=bindparam("p_now", type_=Enrollment.completed_at.type))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def request_certificate_after_completion(*, user_id: int, course_id: int) -> None:
+    """Ask for the certificate of a course whose completion was just committed."""
+    # Imported here: the certificates service builds on learning, not the other way round.
+    from common.certificates.service import request_certificate
+
+    request_certificate(user_id=user_id, course_id=course_id)
 
 
 def check_course_completion(*, user_id: int, course_id: int) -> bool:
@@ -215,30 +345,9 @@ def check_course_completion(*, user_id: int, course_id: int) -> bool:
     True only for the one call that newly completed the course (a conditional UPDATE decides under
     concurrency); that call then asks for the certificate. A course without lessons never completes.
     """
-    counts = db.session.execute(select(
-        select(func.count()).select_from(Lesson).where(Lesson.course_id == course_id).scalar_subquery(),
-        select(func.count()).select_from(LessonProgress)
-        .where(LessonProgress.user_id == user_id, LessonProgress.course_id == course_id).scalar_subquery(),
-        select(func.count()).select_from(Quiz).where(Quiz.course_id == course_id).scalar_subquery(),
-        select(func.count(func.distinct(QuizResult.quiz_id)))
-        .where(QuizResult.user_id == user_id, QuizResult.course_id == course_id, QuizResult.is_correct.is_(True),
-               QuizResult.quiz_id.in_(select(Quiz.id).where(Quiz.course_id == course_id))).scalar_subquery(),
-    )).one()
-    lessons, lessons_done, quizzes, quizzes_passed = counts
-    if lessons == 0 or lessons_done < lessons or quizzes_passed < quizzes:
+    if not stamp_if_complete(user_id=user_id, course_id=course_id):
         # Leave the caller's transaction alone: a quiz attempt may still be uncommitted.
         return False
-    stamped = db.session.execute(
-        update(Enrollment)
-        .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active",
-               Enrollment.completed_at.is_(None))
-        .values(completed_at=utcnow())
-    ).rowcount
     db.session.commit()
-    if stamped != 1:
-        return False
-    # Imported here: the certificates service builds on learning, not the other way round.
-    from common.certificates.service import request_certificate
-
-    request_certificate(user_id=user_id, course_id=course_id)
+    request_certificate_after_completion(user_id=user_id, course_id=course_id)
     return True

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, bindparam, case, func, insert, select
 
 from common.admin import audit
 from common.catalog import access
 from common.catalog.models import Course
-from common.db import db, is_postgres
+from common.db import db, is_postgres, utcnow
 from common.errors import Conflict, Forbidden, ValidationError, not_found
 from common.gamification.service import award_xp
 from common.learning.models import Enrollment
+from common.learning.service import end_read, request_certificate_after_completion, stamp_if_complete
 from common.pagination import Page, paginate
 from common.quizzes.models import Quiz, QuizResult
 
@@ -19,8 +21,6 @@ MIN_OPTIONS = 2
 MAX_OPTIONS = 10
 OPTION_MAX_LENGTH = 500
 QUESTION_MAX_LENGTH = 2000
-RESULT_FIELDS = ("id", "quiz_id", "module_id", "course_id", "selected_option", "is_correct", "correct_option",
-                 "timestamp")
 
 
 @dataclass
@@ -207,66 +207,98 @@ def delete_quiz(*, quiz_id: int, user_id: int, role: str) -> None:
     db.session.commit()
 
 
-def _lock_enrollment(user_id: int, course_id: int) -> Enrollment | None:
-    """The active enrollment, locked until commit so one student's attempts in a course run one
-    at a time: the attempt count and the max_attempts check cannot interleave."""
-    stmt = select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id,
-                                    Enrollment.status == "active")
-    if is_postgres():
-        # SQLite has no row locks; its database-wide write lock serialises writers instead.
-        stmt = stmt.with_for_update()
-    return db.session.execute(stmt).scalar_one_or_none()
+def _locked_quiz(quiz_id: int, user_id: int):
+    """The quiz and its course's visibility, for a student actively enrolled in that course; None if not.
+
+    Locks only the student's enrollment row until commit (never the course, quiz or user rows), so
+    one student's attempts in a course run one at a time: the attempt count, the max_attempts check
+    and the course-completion check cannot interleave, while other students never wait.
+    """
+    return db.session.execute(_locked_quiz_stmt(is_postgres()), {"quiz_id": quiz_id, "user_id": user_id}).one_or_none()
+
+
+@cache
+def _locked_quiz_stmt(row_locks: bool):
+    # Built once per dialect with bound parameters: building the select costs more than running it.
+    stmt = (
+        select(Quiz.id, Quiz.module_id, Quiz.course_id, Quiz.options, Quiz.correct_option, Quiz.max_attempts,
+               Course.status, Course.instructor_id, Course.domain, Enrollment.completed_at)
+        .join(Course, Course.id == Quiz.course_id)
+        .join(Enrollment, and_(Enrollment.course_id == Quiz.course_id, Enrollment.user_id == bindparam("user_id"),
+                               Enrollment.status == "active"))
+        .where(Quiz.id == bindparam("quiz_id"))
+    )
+    # SQLite has no row locks; its database-wide write lock serialises writers instead.
+    return stmt.with_for_update(of=Enrollment, key_share=True) if row_locks else stmt
+
+
+@cache
+def _insert_result_stmt():
+    return insert(QuizResult).returning(QuizResult.id)
+
+
+@cache
+def _attempts_stmt():
+    return (select(func.count(), func.coalesce(func.max(case((QuizResult.is_correct, 1), else_=0)), 0))
+            .where(QuizResult.user_id == bindparam("user_id"), QuizResult.quiz_id == bindparam("quiz_id")))
+
+
+def _refuse(quiz_id: int, user_id: int | None, role: str | None) -> Exception:
+    """Why a caller who is not an actively enrolled student may not answer: 404 if the quiz's course
+    is invisible to them (never leak existence), 403 otherwise."""
+    row = db.session.execute(select(Course.status, Course.instructor_id).join(Quiz, Quiz.course_id == Course.id)
+                             .where(Quiz.id == quiz_id)).one_or_none()
+    end_read()
+    if row is None or not (row.status == "approved" or role == "admin"
+                           or (user_id is not None and row.instructor_id == user_id)):
+        return not_found("Quiz", quiz_id)
+    if role != "student":
+        return Forbidden("Only enrolled students answer quizzes")
+    return Forbidden("Enroll in this course first")
 
 
 def submit_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_option: int) -> AttemptOutcome:
     """Record an enrolled student's answer; the first correct one awards `quiz_pass` XP once.
 
     404 if the caller may not see the course, 403 unless an actively enrolled student, 422 for an
-    option outside the quiz, 409 once `max_attempts` is used up. The attempt (and any XP) commits
-    first; a correct answer then checks whether the whole course is now complete.
+    option outside the quiz, 409 once `max_attempts` is used up. The attempt, any XP and, when it
+    was the last thing missing, the course completion commit together (under the enrollment lock);
+    a newly completed course then asks for its certificate.
     """
-    quiz = visible_quiz(quiz_id, user_id, role)
-    if role != "student":
-        raise Forbidden("Only enrolled students answer quizzes")
     try:
-        if _lock_enrollment(user_id, quiz.course_id) is None:
-            raise Forbidden("Enroll in this course first")
+        quiz = _locked_quiz(quiz_id, user_id) if role == "student" else None
+        if quiz is None:
+            raise _refuse(quiz_id, user_id, role)
+        if not (quiz.status == "approved" or quiz.instructor_id == user_id):
+            raise not_found("Quiz", quiz_id)
         if isinstance(selected_option, bool) or not isinstance(selected_option, int) \
                 or not 0 <= selected_option < len(quiz.options):
+            end_read()  # nothing written: keep the connection's prepared statements (see end_read)
             raise _invalid("selected_option",
                            f"Must be a 0-based index into options (0–{len(quiz.options) - 1}).")
-        used, passed_before = db.session.execute(
-            select(func.count(), func.coalesce(func.max(case((QuizResult.is_correct, 1), else_=0)), 0))
-            .where(QuizResult.user_id == user_id, QuizResult.quiz_id == quiz.id)
-        ).one()
+        used, passed_before = db.session.execute(_attempts_stmt(), {"user_id": user_id, "quiz_id": quiz.id}).one()
         if quiz.max_attempts is not None and used >= quiz.max_attempts:
+            end_read()
             raise Conflict(f"All {quiz.max_attempts} attempts at this quiz are used up")
         is_correct = selected_option == quiz.correct_option
-        result = QuizResult(quiz_id=quiz.id, user_id=user_id, module_id=quiz.module_id,
-                            course_id=quiz.course_id, selected_option=selected_option,
-                            is_correct=is_correct, correct_option=quiz.correct_option)
-        db.session.add(result)
-        db.session.flush()
-        # Plain values taken now: nothing below has to reload the rows after commit.
-        recorded = {name: getattr(result, name) for name in RESULT_FIELDS}
-        max_attempts, course_id = quiz.max_attempts, quiz.course_id
-        xp = 0
+        recorded = {"quiz_id": quiz.id, "module_id": quiz.module_id, "course_id": quiz.course_id,
+                    "selected_option": selected_option, "is_correct": is_correct,
+                    "correct_option": quiz.correct_option, "timestamp": utcnow()}
+        result_id = db.session.execute(_insert_result_stmt(), {"user_id": user_id, **recorded}).scalar_one()
+        recorded = {"id": result_id, **recorded}
+        xp, completed = 0, False
         if is_correct:
-            course = db.session.get(Course, course_id)
             # The xp_events unique key makes this exactly-once even without the lock above.
-            xp = award_xp(user_id=user_id, type="quiz_pass", source_id=quiz.id, course_id=course.id,
-                          domain=course.domain)
+            xp = award_xp(user_id=user_id, type="quiz_pass", source_id=quiz.id, course_id=quiz.course_id,
+                          domain=quiz.domain)
+            completed = quiz.completed_at is None and stamp_if_complete(user_id=user_id, course_id=quiz.course_id)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    completed = False
-    if is_correct:
-        from common.learning.service import check_course_completion
-
-        # After our commit: it runs its own unit of work and must see this passing answer.
-        completed = check_course_completion(user_id=user_id, course_id=course_id)
-    return AttemptOutcome(result=recorded, max_attempts=max_attempts, attempts_used=used + 1,
+    if completed:
+        request_certificate_after_completion(user_id=user_id, course_id=quiz.course_id)
+    return AttemptOutcome(result=recorded, max_attempts=quiz.max_attempts, attempts_used=used + 1,
                           xp_awarded=xp, passed=bool(passed_before) or is_correct, course_completed=completed)
 
 

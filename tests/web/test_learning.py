@@ -111,7 +111,7 @@ def test_my_enrollments_with_progress(client, instructor, student):
 def test_my_enrollments_fixed_query_count(app, client, instructor, student):
     headers = _h(student)
 
-    def queries_for(per_page):
+    def queries_for(per_page, page=1, items=None):
         statements = []
 
         def count(conn, cursor, statement, *args):
@@ -120,11 +120,12 @@ def test_my_enrollments_fixed_query_count(app, client, instructor, student):
         engine = db.engine
         event.listen(engine, "before_cursor_execute", count)
         try:
-            resp = client.get(f"/api/me/enrollments?per_page={per_page}", headers=headers)
+            resp = client.get(f"/api/me/enrollments?per_page={per_page}&page={page}", headers=headers)
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert resp.status_code == 200
-        assert len(resp.get_json()["items"]) == per_page
+        body = resp.get_json()
+        assert len(body["items"]) == (per_page if items is None else items) and body["total"] == 12
         return len(statements)
 
     for n in range(12):
@@ -133,7 +134,14 @@ def test_my_enrollments_fixed_query_count(app, client, instructor, student):
         db.session.add(LessonProgress(user_id=student.id, lesson_id=_lessons(course)[0].id, course_id=course.id))
     db.session.commit()
     client.get("/api/me/enrollments", headers=headers)  # warm the token-version cache
-    assert queries_for(1) == queries_for(12) == queries_for(5) == 2  # the count and the page
+    assert queries_for(1) == queries_for(12) == queries_for(5) == 1  # the page, with a window count
+    assert queries_for(5, page=3, items=2) == 1
+    assert queries_for(5, page=4, items=0) == 2  # past the end: no row carries the total, so count
+
+
+def test_my_enrollments_empty(client, student):
+    body = client.get("/api/me/enrollments", headers=_h(student)).get_json()
+    assert (body["items"], body["total"], body["pages"]) == ([], 0, 0)
 
 
 def test_my_enrollments_pagination_and_roles(client, instructor, student):
