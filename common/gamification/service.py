@@ -41,22 +41,29 @@ def award_xp(*, user_id: int, type: str, source_id: int, course_id: int | None =
     if not insert_ignore(XpEvent, user_id=user_id, type=type, points=points, source_id=source_id,
                          course_id=course_id, domain=domain, timestamp=datetime.now(timezone.utc)):
         return 0
-    db.session.execute(update(User).where(User.id == user_id).values(xp_total=User.xp_total + points))
-    _award_badges(user_id, type)
+    xp_total = db.session.execute(
+        update(User).where(User.id == user_id).values(xp_total=User.xp_total + points).returning(User.xp_total)
+    ).scalar_one()
+    _award_badges(user_id, type, xp_total)
     return points
 
 
-def _award_badges(user_id: int, type: str) -> None:
-    badges = db.session.execute(select(Badge).where(Badge.criterion.in_((type, "xp_total")))).scalars().all()
-    if not badges:
+def _award_badges(user_id: int, type: str, xp_total: int) -> None:
+    """Grant the badges of this kind of award the user has now earned (a few indexed queries)."""
+    unheld = db.session.execute(
+        select(Badge.id, Badge.criterion, Badge.threshold).where(
+            Badge.criterion.in_((type, "xp_total")),
+            ~select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.badge_id == Badge.id).exists(),
+        )
+    ).all()
+    if not unheld:
         return
-    counts = {
-        type: db.session.execute(
+    counts = {"xp_total": xp_total}
+    if any(badge.criterion == type for badge in unheld):
+        counts[type] = db.session.execute(
             select(func.count()).select_from(XpEvent).where(XpEvent.user_id == user_id, XpEvent.type == type)
-        ).scalar_one(),
-        "xp_total": db.session.execute(select(User.xp_total).where(User.id == user_id)).scalar_one(),
-    }
-    for badge in badges:
+        ).scalar_one()
+    for badge in unheld:
         if counts[badge.criterion] >= badge.threshold:
             insert_ignore(UserBadge, user_id=user_id, badge_id=badge.id, awarded_at=datetime.now(timezone.utc))
 
