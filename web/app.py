@@ -7,18 +7,16 @@ from pathlib import Path
 
 from flask import Flask, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
+from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import common.models  # noqa: F401  (every table registered on the metadata)
 from common.cache import init_cache
 from common.config import BASE_DIR, load_config
 from common.db import db
 from web.errors import register_error_handlers
-from flask_smorest import Api
-
 from web.extensions import cors, jwt, limiter, migrate, talisman
 from web.resources import BLUEPRINTS
-
-import common.models  # noqa: F401,E402  (every table registered on the metadata)
 
 API_CSP = {"default-src": "'none'", "frame-ancestors": "'none'"}
 # The Swagger UI page is the one HTML page we serve; its assets come from this app only.

@@ -6,7 +6,6 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_talisman import Talisman
 
-from common.db import db  # noqa: F401  (re-exported for convenience)
 
 migrate = Migrate()
 jwt = JWTManager()

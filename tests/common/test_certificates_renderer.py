@@ -8,7 +8,6 @@ import signal
 import threading
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pypdf
@@ -16,6 +15,7 @@ import pytest
 
 from common.certificates import renderer as renderer_module
 from bench.certificates import descendants
+from tests.netprobe import counting_server  # noqa: F401  (fixture)
 from common.certificates.renderer import (
     ChromiumNotFound, RenderError, Renderer, certificate_html, find_chromium, renderer,
 )
@@ -34,38 +34,6 @@ def _html(**overrides) -> str:
                   verification_url="http://testserver.local/api/certificates/verify/Vc0de-xyz")
     values.update(overrides)
     return certificate_html(**values)
-
-
-class _CountingServer:
-    """A local HTTP server that counts every request it gets (nothing should reach it)."""
-
-    def __init__(self):
-        hits = self.hits = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                hits.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def counting_server():
-    server = _CountingServer()
-    yield server
-    server.close()
 
 
 def _browser_main_pids() -> list[int]:

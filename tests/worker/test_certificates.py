@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pypdf
 import pytest
@@ -15,6 +14,7 @@ from common.certificates.service import request_certificate
 from common.db import db
 from common.learning.models import LessonProgress
 from common.catalog.models import Lesson
+from tests.netprobe import counting_server  # noqa: F401  (fixture)
 from tests.factories import auth_headers, enroll, make_course, make_user
 
 pytestmark = pytest.mark.slow
@@ -89,39 +89,17 @@ def test_concurrent_completions_issue_one_certificate(app, client, celery_worker
     assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 1
 
 
-class _CountingServer:
-    def __init__(self):
-        hits = self.hits = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                hits.append(self.path)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-def test_markup_in_a_name_prints_as_text_and_loads_nothing(client, celery_worker, instructor):
-    server = _CountingServer()
-    try:
-        name = f"<img src={server.url}/x.png>"
-        learner = make_user(name=name)
-        course = make_course(instructor, title="<b>Bold</b> & <script>x()</script>")
-        enroll(learner, course)
-        request_certificate(user_id=learner.id, course_id=course.id)
-        item = wait_for_status(client, learner, "ready")
-        text = pdf_text(client.get(f"/api/certificates/{item['id']}/download", headers=auth_headers(learner)).data)
-        assert name in text and "<b>Bold</b> & <script>x()</script>" in text
-        assert server.hits == []
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
+def test_markup_in_a_name_prints_as_text_and_loads_nothing(client, celery_worker, instructor, counting_server):
+    server = counting_server
+    name = f"<img src={server.url}/x.png>"
+    learner = make_user(name=name)
+    course = make_course(instructor, title="<b>Bold</b> & <script>x()</script>")
+    enroll(learner, course)
+    request_certificate(user_id=learner.id, course_id=course.id)
+    item = wait_for_status(client, learner, "ready")
+    text = pdf_text(client.get(f"/api/certificates/{item['id']}/download", headers=auth_headers(learner)).data)
+    assert name in text and "<b>Bold</b> & <script>x()</script>" in text
+    assert server.hits == []
 
 
 def test_failed_render_retries_with_backoff_then_fails_and_admin_rerenders(app, client, celery_worker, monkeypatch,
