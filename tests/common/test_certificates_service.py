@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
 import pypdf
@@ -18,6 +17,7 @@ from common.errors import InvalidState, NotFound, ServiceUnavailable
 from common.jobs.models import Job
 from common.storage import StorageError
 from tests.factories import enroll, make_certificate, make_course, make_user
+from tests.concurrency import run_together
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -62,25 +62,10 @@ def test_request_certificate_for_unknown_user_or_course(student, course):
 
 def test_concurrent_requests_issue_exactly_one_certificate(app, course):
     user_id, course_id = make_user().id, course.id
-    barrier = threading.Barrier(6)
-    ids, errors = [], []
-
     def request():
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                ids.append(service.request_certificate(user_id=user_id, course_id=course_id).id)
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-            finally:
-                db.session.remove()
+        return service.request_certificate(user_id=user_id, course_id=course_id).id
 
-    threads = [threading.Thread(target=request) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    ids = run_together(app, [request] * 6)
     assert len(ids) == 6 and len(set(ids)) == 1
     assert _count(user_id=user_id, course_id=course_id) == 1
 

@@ -1,7 +1,6 @@
 """Learning service: course completion (lessons and quizzes), exactly-once stamping, enrollment rules."""
 from __future__ import annotations
 
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +13,7 @@ from common.learning import service
 from common.learning.models import Enrollment, LessonProgress
 from common.quizzes.models import Quiz, QuizResult
 from tests.factories import enroll, make_course, make_user
+from tests.concurrency import run_together
 
 
 def _finish_lessons(user, course):
@@ -105,23 +105,12 @@ def test_exactly_one_concurrent_caller_wins(app, instructor):
     for student in students:
         enroll(student, course)
         _finish_lessons(student, course)
-    results = []
-    barrier = threading.Barrier(8)
     course_id, student_ids = course.id, [s.id for s in students]
 
     def check(user_id):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results.append((user_id, service.check_course_completion(user_id=user_id, course_id=course_id)))
-            finally:
-                db.session.remove()
+        return lambda: (user_id, service.check_course_completion(user_id=user_id, course_id=course_id))
 
-    threads = [threading.Thread(target=check, args=(student_ids[n % 2],)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(app, [check(student_ids[n % 2]) for n in range(8)])
     winners = sorted(user_id for user_id, won in results if won)
     assert len(results) == 8
     assert winners == sorted(s.id for s in students)
@@ -132,22 +121,10 @@ def test_complete_lesson_concurrently_awards_once(app, instructor, student):
     course = make_course(instructor, lessons=1)
     enroll(student, course)
     lesson_id, student_id = course.modules[0].lessons[0].id, student.id
-    outcomes = []
-    barrier = threading.Barrier(4)
-
     def complete():
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcomes.append(service.complete_lesson(user_id=student_id, lesson_id=lesson_id))
-            finally:
-                db.session.remove()
+        return service.complete_lesson(user_id=student_id, lesson_id=lesson_id)
 
-    threads = [threading.Thread(target=complete) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(app, [complete] * 4)
     assert sorted(o["already_completed"] for o in outcomes) == [False, True, True, True]
     assert sum(o["xp_awarded"] for o in outcomes) == 10
     assert sum(o["course_newly_completed"] for o in outcomes) == 1

@@ -1,7 +1,6 @@
 """Quiz attempts and results: roles, limits, XP exactly once (also under concurrency), completion."""
 from __future__ import annotations
 
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +13,7 @@ from common.learning.models import Enrollment, LessonProgress
 from common.quizzes.models import Quiz, QuizResult
 from tests.factories import auth_headers, enroll, make_course, make_quiz, make_user
 from tests.web.test_quizzes import find_key
+from tests.concurrency import run_together
 
 
 @pytest.fixture
@@ -177,27 +177,12 @@ def test_limit_is_checked_before_the_option_is_judged(client, setup):
 
 def _race(app, quiz_id, headers, selected, threads=8):
     """Fire `threads` identical attempts at the same moment, each from its own thread and app context."""
-    barrier = threading.Barrier(threads)
-    responses, errors = [], []
+    def attempt_once():
+        resp = app.test_client().post(f"/api/quizzes/{quiz_id}/attempts", json={"selected_option": selected},
+                                      headers=headers)
+        return resp.status_code, resp.get_json()
 
-    def run():
-        try:
-            with app.app_context():
-                client = app.test_client()
-                barrier.wait(timeout=10)
-                resp = client.post(f"/api/quizzes/{quiz_id}/attempts", json={"selected_option": selected},
-                                   headers=headers)
-                responses.append((resp.status_code, resp.get_json()))
-        except Exception as exc:  # pragma: no cover - surfaced by the assertion below
-            errors.append(exc)
-
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=30)
-    assert not errors
-    return responses
+    return run_together(app, [attempt_once] * threads)
 
 
 def test_concurrent_first_correct_attempts_award_xp_once(app, setup):

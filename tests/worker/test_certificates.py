@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import threading
 import time
 
 import pypdf
@@ -16,6 +15,7 @@ from common.learning.models import LessonProgress
 from common.catalog.models import Lesson
 from tests.netprobe import counting_server  # noqa: F401  (fixture)
 from tests.factories import auth_headers, enroll, make_course, make_user
+from tests.concurrency import run_together
 
 pytestmark = pytest.mark.slow
 
@@ -70,19 +70,10 @@ def test_concurrent_completions_issue_one_certificate(app, client, celery_worker
     db.session.add(LessonProgress(user_id=student.id, lesson_id=lessons[0], course_id=course.id))
     db.session.commit()
     headers = auth_headers(student)
-    barrier = threading.Barrier(4)
-    statuses = []
-
     def complete(lesson_id):
-        with app.test_client() as own_client:
-            barrier.wait(timeout=10)
-            statuses.append(own_client.post(f"/api/lessons/{lesson_id}/complete", headers=headers).status_code)
+        return lambda: app.test_client().post(f"/api/lessons/{lesson_id}/complete", headers=headers).status_code
 
-    threads = [threading.Thread(target=complete, args=(lid,)) for lid in (lessons[1], lessons[2]) * 2]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_together(app, [complete(lid) for lid in (lessons[1], lessons[2]) * 2])
     assert statuses == [200] * 4
     wait_for_status(client, student, "ready")
     db.session.expire_all()
