@@ -2,21 +2,26 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
-export FLASK_APP := web.app:create_app
+# Runtime dependencies only for `make run`; `make test` adds the test tools on top.
+STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .PHONY: run test venv bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
+venv: $(DEV_STAMP)
 
 ## make run: set up and serve the API with demo data on http://$(HOST):$(PORT).
 ## Embedded default (SQLite, in-process tasks and cache, local Razorpay/Google stand-ins) unless
@@ -35,11 +40,11 @@ run: $(STAMP)
 
 
 ## make test: set up and run the whole suite on PostgreSQL, Redis and a real Celery worker
-test: $(STAMP)
+test: $(DEV_STAMP)
 	./scripts/ensure_services.sh
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.run --profile $(or $(PROFILE),100k)
 
 clean:

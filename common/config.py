@@ -16,7 +16,16 @@ REQUIRED_IN_PRODUCTION = (
     "RAZORPAY_KEY_ID",
     "RAZORPAY_KEY_SECRET",
     "RAZORPAY_WEBHOOK_SECRET",
+    # Certificates are permanent and carry verification links built from it.
+    "PUBLIC_BASE_URL",
 )
+
+
+APP_ENVS = ("development", "test", "bench", "production")
+
+
+def _list(value: str | None, default: str = "") -> list[str]:
+    return [item.strip() for item in (value or default).split(",") if item.strip()]
 
 
 class ConfigError(RuntimeError):
@@ -54,15 +63,19 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
     cache and Celery tasks executed in-process. In production mode (APP_ENV=production) every
     secret in REQUIRED_IN_PRODUCTION must be set, else start-up stops naming the missing ones.
     """
-    env = dict(os.environ if env is None else env)
+    # An empty (or blank) value means "use the default", for every setting: `.env` files and
+    # compose files write `NAME=` for "not set", and no setting has a meaningful empty value.
+    env = {k: v for k, v in (os.environ if env is None else env).items() if v is not None and v.strip()}
     app_env = env.get("APP_ENV", "development")
+    if app_env not in APP_ENVS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(APP_ENVS)}, got {app_env!r}")
     production = app_env == "production"
     if production:
         missing = [name for name in REQUIRED_IN_PRODUCTION if not env.get(name)]
         if missing:
             raise ConfigError("missing required settings for production: " + ", ".join(missing))
 
-    instance_dir = Path(env.get("INSTANCE_DIR", BASE_DIR / "instance"))
+    instance_dir = Path(env.get("INSTANCE_DIR") or BASE_DIR / "instance")
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'dev.db'}"
     redis_url = env.get("REDIS_URL") or ""
     broker_url = env.get("CELERY_BROKER_URL") or redis_url
@@ -95,7 +108,7 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "JWT_ERROR_MESSAGE_KEY": "message",
         # HTTP
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
-        "CORS_ORIGINS": [o.strip() for o in env.get("CORS_ORIGINS", "http://localhost:3000").split(",") if o.strip()],
+        "CORS_ORIGINS": _list(env.get("CORS_ORIGINS"), "http://localhost:3000"),
         "PROXY_FIX_HOPS": _int(env, "PROXY_FIX_HOPS", 0),
         "FORCE_HTTPS": _bool(env.get("FORCE_HTTPS"), production),
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
@@ -130,6 +143,10 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "GOOGLE_CLIENT_SECRET": env.get("GOOGLE_CLIENT_SECRET") or "",
         "GOOGLE_DISCOVERY_URL": env.get("GOOGLE_DISCOVERY_URL")
         or "https://accounts.google.com/.well-known/openid-configuration",
+        # Single-page apps: the callback redirects to one of these (the first unless the login asked
+        # for another one of them) with a one-time code to exchange for tokens. Empty: JSON tokens.
+        "FRONTEND_URL": _list(env.get("FRONTEND_URL")),
+        "OAUTH_CODE_TTL_SECONDS": _int(env, "OAUTH_CODE_TTL_SECONDS", 60),
         # Certificates and storage
         "CHROMIUM_PATH": env.get("CHROMIUM_PATH") or "",
         "CERT_RENDER_TIMEOUT_SECONDS": float(env.get("CERT_RENDER_TIMEOUT_SECONDS") or 30),

@@ -90,8 +90,14 @@ def payments_reconcile(older_than):
 @click.command("seed")
 @click.option("--force", is_flag=True, help="Seed even when the database already has users.")
 def seed(force):
-    """Load demo data (prints the demo accounts' passwords once)."""
+    """Load demo data (prints the demo accounts' passwords once); refused in production."""
+    from flask import current_app
+
     from common.seed import seed_demo_data
+
+    if current_app.config["PRODUCTION"]:
+        # Demo accounts with known passwords have no place in a real database.
+        raise click.ClickException("refusing to seed demo data with APP_ENV=production")
 
     result = seed_demo_data(force=force)
     if result is None:
