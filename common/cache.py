@@ -80,6 +80,13 @@ class MemoryCache:
             for key in keys:
                 self._data.pop(key, None)
 
+    def take(self, key: str) -> bytes | None:
+        """Get and delete in one step: of concurrent callers, one gets the value (one-time codes)."""
+        with self._lock:
+            value = self._live(key)
+            self._data.pop(key, None)
+            return value
+
     def read_versioned(self, version_key: str, prefix: str, suffix: str) -> tuple[str, bytes | None]:
         """(the entry's key under the family's current version, its value or None)."""
         with self._lock:
@@ -135,6 +142,10 @@ class RedisCache:
     def delete(self, *keys: str) -> None:
         if keys:
             self._call(self.client.delete, *keys)
+
+    def take(self, key: str) -> bytes | None:
+        """GETDEL: get and delete atomically; of concurrent callers, one gets the value."""
+        return self._call(self.client.getdel, key)
 
     def read_versioned(self, version_key: str, prefix: str, suffix: str) -> tuple[str, bytes | None]:
         """(the entry's key under the family's current version, its value or None), in one round trip."""

@@ -104,3 +104,10 @@ def test_proxy_lookup_and_safe_set(app):
         cache.safe_set("fam:0:y", b"lost")  # the cache being down is not an error here
     finally:
         app.extensions["cache"] = saved
+
+
+def test_take_hands_a_value_out_once(backend):
+    backend.set("once", "v", ttl=60)
+    assert backend.take("once") == b"v"
+    assert backend.take("once") is None and backend.get("once") is None
+    assert backend.take("never-set") is None

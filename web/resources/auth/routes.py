@@ -1,17 +1,19 @@
 """Registration, login, token refresh/logout, profile and Google sign-in."""
 from __future__ import annotations
 
-from flask import current_app, url_for
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import current_app, redirect, session, url_for
 from flask_jwt_extended import get_jwt
 from flask_smorest import Blueprint
 
-from common.accounts import service, tokens
-from common.errors import Unauthorized
+from common.accounts import oauth_codes, service, tokens
+from common.errors import BadRequest, DomainError, Forbidden, ServiceUnavailable, Unauthorized
 from web import oauth
 from web.auth import auth_required, current_user_id
 from web.extensions import limiter
 from web.resources.auth.schemas import (
-    LoginSchema, MessageSchema, ProfileUpdatedSchema, ProfileUpdateSchema, RegisterSchema, TokensSchema,
+    GoogleLoginArgsSchema, LoginSchema, MessageSchema, OAuthExchangeSchema, ProfileUpdatedSchema, ProfileUpdateSchema, RegisterSchema, TokensSchema,
     UserSchema,
 )
 
@@ -99,20 +101,78 @@ def update_me(data):
     return body
 
 
+RETURN_TO_KEY = "oauth_return_to"
+
+
+def _with_query(url: str, **params) -> str:
+    parts = urlsplit(url)
+    query = urlencode(parse_qsl(parts.query, keep_blank_values=True) + list(params.items()))
+    return urlunsplit(parts._replace(query=query))
+
+
+def _front_end_redirect(url: str, **params):
+    response = redirect(_with_query(url, **params), code=302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _sign_in_error(exc: DomainError) -> str:
+    if isinstance(exc, Forbidden):
+        return "access_denied"
+    if isinstance(exc, ServiceUnavailable):
+        return "temporarily_unavailable"
+    return "sign_in_failed"
+
+
 @blp.route("/oauth/google/login", methods=["GET"])
 @limiter.limit(_auth_limit)
+@blp.arguments(GoogleLoginArgsSchema, location="query")
 @blp.response(302, description="Redirect to Google's consent page")
+@blp.alt_response(400, description="return_to is not one of the allowed front-end URLs")
 @blp.alt_response(503, description="Google sign-in is not configured or unreachable")
-def google_login():
+def google_login(args):
     """Start Google sign-in: redirects the browser to Google."""
-    return oauth.authorize_redirect(url_for("auth.google_callback", _external=True))
+    allowed = current_app.config["FRONTEND_URL"]
+    return_to = args.get("return_to")
+    if return_to is not None and return_to not in allowed:
+        raise BadRequest("return_to is not one of this server's front-end URLs")
+    response = oauth.authorize_redirect(url_for("auth.google_callback", _external=True))
+    session.pop(RETURN_TO_KEY, None)
+    if return_to:
+        session[RETURN_TO_KEY] = return_to
+    return response
 
 
 @blp.route("/oauth/google/callback", methods=["GET"])
 @limiter.limit(_auth_limit)
-@blp.response(200, TokensSchema)
+@blp.response(200, TokensSchema, description="Tokens, when no FRONTEND_URL is configured")
+@blp.alt_response(302, description="To the front end with `code` (exchange it at /api/auth/oauth/exchange) "
+                                   "or `error` (`access_denied`, `sign_in_failed`, `temporarily_unavailable`)")
 @blp.alt_response(401, description="The Google response was invalid")
 def google_callback():
-    """Finish Google sign-in: links by verified email or creates a student; returns tokens."""
-    identity = oauth.complete_authorization()
-    return _session(service.login_with_google(**identity))
+    """Finish Google sign-in: links by verified email or creates a student; hands over tokens."""
+    allowed = current_app.config["FRONTEND_URL"]
+    return_to = session.pop(RETURN_TO_KEY, None)
+    if not allowed:
+        identity = oauth.complete_authorization()
+        return _session(service.login_with_google(**identity))
+    if return_to not in allowed:
+        return_to = allowed[0]
+    try:
+        user = service.login_with_google(**oauth.complete_authorization())
+        code = oauth_codes.issue_code(user_id=user.id)
+    except DomainError as exc:
+        return _front_end_redirect(return_to, error=_sign_in_error(exc), error_description=exc.message)
+    return _front_end_redirect(return_to, code=code)
+
+
+@blp.route("/oauth/exchange", methods=["POST"])
+@limiter.limit(_auth_limit)
+@blp.arguments(OAuthExchangeSchema)
+@blp.response(200, TokensSchema)
+@blp.alt_response(401, description="The code is invalid, expired or already used")
+@blp.alt_response(403, description="Account suspended")
+def oauth_exchange(data):
+    """Exchange the one-time code from the Google sign-in redirect for tokens (once)."""
+    user_id = oauth_codes.redeem_code(code=data["code"])
+    return _session(service.active_user(user_id))

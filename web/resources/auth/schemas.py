@@ -57,3 +57,16 @@ class ProfileUpdatedSchema(ma.Schema):
 
 class MessageSchema(ma.Schema):
     message = ma.fields.String()
+
+
+class GoogleLoginArgsSchema(ma.Schema):
+    return_to = ma.fields.String(
+        validate=ma.validate.Length(max=2000),
+        metadata={"description": "Front-end page to come back to: one of the server's FRONTEND_URL entries "
+                                 "(default: the first)"})
+
+
+class OAuthExchangeSchema(ma.Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200),
+                            metadata={"description": "The one-time code the Google callback put in the "
+                                                     "front end's URL"})
