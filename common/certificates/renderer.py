@@ -71,7 +71,10 @@ def qr_svg(url: str) -> Markup:
     """The URL as an inline SVG QR code (no image request, nothing to load)."""
     # A fixed mask: choosing the "best" of eight costs ~5 ms of pure Python per certificate, and any
     # mask scans; medium error correction keeps it readable when printed small.
-    return Markup(segno.make(url, error="m", mask=0).svg_inline(scale=4, border=0, dark="#111827"))
+    # omitsize: no width/height but a viewBox, so the CSS size scales the whole code instead of
+    # clipping it; a white quiet zone of 4 modules (the QR spec's) makes it scan on any background.
+    return Markup(segno.make(url, error="m", mask=0).svg_inline(
+        scale=1, border=4, omitsize=True, dark="#111827", light="#ffffff"))
 
 
 def certificate_html(*, learner_name: str, course_title: str, instructor_name: str, issue_date: datetime,
