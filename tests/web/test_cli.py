@@ -53,3 +53,13 @@ def test_leaderboards_rebuild_command(app):
     app.test_cli_runner().invoke(args=["seed"])
     result = app.test_cli_runner().invoke(args=["leaderboards", "rebuild"])
     assert result.exit_code == 0 and "weekly" in result.output
+
+
+def test_seed_refuses_in_production(app):
+    app.config["PRODUCTION"] = True
+    try:
+        result = app.test_cli_runner().invoke(args=["seed"])
+    finally:
+        app.config["PRODUCTION"] = False
+    assert result.exit_code != 0 and "refusing to seed" in result.output
+    assert db.session.execute(select(func.count()).select_from(User)).scalar_one() == 0
