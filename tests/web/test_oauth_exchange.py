@@ -144,3 +144,19 @@ def test_without_frontend_url_the_callback_still_answers_tokens(google_app):
     assert response.status_code == 200 and response.get_json()["access_token"]
     refused = google_app.test_client().get("/api/auth/oauth/google/login", query_string={"return_to": SPA})
     assert refused.status_code == 400
+
+
+def test_store_down_at_the_callback_comes_back_as_temporarily_unavailable(spa_app):
+    client = spa_app.test_client()
+    start = client.get("/api/auth/oauth/google/login")
+    consent = requests.get(start.headers["Location"] + "&" + urlencode({"sub": "g-nostore", "email": "n@example.com"}),
+                           allow_redirects=False, timeout=5)
+    callback = urlparse(consent.headers["Location"])
+    saved = spa_app.extensions["cache"]
+    spa_app.extensions["cache"] = RedisCache("redis://127.0.0.1:9/0")
+    try:
+        response = client.get(f"{callback.path}?{callback.query}")
+    finally:
+        spa_app.extensions["cache"] = saved
+    params = redirect_params(response)
+    assert params["error"] == ["temporarily_unavailable"] and "code" not in params
