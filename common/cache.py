@@ -149,6 +149,13 @@ class MemoryCache:
 _REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
+def fast_retry() -> Retry:
+    """Retry a refused/reset connection once at once (a pooled connection that died with a Redis
+    restart), never a timeout: redis-py's default retries timeouts three times, seconds per call
+    on a hung server. The circuit breaker decides when to try again."""
+    return Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,))
+
+
 class RedisCache:
     """Cache on a Redis server; every call is one round trip, behind a circuit breaker."""
 
@@ -157,11 +164,9 @@ class RedisCache:
 
     def __init__(self, url: str, *, socket_timeout: float = 0.5, connect_timeout: float = 0.5,
                  breaker_seconds: float = 2.0) -> None:
-        # No client-side retries: redis-py's default retries a timeout three times (seconds per call
-        # on a hung server); the breaker decides when to try again.
         self.client = redis.Redis.from_url(
             url, socket_timeout=socket_timeout, socket_connect_timeout=connect_timeout,
-            health_check_interval=30, retry=Retry(NoBackoff(), 0),
+            health_check_interval=30, retry=fast_retry(),
         )
         self.breaker = CircuitBreaker(failure_threshold=1, recovery_timeout=breaker_seconds,
                                       expected_exception=_REDIS_DOWN, name=f"redis:{url}")

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -136,10 +137,10 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _bool(env.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"), True),
         # Last resort (fallback disabled): serve requests rather than fail them.
         "RATELIMIT_SWALLOW_ERRORS": True,
-        # No client-side retries on the limit store either (redis-py retries a timeout 3 times).
+        # Never retry a timeout on the limit store either (redis-py retries one 3 times by default).
         "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": redis_socket_timeout,
                                       "socket_connect_timeout": redis_connect_timeout,
-                                      "retry": Retry(NoBackoff(), 0)},
+                                      "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "rl"),
         # Razorpay
         "RAZORPAY_KEY_ID": env.get("RAZORPAY_KEY_ID") or "rzp_test_localstandin",
