@@ -12,6 +12,7 @@ TASK_MODULES = [
     "worker.tasks.certificates",
     "worker.tasks.leaderboards",
     "worker.tasks.reports",
+    "worker.tasks.accounts",
 ]
 
 

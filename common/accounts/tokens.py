@@ -273,3 +273,13 @@ def _flush_epoch_bump() -> None:
         cache.set_if_newer(EPOCH_KEY, now, f"{now}:", None)
         backend.auth_epoch_pending = False
         log.warning("Redis back after missed revocations: access tokens issued before now are refused")
+
+
+# --- housekeeping ---------------------------------------------------------------------------------
+
+def purge_expired_families(*, batch: int = 5000) -> int:
+    """Delete up to `batch` token families whose newest refresh token has expired; returns how many."""
+    ids = db.select(TokenFamily.id).where(TokenFamily.expires_at < utcnow()).limit(batch).scalar_subquery()
+    deleted = db.session.execute(db.delete(TokenFamily).where(TokenFamily.id.in_(ids))).rowcount
+    db.session.commit()
+    return deleted

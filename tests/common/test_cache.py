@@ -104,3 +104,38 @@ def test_proxy_lookup_and_safe_set(app):
         cache.safe_set("fam:0:y", b"lost")  # the cache being down is not an error here
     finally:
         app.extensions["cache"] = saved
+
+
+def test_breaker_skips_a_failed_redis_until_its_period_ends():
+    from tests.redis_server import HungServer
+
+    hung = HungServer()
+    try:
+        backend = RedisCache(hung.url, socket_timeout=0.1, connect_timeout=0.1, breaker_seconds=300)
+        with pytest.raises(CacheUnavailable):
+            backend.get("k")  # times out once: no retries of a timeout
+        for _ in range(50):
+            with pytest.raises(CacheUnavailable, match="circuit open"):
+                backend.get_many(["k", "j"])
+        assert hung.connections == 1 and backend.breaker.opened
+    finally:
+        hung.close()
+
+
+def test_breaker_lets_a_probe_through_and_closes_on_success():
+    from tests.redis_server import PrivateRedis
+
+    server = PrivateRedis().start()
+    try:
+        backend = RedisCache(server.url, breaker_seconds=0.05)
+        assert backend.ping() is True
+        server.stop()
+        with pytest.raises(CacheUnavailable):
+            backend.ping()
+        assert backend.breaker.opened
+        server.start()
+        time.sleep(0.1)  # the open period passes (no timing is asserted)
+        # The pooled connection died with the server: retried once at once, then the breaker closes.
+        assert backend.ping() is True and backend.breaker.closed
+    finally:
+        server.stop()

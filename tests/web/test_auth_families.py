@@ -152,3 +152,29 @@ def test_version_compare_and_set_on_both_backends(app):
         backend.set("tv:y", "not-a-rank", 60)
         assert backend.set_if_newer("tv:y", 1, "1:a", None) is True
         assert backend.get("tv:y") == b"1:a"
+
+
+def test_legacy_access_token_without_a_family_can_still_log_out(client, student):
+    from flask_jwt_extended import create_access_token
+
+    legacy = create_access_token(identity=str(student.id), additional_claims={"role": "student", "tv": 1})
+    assert client.get("/api/auth/me", headers=bearer(legacy)).status_code == 200
+    assert client.post("/api/auth/logout", headers=bearer(legacy)).status_code == 200
+    assert client.get("/api/auth/me", headers=bearer(legacy)).status_code == 401
+
+
+def test_expired_families_are_purged_by_the_daily_task(app, client, student):
+    from datetime import timedelta
+
+    from common.db import utcnow
+
+    kept = login(client, student.email)
+    expired = login(client, student.email)
+    family_of(expired["refresh_token"]).expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert app.extensions["celery"].tasks["accounts.purge_token_families"].apply().get() == 1
+    assert [f.id for f in db.session.query(TokenFamily)] == [family_of(kept["refresh_token"]).id]
+    assert client.post("/api/auth/refresh", headers=bearer(expired["refresh_token"])).status_code == 401
+    import celeryconfig
+
+    assert celeryconfig.beat_schedule["accounts-purge-token-families"]["task"] == "accounts.purge_token_families"
