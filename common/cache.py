@@ -19,7 +19,7 @@ import time
 from typing import Any, Iterable
 
 import redis
-from circuitbreaker import CircuitBreaker
+from circuitbreaker import STATE_HALF_OPEN, STATE_OPEN, CircuitBreaker
 from flask import current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -170,13 +170,26 @@ class RedisCache:
         )
         self.breaker = CircuitBreaker(failure_threshold=1, recovery_timeout=breaker_seconds,
                                       expected_exception=_REDIS_DOWN, name=f"redis:{url}")
+        self._probe = threading.Lock()
         self._read_versioned = self.client.register_script(_READ_VERSIONED)
         self._set_if_newer = self.client.register_script(_SET_IF_NEWER)
 
     def _call(self, fn, *args, **kwargs):
-        if self.breaker.opened:
+        state = self.breaker.state
+        if state == STATE_OPEN:
             # Redis failed moments ago: fail in microseconds instead of waiting for a timeout again.
             raise CacheUnavailable("Redis circuit open after a recent failure")
+        if state == STATE_HALF_OPEN:
+            # One caller probes Redis; the others keep failing fast until it has answered.
+            if not self._probe.acquire(blocking=False):
+                raise CacheUnavailable("Redis circuit open, a probe is in flight")
+            try:
+                return self._guarded(fn, *args, **kwargs)
+            finally:
+                self._probe.release()
+        return self._guarded(fn, *args, **kwargs)
+
+    def _guarded(self, fn, *args, **kwargs):
         try:
             return self.breaker.call(fn, *args, **kwargs)
         except _REDIS_DOWN as exc:

@@ -139,3 +139,27 @@ def test_breaker_lets_a_probe_through_and_closes_on_success():
         assert backend.ping() is True and backend.breaker.closed
     finally:
         server.stop()
+
+
+def test_while_one_caller_probes_a_half_open_breaker_the_others_fail_fast():
+    import threading
+
+    from tests.redis_server import HungServer
+
+    hung = HungServer()
+    try:
+        backend = RedisCache(hung.url, socket_timeout=1, connect_timeout=1, breaker_seconds=0.05)
+        with pytest.raises(CacheUnavailable):
+            backend.get("k")
+        time.sleep(0.1)  # the open period passes: the next call is a probe
+        probe = threading.Thread(target=lambda: pytest.raises(CacheUnavailable, backend.get, "k"))
+        probe.start()
+        while hung.connections < 2:  # the probe is connected and waiting for an answer
+            time.sleep(0.01)
+        for _ in range(20):
+            with pytest.raises(CacheUnavailable, match="a probe is in flight"):
+                backend.get("k")
+        probe.join(timeout=10)
+        assert hung.connections == 2 and backend.breaker.opened
+    finally:
+        hung.close()
