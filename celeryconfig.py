@@ -34,4 +34,6 @@ beat_schedule = {
     "leaderboards-rebuild": {"task": "leaderboards.rebuild", "schedule": crontab(minute="*/10")},
     "payments-reconcile": {"task": "payments.reconcile", "schedule": crontab(minute="*/5")},
     "certificates-sweep": {"task": "certificates.sweep", "schedule": crontab(minute="*/10")},
+    "accounts-purge-token-families": {"task": "accounts.purge_token_families",
+                                      "schedule": crontab(minute=17, hour=3)},
 }

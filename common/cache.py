@@ -5,6 +5,11 @@ Values are bytes/str; `get_json`/`set_json` wrap JSON. Redis errors surface as
 `CacheUnavailable` so callers decide whether to fail open (cached reads) or closed (auth).
 Versioned families (`read_versioned`, `bump`) keep invalidation correct across processes: an entry's
 key embeds its family's version counter, and writers bump the counter after commit.
+`set_if_newer` is a compare-and-set on a numeric rank, so a stale writer never overwrites a newer value.
+
+Every Redis client has short socket/connect timeouts, no client-side retries, and a circuit breaker
+(the `circuitbreaker` package): after one connection failure or timeout, calls fail at once with
+`CacheUnavailable` for REDIS_BREAKER_SECONDS, then one call is let through to probe recovery.
 """
 from __future__ import annotations
 
@@ -14,7 +19,10 @@ import time
 from typing import Any, Iterable
 
 import redis
+from circuitbreaker import STATE_HALF_OPEN, STATE_OPEN, CircuitBreaker
 from flask import current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 class CacheUnavailable(Exception):
@@ -33,11 +41,39 @@ local version = redis.call('GET', KEYS[1]) or '0'
 return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
 """
 
+# Compare-and-set on a rank: store ARGV[2] (for ARGV[3] seconds; 0 = no expiry) unless the stored
+# value's rank, the number before its first ':', is higher. Equal ranks overwrite (the same state).
+_SET_IF_NEWER = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local rank = tonumber(string.match(current, '^(-?%d+):'))
+  if rank and rank > tonumber(ARGV[1]) then return 0 end
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+
+def _rank(value: bytes | None) -> int | None:
+    if value is None:
+        return None
+    head = value.split(b":", 1)[0]
+    try:
+        return int(head)
+    except ValueError:
+        return None
+
 
 class MemoryCache:
     """Thread-safe in-process cache with per-key expiry (embedded default only)."""
 
     backend = "memory"
+    # Set by common.accounts.tokens when a revocation could not be written (see tokens._blocklist).
+    auth_epoch_pending = False
 
     def __init__(self) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
@@ -75,6 +111,15 @@ class MemoryCache:
         self.set(key, value, ttl)
         return True
 
+    def set_if_newer(self, key: str, rank: int, value: str, ttl: int | None) -> bool:
+        """Store `value` ("<rank>:...") unless the stored value has a higher rank; True if stored."""
+        with self._lock:
+            current = _rank(self._live(key))
+            if current is not None and current > rank:
+                return False
+            self._data[key] = (value.encode(), time.monotonic() + ttl if ttl else None)
+            return True
+
     def delete(self, *keys: str) -> None:
         with self._lock:
             for key in keys:
@@ -108,21 +153,53 @@ class MemoryCache:
             self._data.clear()
 
 
+_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def fast_retry() -> Retry:
+    """Retry a refused/reset connection once at once (a pooled connection that died with a Redis
+    restart), never a timeout: redis-py's default retries timeouts three times, seconds per call
+    on a hung server. The circuit breaker decides when to try again."""
+    return Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,))
+
+
 class RedisCache:
-    """Cache on a Redis server; every call is one round trip."""
+    """Cache on a Redis server; every call is one round trip, behind a circuit breaker."""
 
     backend = "redis"
+    auth_epoch_pending = False
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, socket_timeout: float = 0.5, connect_timeout: float = 0.5,
+                 breaker_seconds: float = 2.0) -> None:
         self.client = redis.Redis.from_url(
-            url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+            url, socket_timeout=socket_timeout, socket_connect_timeout=connect_timeout,
+            health_check_interval=30, retry=fast_retry(),
         )
+        self.breaker = CircuitBreaker(failure_threshold=1, recovery_timeout=breaker_seconds,
+                                      expected_exception=_REDIS_DOWN, name=f"redis:{url}")
+        self._probe = threading.Lock()
         self._read_versioned = self.client.register_script(_READ_VERSIONED)
+        self._set_if_newer = self.client.register_script(_SET_IF_NEWER)
 
     def _call(self, fn, *args, **kwargs):
+        state = self.breaker.state
+        if state == STATE_OPEN:
+            # Redis failed moments ago: fail in microseconds instead of waiting for a timeout again.
+            raise CacheUnavailable("Redis circuit open after a recent failure")
+        if state == STATE_HALF_OPEN:
+            # One caller probes Redis; the others keep failing fast until it has answered.
+            if not self._probe.acquire(blocking=False):
+                raise CacheUnavailable("Redis circuit open, a probe is in flight")
+            try:
+                return self._guarded(fn, *args, **kwargs)
+            finally:
+                self._probe.release()
+        return self._guarded(fn, *args, **kwargs)
+
+    def _guarded(self, fn, *args, **kwargs):
         try:
-            return fn(*args, **kwargs)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            return self.breaker.call(fn, *args, **kwargs)
+        except _REDIS_DOWN as exc:
             raise CacheUnavailable(str(exc)) from exc
 
     def get(self, key: str) -> bytes | None:
@@ -138,6 +215,10 @@ class RedisCache:
     def add(self, key: str, value: bytes | str, ttl: int | None = None) -> bool:
         """Set key only if absent; True when this call set it (an atomic claim)."""
         return bool(self._call(self.client.set, key, value, ex=ttl, nx=True))
+
+    def set_if_newer(self, key: str, rank: int, value: str, ttl: int | None) -> bool:
+        """Store `value` ("<rank>:...") unless the stored value has a higher rank; True if stored."""
+        return bool(self._call(self._set_if_newer, keys=[key], args=[rank, value, ttl or 0]))
 
     def delete(self, *keys: str) -> None:
         if keys:
@@ -234,4 +315,10 @@ cache = CacheProxy()
 
 def init_cache(app) -> None:
     url = app.config.get("REDIS_URL", "")
-    app.extensions["cache"] = RedisCache(url) if url else MemoryCache()
+    if not url:
+        app.extensions["cache"] = MemoryCache()
+        return
+    app.extensions["cache"] = RedisCache(
+        url, socket_timeout=app.config.get("REDIS_SOCKET_TIMEOUT", 0.5),
+        connect_timeout=app.config.get("REDIS_CONNECT_TIMEOUT", 0.5),
+        breaker_seconds=app.config.get("REDIS_BREAKER_SECONDS", 2.0))

@@ -5,6 +5,10 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Secrets that must be set explicitly when running in production mode.
@@ -48,6 +52,16 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def normalise_database_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs whatever scheme the platform hands us."""
     for prefix in ("postgres://", "postgresql://"):
@@ -81,6 +95,9 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
     broker_url = env.get("CELERY_BROKER_URL") or redis_url
     embedded_tasks = not broker_url
     secret = env.get("SECRET_KEY") or "dev-secret-key-change-me-0123456789abcdef"
+    # Every Redis client (cache, rate-limit store, Celery broker) gives up quickly on a hung server.
+    redis_socket_timeout = _float(env, "REDIS_SOCKET_TIMEOUT", 0.5)
+    redis_connect_timeout = _float(env, "REDIS_CONNECT_TIMEOUT", 0.5)
 
     cfg = {
         "APP_ENV": app_env,
@@ -97,7 +114,13 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "CELERY_TASK_ALWAYS_EAGER": embedded_tasks,
         # Redis transport: an unacknowledged (acks_late) task whose worker died is redelivered after this.
         "CELERY_VISIBILITY_TIMEOUT": _int(env, "CELERY_VISIBILITY_TIMEOUT", 900),
+        # Broker socket reads: above the worker's 1 s BRPOP poll, far below a hung server's forever.
+        "CELERY_BROKER_SOCKET_TIMEOUT": _float(env, "CELERY_BROKER_SOCKET_TIMEOUT", 2.0),
         "CACHE_DEFAULT_TTL": _int(env, "CACHE_DEFAULT_TTL", 300),
+        "REDIS_SOCKET_TIMEOUT": redis_socket_timeout,
+        "REDIS_CONNECT_TIMEOUT": redis_connect_timeout,
+        # After a Redis failure, cache calls fail at once for this long before one call probes again.
+        "REDIS_BREAKER_SECONDS": _float(env, "REDIS_BREAKER_SECONDS", 2.0),
         # JWT
         "JWT_SECRET_KEY": env.get("JWT_SECRET_KEY") or secret,
         "JWT_ALGORITHM": "HS256",
@@ -122,8 +145,15 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         # No X-RateLimit-* headers: computing them costs two more Redis round trips on every request.
         # A 429 still carries Retry-After (set by web/errors.py from the breached window).
         "RATELIMIT_HEADERS_ENABLED": False,
-        # If the limit store is down, serve requests rather than fail them; auth still fails closed.
+        # If the limit store is down, every limit (auth included) is enforced per process in memory
+        # until the store answers again (flask-limiter re-checks it with exponential backoff).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _bool(env.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"), True),
+        # Last resort (fallback disabled): serve requests rather than fail them.
         "RATELIMIT_SWALLOW_ERRORS": True,
+        # Never retry a timeout on the limit store either (redis-py retries one 3 times by default).
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": redis_socket_timeout,
+                                      "socket_connect_timeout": redis_connect_timeout,
+                                      "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "rl"),
         # Razorpay
         "RAZORPAY_KEY_ID": env.get("RAZORPAY_KEY_ID") or "rzp_test_localstandin",

@@ -12,6 +12,7 @@ TASK_MODULES = [
     "worker.tasks.certificates",
     "worker.tasks.leaderboards",
     "worker.tasks.reports",
+    "worker.tasks.accounts",
 ]
 
 
@@ -39,7 +40,10 @@ def make_celery(app) -> Celery:
         # An acks_late task whose worker died comes back after the visibility timeout (configurable so
         # the worker-kill test can keep it short).
         broker_transport_options={**celery.conf.broker_transport_options,
-                                  "visibility_timeout": app.config.get("CELERY_VISIBILITY_TIMEOUT", 900)},
+                                  "visibility_timeout": app.config.get("CELERY_VISIBILITY_TIMEOUT", 900),
+                                  # A hung broker costs seconds, not forever, per publish.
+                                  "socket_timeout": app.config.get("CELERY_BROKER_SOCKET_TIMEOUT", 2.0),
+                                  "socket_connect_timeout": app.config.get("REDIS_CONNECT_TIMEOUT", 0.5)},
     )
     celery.set_default()
     celery.autodiscover_tasks(lambda: [], force=True)

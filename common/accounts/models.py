@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import created_at_column, db, utcnow
@@ -42,3 +42,26 @@ class User(db.Model):
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class TokenFamily(db.Model):
+    """One login session: the refresh token that may be used next and the access token issued with it.
+
+    The truth for refresh-token rotation and logout (Redis only caches it): a rotated refresh token
+    presented again revokes the whole family (OAuth 2.0 Security BCP, refresh token reuse detection).
+    """
+
+    __tablename__ = "token_families"
+    __table_args__ = (Index("ix_token_families_user_id", "user_id"),
+                      Index("ix_token_families_expires_at", "expires_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    refresh_jti: Mapped[str] = mapped_column(String(36))
+    access_jti: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = created_at_column()
+    rotated_at: Mapped[datetime | None]
+    # When the newest refresh token of the family expires: a row past it may be deleted.
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoke_reason: Mapped[str | None] = mapped_column(String(16))

@@ -111,3 +111,60 @@ def test_take_hands_a_value_out_once(backend):
     assert backend.take("once") == b"v"
     assert backend.take("once") is None and backend.get("once") is None
     assert backend.take("never-set") is None
+def test_breaker_skips_a_failed_redis_until_its_period_ends():
+    from tests.redis_server import HungServer
+
+    hung = HungServer()
+    try:
+        backend = RedisCache(hung.url, socket_timeout=0.1, connect_timeout=0.1, breaker_seconds=300)
+        with pytest.raises(CacheUnavailable):
+            backend.get("k")  # times out once: no retries of a timeout
+        for _ in range(50):
+            with pytest.raises(CacheUnavailable, match="circuit open"):
+                backend.get_many(["k", "j"])
+        assert hung.connections == 1 and backend.breaker.opened
+    finally:
+        hung.close()
+
+
+def test_breaker_lets_a_probe_through_and_closes_on_success():
+    from tests.redis_server import PrivateRedis
+
+    server = PrivateRedis().start()
+    try:
+        backend = RedisCache(server.url, breaker_seconds=0.05)
+        assert backend.ping() is True
+        server.stop()
+        with pytest.raises(CacheUnavailable):
+            backend.ping()
+        assert backend.breaker.opened
+        server.start()
+        time.sleep(0.1)  # the open period passes (no timing is asserted)
+        # The pooled connection died with the server: retried once at once, then the breaker closes.
+        assert backend.ping() is True and backend.breaker.closed
+    finally:
+        server.stop()
+
+
+def test_while_one_caller_probes_a_half_open_breaker_the_others_fail_fast():
+    import threading
+
+    from tests.redis_server import HungServer
+
+    hung = HungServer()
+    try:
+        backend = RedisCache(hung.url, socket_timeout=1, connect_timeout=1, breaker_seconds=0.05)
+        with pytest.raises(CacheUnavailable):
+            backend.get("k")
+        time.sleep(0.1)  # the open period passes: the next call is a probe
+        probe = threading.Thread(target=lambda: pytest.raises(CacheUnavailable, backend.get, "k"))
+        probe.start()
+        while hung.connections < 2:  # the probe is connected and waiting for an answer
+            time.sleep(0.01)
+        for _ in range(20):
+            with pytest.raises(CacheUnavailable, match="a probe is in flight"):
+                backend.get("k")
+        probe.join(timeout=10)
+        assert hung.connections == 2 and backend.breaker.opened
+    finally:
+        hung.close()

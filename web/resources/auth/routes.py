@@ -55,10 +55,8 @@ def login(data):
 @blp.response(200, TokensSchema)
 def refresh():
     """Rotate a refresh token: a new pair; the presented refresh token stops working."""
-    payload = get_jwt()
-    if not tokens.claim_refresh_token(payload):
-        raise Unauthorized("Token has been revoked")
-    return _session(service.active_user(current_user_id()))
+    user = service.active_user(current_user_id())
+    return {**tokens.rotate_refresh_token(get_jwt(), user), "user": user}
 
 
 @blp.route("/logout", methods=["POST"])
