@@ -32,7 +32,9 @@ DOMAIN_BOARD_SIZE = 1000
 # The first rebuilds within this long after a period ends rebuild it once more (late commits, lost
 # increments) before it is kept as it is.
 FINALIZE_WINDOW = timedelta(hours=1)
-BODY_TTL = 60  # seconds a cached top-N body may live (names change rarely; every XP change bumps the version)
+# Seconds a cached top-N body may live: every XP change and rebuild bumps the board's version (a new
+# body), so this only bounds how long a renamed or suspended user's old entry can show.
+BODY_TTL = 5
 PENDING = "gamification.board_deltas"
 
 
