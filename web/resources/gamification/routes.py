@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 
 from flask import current_app
+from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import Blueprint
 
 from common.cache import cache
+from common.errors import ServiceUnavailable
 from common.gamification import service
 from web.auth import auth_required, current_user_id
 from web.resources.gamification.schemas import (
@@ -44,13 +46,24 @@ def badge_catalogue():
     return response
 
 
+def _caller_or_anonymous() -> int | None:
+    """The caller's id from an optional token. With the token store down the board is still public:
+    answer as for an anonymous caller (`me` null) rather than fail."""
+    try:
+        verify_jwt_in_request(optional=True)
+    except ServiceUnavailable:
+        return None
+    return current_user_id()
+
+
 @blp.route("/leaderboard", methods=["GET"])
-@auth_required(optional=True)
+@blp.doc(security=[{"bearerAuth": []}, {}])
 @blp.arguments(LeaderboardArgs, location="query")
 @blp.response(200, LeaderboardSchema)
+@blp.alt_response(401, description="An invalid, expired or revoked token (no token is fine)")
 def leaderboard(args):
     """The weekly or monthly board (overall or one domain) in real time; `me` with a token."""
     body, me = service.read_board(period=args["period"], domain=args["domain"], limit=args["limit"],
-                                  previous=args["previous"], user_id=current_user_id())
+                                  previous=args["previous"], user_id=_caller_or_anonymous())
     tail = ',"me":' + json.dumps(me, separators=(",", ":")) + "}"
     return current_app.response_class(body[:-1] + tail, mimetype="application/json")
