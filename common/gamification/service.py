@@ -8,13 +8,14 @@ from sqlalchemy import and_, delete, func, select, update
 
 from common.accounts.models import User
 from common.db import db, insert_ignore, is_postgres, utcnow
-from common.gamification import badges, leaderboards
+from common.gamification import leaderboards
 from common.gamification.badges import (  # noqa: F401  (re-exported: the domain's public interface)
     BADGES, award_earned, badge_catalogue, ensure_badges, grant_badge, my_badges, register_counter, streak_days,
 )
 from common.gamification.leaderboards import (  # noqa: F401
-    period_start, read_board, rebuild_leaderboards, remove_user_from_boards,
+    period_start, read_board, remove_user_from_boards,
 )
+from common.gamification.rebuild import rebuild_leaderboards  # noqa: F401
 from common.gamification.models import XpEvent
 
 XP_TYPES = ("lesson_complete", "quiz_pass", "forum_post")
