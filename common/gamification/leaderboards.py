@@ -79,6 +79,14 @@ def _redis():
     return backend.client if backend.backend == "redis" else None
 
 
+def run_script(client, source: str, keys: list, args: list):
+    """EVALSHA a Lua script (loaded once per client; redis-py reloads it after a Redis restart)."""
+    scripts = client.__dict__.setdefault("_leaderboard_scripts", {})
+    if source not in scripts:
+        scripts[source] = client.register_script(source)
+    return _redis_call(scripts[source], keys=keys, args=args)
+
+
 def _redis_call(fn, *args, **kwargs):
     import redis
 
@@ -132,7 +140,7 @@ def _apply_pending(session: Session) -> None:
     if not keys:
         return
     try:
-        _redis_call(client.eval, _APPLY, len(keys), *keys, *args)
+        run_script(client, _APPLY, keys, args)
     except CacheUnavailable:
         current_app.logger.warning("leaderboards: Redis unreachable; %d board changes wait for the rebuild", len(keys))
 
@@ -243,9 +251,9 @@ def read_board(*, period: str, domain: str = "", limit: int = 10, user_id: int |
         key = board_key(period, start, domain)
         rest = key[3:]
         try:
-            built, *found = _redis_call(
-                client.eval, _READ, 3 if user_id else 2, f"lbb:{period}:{start.isoformat()}", "lbv:" + rest,
-                *([key] if user_id else []), f"lbc:{rest}:", f":{limit}", member(user_id) if user_id else "")
+            built, *found = run_script(
+                client, _READ, [f"lbb:{period}:{start.isoformat()}", "lbv:" + rest, *([key] if user_id else [])],
+                [f"lbc:{rest}:", f":{limit}", member(user_id) if user_id else ""])
             if built:
                 version, body, score, higher = found
                 if body is None:

@@ -14,7 +14,7 @@ from common.cache import CacheUnavailable
 from common.db import db, utcnow
 from common.gamification.leaderboards import (
     DOMAIN_BOARD_SIZE, PERIODS, _eligible, _expire_at, _redis, _redis_call, at_midnight, board_key, member,
-    period_end, period_start, previous_start,
+    period_end, period_start, previous_start, run_script,
 )
 from common.gamification.models import LeaderboardEntry, XpEvent
 
@@ -202,5 +202,5 @@ def _swap(client, targets, snapped: dict[str, str]) -> None:
         live = {k[3:] for k in snapped if k.startswith(f"lb:{prefix}")}
         expire_at = _expire_at(period, start)
         for rest in temporary | live:
-            _redis_call(client.eval, _SWAP, 3, f"lbt:{rest}", f"lb:{rest}", f"lbs:{rest}", expire_at)
+            run_script(client, _SWAP, [f"lbt:{rest}", f"lb:{rest}", f"lbs:{rest}"], [expire_at])
         _redis_call(client.set, f"lbb:{period}:{start.isoformat()}", utcnow().isoformat(), exat=expire_at)
