@@ -92,7 +92,7 @@ def _redis_call(fn, *args, **kwargs):
 
     try:
         return fn(*args, **kwargs)
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+    except redis.exceptions.RedisError as exc:  # unreachable, or refusing (OOM, read-only replica...)
         raise CacheUnavailable(str(exc)) from exc
 
 
@@ -141,8 +141,8 @@ def _apply_pending(session: Session) -> None:
         return
     try:
         run_script(client, _APPLY, keys, args)
-    except CacheUnavailable:
-        current_app.logger.warning("leaderboards: Redis unreachable; %d board changes wait for the rebuild", len(keys))
+    except Exception:  # noqa: BLE001 - the data is committed: never fail the caller's commit over Redis
+        current_app.logger.warning("leaderboards: %d board changes wait for the rebuild", len(keys), exc_info=True)
 
 
 def _drop_pending(session: Session, transaction) -> None:
