@@ -232,3 +232,47 @@ def test_embedded_default_serves_the_boards_from_the_database(student):
         assert service.remove_user_from_boards(student.id) == 0
         stats = service.rebuild_leaderboards()
         assert stats == {"weekly": 2, "monthly": 2}
+
+
+def test_changes_committed_during_a_rebuild_survive_its_swap(app):
+    """A rebuild blocked after its snapshot (entries locked by another transaction) while an award
+    commits: the award is not in the rebuilt data, yet the swapped-in board keeps it."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    early, late = make_user(), make_user()
+    late_id = late.id
+    service.award_xp(user_id=early.id, type="quiz_pass", source_id=1)
+    db.session.commit()
+    service.rebuild_leaderboards()
+    blocker = db.engine.connect()
+    blocker.execute(text("LOCK TABLE leaderboard_entries IN ACCESS EXCLUSIVE MODE"))
+    done = []
+
+    def rebuild():
+        with app.app_context():
+            done.append(service.rebuild_leaderboards())
+            db.session.remove()
+
+    thread = threading.Thread(target=rebuild)
+    thread.start()
+    try:
+        for _ in range(200):  # until the rebuild waits for the lock, i.e. its snapshot is taken
+            if db.session.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one():
+                break
+            db.session.commit()
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the rebuild never waited for the lock")
+        service.award_xp(user_id=late_id, type="lesson_complete", source_id=1)
+        db.session.commit()
+    finally:
+        blocker.commit()
+        blocker.close()
+        thread.join(timeout=30)
+    assert done and done[0]["weekly"] == 1  # the rebuild's own data missed the late award
+    key = leaderboards.board_key("weekly", leaderboards.period_start("weekly"))
+    assert int(cache.backend.client.zscore(key, leaderboards.member(late_id))) == 10
+    assert [p for _, _, p in ranking(read(period="weekly", limit=20))] == [20, 10]
