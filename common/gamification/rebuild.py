@@ -22,6 +22,7 @@ from common.gamification.models import LeaderboardEntry, XpEvent
 # increments) before it is kept as it is.
 FINALIZE_WINDOW = timedelta(hours=1)
 LOCK = "lbr:lock"
+SCRATCH_TTL = 3600  # seconds the temporary and copy keys of a rebuild may outlive it
 
 
 def _rebuild_targets(now: datetime) -> list[tuple[str, date]]:
@@ -66,7 +67,6 @@ def rebuild_leaderboards(today: date | None = None, *, now: datetime | None = No
                 _redis_call(client.delete, LOCK)
             except CacheUnavailable:
                 pass
-
 
 
 def _rebuild(now: datetime, client) -> dict:
@@ -143,6 +143,7 @@ def _snapshot(client, targets) -> dict[str, str]:
                 key = key.decode()
                 copies[key] = "lbs" + key[2:]
                 _redis_call(client.zunionstore, copies[key], [key])
+                _redis_call(client.expire, copies[key], SCRATCH_TTL)  # gone even if this rebuild dies
     except CacheUnavailable:
         return {}
     return copies
@@ -173,6 +174,7 @@ def _flush(client, batch) -> None:
     pipe = client.pipeline(transaction=False)
     for key, mapping in batch.items():
         pipe.zadd(key, mapping)
+        pipe.expire(key, SCRATCH_TTL)
     _redis_call(pipe.execute)
 
 
