@@ -2,6 +2,9 @@
 
     python -m bench.run [--profile 100k|small] [--rebuild] [--duration 10]
 
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/9, flushed) and BENCH_DATABASE (default
+coursehub_bench_<profile>) choose where it runs.
+
 Builds (once) a PostgreSQL database with the chosen data profile, starts the product under
 gunicorn (2 sync workers), runs wrk -t2 -c32 against each measured route and against the ceiling
 app with a body of the same size, and writes bench/results/REPORT.md. Needs wrk (Debian: wrk).
@@ -42,7 +45,7 @@ def sh_env(dsn: str) -> dict:
 
 
 def ensure_database(profile: str, rebuild: bool) -> str:
-    name = f"coursehub_bench_{profile}"
+    name = os.environ.get("BENCH_DATABASE") or f"coursehub_bench_{profile}"
     dsn = f"{PG}/{name}"
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
@@ -175,7 +178,10 @@ def main() -> None:
     reads = [
         ("catalogue by domain", "cached", "/api/courses?domain=data-science", None),
         ("course outline", "cached", f"/api/courses/{data['course']}", None),
-        ("leaderboard", "cached", "/api/leaderboard?period=weekly", None),
+        ("leaderboard top 10", "cached", "/api/leaderboard?period=weekly", None),
+        ("leaderboard top 100", "cached", "/api/leaderboard?period=monthly&limit=100", None),
+        ("leaderboard top 10 with me (auth)", "uncached", "/api/leaderboard?period=weekly", student_token),
+        ("leaderboard top 100 with me (auth)", "uncached", "/api/leaderboard?period=monthly&limit=100", student_token),
         ("catalogue search (auth)", "uncached", "/api/courses?q=python&sort=newest", student_token),
         ("/me/enrollments", "uncached", "/api/me/enrollments", student_token),
         ("course progress", "uncached", f"/api/me/courses/{data['course']}/progress", student_token),

@@ -155,6 +155,11 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
                                       "socket_connect_timeout": redis_connect_timeout,
                                       "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "rl"),
+        # Gamification: points per XP type, and the per-UTC-day cap on paid forum posts
+        "XP_LESSON_COMPLETE": _int(env, "XP_LESSON_COMPLETE", 10),
+        "XP_QUIZ_PASS": _int(env, "XP_QUIZ_PASS", 20),
+        "XP_FORUM_POST": _int(env, "XP_FORUM_POST", 5),
+        "XP_FORUM_POST_DAILY_CAP": _int(env, "XP_FORUM_POST_DAILY_CAP", 5),
         # Razorpay
         "RAZORPAY_KEY_ID": env.get("RAZORPAY_KEY_ID") or "rzp_test_localstandin",
         "RAZORPAY_KEY_SECRET": env.get("RAZORPAY_KEY_SECRET") or "local-standin-key-secret",

@@ -1,131 +1,144 @@
-"""XP awards, badges and leaderboard rebuilds."""
+"""XP awards and revocations, badge checks, the caller's XP summary; boards in leaderboards.py."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, literal, literal_column, select, text, union_all, update
+from flask import current_app
+from sqlalchemy import and_, delete, func, select, update
 
 from common.accounts.models import User
-from common.db import db, insert_ignore
-from common.gamification.models import Badge, LeaderboardEntry, UserBadge, XpEvent
+from common.db import db, insert_ignore, is_postgres, utcnow
+from common.gamification import leaderboards
+from common.gamification.badges import (  # noqa: F401  (re-exported: the domain's public interface)
+    BADGES, award_earned, badge_catalogue, ensure_badges, grant_badge, my_badges, register_counter, streak_days,
+)
+from common.gamification.leaderboards import (  # noqa: F401
+    period_start, read_board, remove_user_from_boards,
+)
+from common.gamification.rebuild import rebuild_leaderboards  # noqa: F401
+from common.gamification.models import XpEvent
 
-XP_POINTS = {"lesson_complete": 10, "quiz_pass": 20, "forum_post": 5}
+XP_TYPES = ("lesson_complete", "quiz_pass", "forum_post")
+# The setting that holds each type's points.
+POINTS_SETTING = {"lesson_complete": "XP_LESSON_COMPLETE", "quiz_pass": "XP_QUIZ_PASS", "forum_post": "XP_FORUM_POST"}
 
-# The catalogue of badges; seeded by the migration-independent `ensure_badges`.
-BADGES = [
-    ("first-steps", "First steps", "Complete your first lesson.", "lesson_complete", 1),
-    ("steady-learner", "Steady learner", "Complete 25 lessons.", "lesson_complete", 25),
-    ("quiz-whiz", "Quiz whiz", "Pass 10 quizzes.", "quiz_pass", 10),
-    ("helpful-voice", "Helpful voice", "Write 5 forum posts.", "forum_post", 5),
-    ("xp-500", "Rising star", "Earn 500 XP.", "xp_total", 500),
-    ("xp-2000", "Scholar", "Earn 2,000 XP.", "xp_total", 2000),
-]
+leaderboards.install_session_hooks()
 
 
-def ensure_badges() -> None:
-    """Insert any missing badge of the catalogue (idempotent). Commits."""
-    for code, name, description, criterion, threshold in BADGES:
-        insert_ignore(Badge, code=code, name=name, description=description, criterion=criterion,
-                      threshold=threshold)
-    db.session.commit()
+def xp_points(type: str) -> int:
+    """The points one award of `type` is worth (settings XP_LESSON_COMPLETE, XP_QUIZ_PASS, XP_FORUM_POST)."""
+    return current_app.config[POINTS_SETTING[type]]
 
 
 def award_xp(*, user_id: int, type: str, source_id: int, course_id: int | None = None,
              domain: str | None = None) -> int:
-    """Award the points for (user, type, source) once; returns the points awarded (0 if already).
+    """Award the points for (user, type, source) once; returns the points awarded (0 if not).
 
     Runs inside the caller's unit of work (no commit): the unique constraint on
-    (user_id, type, source_id) makes a concurrent second award a no-op.
+    (user_id, type, source_id) makes a concurrent second award a no-op. `forum_post` pays at most
+    XP_FORUM_POST_DAILY_CAP times per user and UTC day; past the cap nothing is recorded. The
+    badges this award earns are granted in the same transaction; the Redis boards follow once the
+    caller's transaction commits (and never if it rolls back).
     """
-    points = XP_POINTS[type]
+    return award_xp_at(user_id=user_id, type=type, source_id=source_id, course_id=course_id, domain=domain,
+                       now=utcnow())
+
+
+def award_xp_at(*, user_id: int, type: str, source_id: int, course_id: int | None = None,
+                domain: str | None = None, now: datetime) -> int:
+    """award_xp with an explicit clock (the time the award is recorded at; boundary tests, imports)."""
+    points = xp_points(type)
+    if type == "forum_post" and not _under_daily_cap(user_id, now):
+        return 0
     if not insert_ignore(XpEvent, user_id=user_id, type=type, points=points, source_id=source_id,
-                         course_id=course_id, domain=domain, timestamp=datetime.now(timezone.utc)):
+                         course_id=course_id, domain=domain, timestamp=now):
         return 0
     xp_total = db.session.execute(
         update(User).where(User.id == user_id).values(xp_total=User.xp_total + points).returning(User.xp_total)
     ).scalar_one()
-    _award_badges(user_id, type, xp_total)
+    award_earned(user_id, {type: None, "xp_total": xp_total, "streak_days": None}, now)
+    leaderboards.queue_delta(db.session(), user_id=user_id, points=points, at=now, domain=domain)
     return points
 
 
-def _award_badges(user_id: int, type: str, xp_total: int) -> None:
-    """Grant the badges of this kind of award the user has now earned (a few indexed queries)."""
-    unheld = db.session.execute(
-        select(Badge.id, Badge.criterion, Badge.threshold).where(
-            Badge.criterion.in_((type, "xp_total")),
-            ~select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.badge_id == Badge.id).exists(),
-        )
-    ).all()
-    if not unheld:
-        return
-    counts = {"xp_total": xp_total}
-    if any(badge.criterion == type for badge in unheld):
-        counts[type] = db.session.execute(
-            select(func.count()).select_from(XpEvent).where(XpEvent.user_id == user_id, XpEvent.type == type)
-        ).scalar_one()
-    for badge in unheld:
-        if counts[badge.criterion] >= badge.threshold:
-            insert_ignore(UserBadge, user_id=user_id, badge_id=badge.id, awarded_at=datetime.now(timezone.utc))
+def _under_daily_cap(user_id: int, now: datetime) -> bool:
+    """True while the user has fewer paid forum posts today (UTC) than XP_FORUM_POST_DAILY_CAP.
 
-
-def period_start(period: str, today: date | None = None) -> date:
-    today = today or datetime.now(timezone.utc).date()
-    if period == "weekly":
-        return today - timedelta(days=today.weekday())
-    return today.replace(day=1)
-
-
-# Per-domain boards keep their top entries only; the overall board ranks every learner, so any
-# caller can see their own overall rank.
-DOMAIN_BOARD_SIZE = 1000
-
-
-def _boards_query(period: str, start: date, since: datetime):
-    """The overall board and the per-domain boards of one period from a single pass over XP events."""
-    # A literal, not a bound parameter: the SELECT and GROUP BY expressions must be identical.
-    domain = func.coalesce(XpEvent.domain, literal_column("''"))
-    per_user_domain = (
-        select(domain.label("domain"), XpEvent.user_id, func.sum(XpEvent.points).label("points"))
-        .where(XpEvent.timestamp >= since)
-        .group_by(domain, XpEvent.user_id)
-        .cte("per_user_domain")
-    )
-    total = func.sum(per_user_domain.c.points)
-    overall = (
-        select(literal(period), literal(start), literal(""), per_user_domain.c.user_id, total,
-               func.rank().over(order_by=total.desc()))
-        .group_by(per_user_domain.c.user_id)
-    )
-    ranked = select(
-        per_user_domain.c.domain, per_user_domain.c.user_id, per_user_domain.c.points,
-        func.rank().over(partition_by=per_user_domain.c.domain,
-                         order_by=per_user_domain.c.points.desc()).label("rank"),
-    ).where(per_user_domain.c.domain != "").subquery()
-    by_domain = (
-        select(literal(period), literal(start), ranked.c.domain, ranked.c.user_id, ranked.c.points, ranked.c.rank)
-        .where(ranked.c.rank <= DOMAIN_BOARD_SIZE)
-    )
-    return union_all(overall, by_domain)
-
-
-def rebuild_leaderboards(today: date | None = None) -> dict:
-    """Recompute the current weekly and monthly boards (overall and per domain) in SQL. Commits.
-
-    Runs as one transaction: readers see the old boards until the new ones are committed.
+    The user's row is locked first (FOR NO KEY UPDATE: it does not block inserts that reference
+    the user), so two posts racing for the last paid slot count one after the other; the lock is
+    held to the end of the caller's transaction, which then inserts its event. SQLite serialises
+    writers with its database lock (the caller has written the post already).
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        # The aggregates sort ~10^6 rows; keep them in memory rather than spilling to disk.
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-    stats = {}
-    for period in ("weekly", "monthly"):
-        start = period_start(period, today)
-        since = datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc)
-        db.session.execute(delete(LeaderboardEntry).where(LeaderboardEntry.period == period))
-        db.session.execute(insert(LeaderboardEntry).from_select(
-            ["period", "period_start", "domain", "user_id", "points", "rank"],
-            _boards_query(period, start, since)))
-        stats[period] = db.session.execute(
-            select(func.count()).select_from(LeaderboardEntry).where(LeaderboardEntry.period == period)
-        ).scalar_one()
-    db.session.commit()
-    return stats
+    if is_postgres():
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    day = leaderboards.at_midnight(now.date())
+    paid = db.session.execute(select(func.count()).select_from(XpEvent).where(
+        XpEvent.user_id == user_id, XpEvent.type == "forum_post", XpEvent.timestamp >= day,
+        XpEvent.timestamp < day + timedelta(days=1))).scalar_one()
+    return paid < current_app.config["XP_FORUM_POST_DAILY_CAP"]
+
+
+def revoke_xp(*, user_id: int, type: str, source_id: int) -> int:
+    """Take back one award (e.g. a deleted forum post); returns the points taken back (0 if none).
+
+    Runs in the caller's unit of work (no commit): deletes the XP event, lowers users.xp_total, and
+    once the caller commits lowers the boards of the period the points were earned in. Badges
+    already earned stay.
+    """
+    row = db.session.execute(
+        delete(XpEvent).where(XpEvent.user_id == user_id, XpEvent.type == type, XpEvent.source_id == source_id)
+        .returning(XpEvent.points, XpEvent.timestamp, XpEvent.domain)
+    ).first()
+    if row is None:
+        return 0
+    db.session.execute(update(User).where(User.id == user_id)
+                       .values(xp_total=func.greatest(User.xp_total - row.points, 0) if is_postgres()
+                               else func.max(User.xp_total - row.points, 0)))
+    leaderboards.queue_delta(db.session(), user_id=user_id, points=-row.points, at=row.timestamp, domain=row.domain)
+    return row.points
+
+
+def record_course_completion(*, user_id: int, now: datetime | None = None) -> list[str]:
+    """Grant the course-count badges a newly completed course earns; no commit (the caller's unit
+    of work stamps the completion). Returns the codes granted."""
+    return award_earned(user_id, {"course_complete": None}, now)
+
+
+def my_xp(*, user_id: int, now: datetime | None = None, recent: int = 20) -> dict:
+    """The caller's XP: total, per-type breakdown, this week's and month's points, the current daily
+    streak (UTC days), and the most recent events with what earned them."""
+    from common.catalog.models import Lesson
+    from common.forum.models import Post
+    from common.quizzes.models import Quiz
+
+    now = now or utcnow()
+    week = leaderboards.at_midnight(period_start("weekly", now.date()))
+    month = leaderboards.at_midnight(period_start("monthly", now.date()))
+    since = min(week, month)
+    mine = XpEvent.user_id == user_id
+    total = db.session.execute(select(User.xp_total).where(User.id == user_id)).scalar_one()
+    by_type = {t: {"points": 0, "count": 0} for t in XP_TYPES}
+    for type_, points, count in db.session.execute(
+            select(XpEvent.type, func.sum(XpEvent.points), func.count()).where(mine).group_by(XpEvent.type)):
+        by_type[type_] = {"points": int(points), "count": count}
+    week_points, month_points = db.session.execute(select(
+        func.coalesce(func.sum(XpEvent.points).filter(XpEvent.timestamp >= week), 0),
+        func.coalesce(func.sum(XpEvent.points).filter(XpEvent.timestamp >= month), 0),
+    ).where(mine, XpEvent.timestamp >= since)).one()
+    title = func.coalesce(Lesson.title, Quiz.question, Post.title)
+    rows = db.session.execute(
+        select(XpEvent.id, XpEvent.type, XpEvent.points, XpEvent.timestamp, XpEvent.source_id, XpEvent.course_id,
+               title.label("title"))
+        .outerjoin(Lesson, and_(XpEvent.type == "lesson_complete", Lesson.id == XpEvent.source_id))
+        .outerjoin(Quiz, and_(XpEvent.type == "quiz_pass", Quiz.id == XpEvent.source_id))
+        .outerjoin(Post, and_(XpEvent.type == "forum_post", Post.id == XpEvent.source_id))
+        .where(mine).order_by(XpEvent.timestamp.desc(), XpEvent.id.desc()).limit(recent)).all()
+    kinds = {"lesson_complete": "lesson", "quiz_pass": "quiz", "forum_post": "post"}
+    events = [{"id": r.id, "type": r.type, "points": r.points, "timestamp": r.timestamp,
+               "source": {"kind": kinds[r.type], "id": r.source_id, "title": r.title, "course_id": r.course_id}}
+              for r in rows]
+    streak = streak_days(user_id, now.date(), alive_from_yesterday=True)
+    db.session.commit()  # a read: end it with COMMIT (see learning.end_read)
+    return {"total": total, "by_type": by_type, "this_week": int(week_points), "this_month": int(month_points),
+            "streak_days": streak, "recent": events}
+

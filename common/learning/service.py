@@ -10,7 +10,7 @@ from common.catalog.access import visible_course
 from common.catalog.models import Course, Lesson, Module
 from common.db import db, insert_ignore, is_postgres, utcnow
 from common.errors import Conflict, Forbidden, PaymentRequired, not_found
-from common.gamification.service import award_xp
+from common.gamification.service import award_xp, record_course_completion
 from common.learning.models import Enrollment, LessonProgress
 from common.pagination import Page
 from common.quizzes.models import Quiz, QuizResult
@@ -305,8 +305,11 @@ def stamp_if_complete(*, user_id: int, course_id: int) -> bool:
     for the one transaction that newly completes the course. A course without lessons never
     completes. Callers that may race with the student's other writes hold `lock_enrollment`.
     """
-    return db.session.execute(_stamp_stmt(), {"p_user_id": user_id, "p_course_id": course_id, "p_now": utcnow()}
-                              ).rowcount == 1
+    stamped = db.session.execute(_stamp_stmt(), {"p_user_id": user_id, "p_course_id": course_id, "p_now": utcnow()}
+                                 ).rowcount == 1
+    if stamped:  # the course-count badges, in the same unit of work
+        record_course_completion(user_id=user_id)
+    return stamped
 
 
 @cache

@@ -1,0 +1,1 @@
+"""Gamification routes: XP, badges and leaderboards."""
