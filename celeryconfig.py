@@ -34,4 +34,5 @@ beat_schedule = {
     "leaderboards-rebuild": {"task": "leaderboards.rebuild", "schedule": crontab(minute="*/10")},
     "payments-reconcile": {"task": "payments.reconcile", "schedule": crontab(minute="*/5")},
     "certificates-sweep": {"task": "certificates.sweep", "schedule": crontab(minute="*/10")},
+    "reports-expire": {"task": "reports.expire", "schedule": crontab(minute=17)},
 }

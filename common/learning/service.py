@@ -176,7 +176,9 @@ def course_progress(*, user_id: int, course_id: int, role: str | None = "student
     """
     rows = db.session.execute(_progress_stmt(), {"user_id": user_id, "course_id": course_id}).all()
     end_read()
-    if not rows or not (rows[0].status == "approved" or role == "admin" or rows[0].instructor_id == user_id):
+    # An unpublished course stays open to the students still enrolled in it.
+    if not rows or not (rows[0].status == "approved" or role == "admin" or rows[0].instructor_id == user_id
+                        or rows[0].enrolled_at is not None):
         raise not_found("Course", course_id)
     head = rows[0]
     if head.enrolled_at is None:
@@ -256,7 +258,8 @@ def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student
     repeated call is a single read and changes nothing.
     """
     row = db.session.execute(_lesson_state_stmt(), {"user_id": user_id, "lesson_id": lesson_id}).one_or_none()
-    if row is None or not (row.status == "approved" or role == "admin" or row.instructor_id == user_id):
+    if row is None or not (row.status == "approved" or role == "admin" or row.instructor_id == user_id
+                           or row.enrolled is not None):
         end_read()
         raise not_found("Lesson", lesson_id)
     if row.enrolled is None:

@@ -46,6 +46,8 @@ class CourseManageSchema(CourseSchema):
     """The course as its instructor and admins see it: review details included."""
 
     rejection_reason = ma.fields.String(allow_none=True)
+    review_reason = ma.fields.Function(lambda course: course.rejection_reason, allow_none=True, metadata={
+        "type": "string", "description": "Why an admin rejected or unpublished it (same as rejection_reason)"})
     submitted_at = Timestamp(allow_none=True)
     approved_at = Timestamp(allow_none=True)
 
@@ -183,6 +185,8 @@ class OutlineModuleSchema(ModuleSchema):
 
 class CourseOutlineSchema(CourseSchema):
     rejection_reason = ma.fields.String(allow_none=True)
+    review_reason = ma.fields.Function(lambda course: course.rejection_reason, allow_none=True,
+                                       metadata={"type": "string"})
     content_access = ma.fields.Boolean(metadata={"description": "Whether lesson URLs are included"})
     modules = ma.fields.List(ma.fields.Nested(OutlineModuleSchema))
 
