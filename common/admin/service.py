@@ -40,6 +40,13 @@ def search_users(*, q: str | None = None, role: str | None = None, status: str |
                  sort: str = "newest", page: int = 1, per_page: int = 20) -> Page:
     """Users matching a case-insensitive substring of email or name (trigram-indexed on PostgreSQL),
     as rows (User, active enrollments)."""
+    stmt = users_query(q=q, role=role, status=status, sort=sort)
+    return paginate(stmt, page=page, per_page=per_page, scalars=False)
+
+
+def users_query(*, q: str | None = None, role: str | None = None, status: str | None = None,
+                sort: str = "newest"):
+    """The select behind search_users (ordered, not paginated)."""
     if role is not None and role not in ROLES:
         raise _invalid("role", f"Must be one of: {', '.join(ROLES)}.")
     if status is not None and status not in USER_STATUSES:
@@ -68,7 +75,7 @@ def search_users(*, q: str | None = None, role: str | None = None, status: str |
         "xp": (User.xp_total.desc(), User.id.asc()),
         "last_login": (User.last_login_at.desc().nulls_last(), User.id.desc()),
     }[sort]
-    return paginate(stmt.order_by(*order), page=page, per_page=per_page, scalars=False)
+    return stmt.order_by(*order)
 
 
 def audit_log(*, actor_id: int | None = None, action: str | None = None, object_type: str | None = None,

@@ -222,7 +222,7 @@ def _review(course_id: int, actor_id: int, action: str, *, from_status: str = "p
     for name, value in values.items():
         setattr(course, name, value)
     audit.record(actor_id=actor_id, action=action, object_type="course", object_id=course.id,
-                 detail={"title": course.title, "reason": reason} if reason else {"title": course.title},
+                 detail={"reason": reason} if reason else None,
                  before=before, after=_review_state(course))
     db.session.commit()
     invalidate(course.id)

@@ -222,7 +222,7 @@ def _locked_quiz_stmt(row_locks: bool):
     # Built once per dialect with bound parameters: building the select costs more than running it.
     stmt = (
         select(Quiz.id, Quiz.module_id, Quiz.course_id, Quiz.options, Quiz.correct_option, Quiz.max_attempts,
-               Course.status, Course.instructor_id, Course.domain, Enrollment.completed_at)
+               Course.status, Course.instructor_id, Course.approved_at, Course.domain, Enrollment.completed_at)
         .join(Course, Course.id == Quiz.course_id)
         .join(Enrollment, and_(Enrollment.course_id == Quiz.course_id, Enrollment.user_id == bindparam("user_id"),
                                Enrollment.status == "active"))
@@ -269,6 +269,9 @@ def submit_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_opt
         quiz = _locked_quiz(quiz_id, user_id) if role == "student" else None
         if quiz is None:
             raise _refuse(quiz_id, user_id, role)
+        # A course unpublished after approval (it keeps approved_at) stays open to its enrolled students.
+        if not (quiz.status == "approved" or quiz.instructor_id == user_id or quiz.approved_at is not None):
+            raise not_found("Quiz", quiz_id)
         if isinstance(selected_option, bool) or not isinstance(selected_option, int) \
                 or not 0 <= selected_option < len(quiz.options):
             end_read()  # nothing written: keep the connection's prepared statements (see end_read)

@@ -30,10 +30,8 @@ def review_queue(args):
     page = service.review_queue(**args)
     items = []
     for course, modules, lessons, quizzes in page.items:
-        items.append({**CourseManageSchema().dump(course),
-                      "instructor": {"id": course.instructor.id, "name": course.instructor.name,
-                                     "email": course.instructor.email},
-                      "modules": modules, "lessons": lessons, "quizzes": quizzes})
+        course.modules_count, course.lessons_count, course.quizzes_count = modules, lessons, quizzes
+        items.append(course)
     return page_response(page, items)
 
 
@@ -77,8 +75,11 @@ def unpublish_course(data, course_id):
 def search_users(args):
     """Users by case-insensitive email or name substring, role and status, with XP and enrollments."""
     page = service.search_users(**args)
-    schema = AdminUserSchema()
-    return page_response(page, [{**schema.dump(user), "enrollments": n} for user, n in page.items])
+    items = []
+    for user, enrollments in page.items:
+        user.enrollments = enrollments
+        items.append(user)
+    return page_response(page, items)
 
 
 @blp.route("/users/<int:user_id>/suspend", methods=["POST"])

@@ -24,9 +24,9 @@ class InstructorBriefSchema(ma.Schema):
 
 class ReviewCourseSchema(CourseManageSchema):
     instructor = ma.fields.Nested(InstructorBriefSchema)
-    modules = ma.fields.Integer(metadata={"description": "Number of modules"})
-    lessons = ma.fields.Integer(metadata={"description": "Number of lessons"})
-    quizzes = ma.fields.Integer(metadata={"description": "Number of quizzes"})
+    modules_count = ma.fields.Integer(data_key="modules", metadata={"description": "Number of modules"})
+    lessons_count = ma.fields.Integer(data_key="lessons", metadata={"description": "Number of lessons"})
+    quizzes_count = ma.fields.Integer(data_key="quizzes", metadata={"description": "Number of quizzes"})
 
 
 ReviewCoursePageSchema = page_schema(ReviewCourseSchema)
