@@ -39,6 +39,7 @@ def _fixture():
     enroll(s2, c1)
     e3 = enroll(s3, c2)
     e3.status, e3.revoked_at = "revoked", utcnow()
+    c2.enrollment_count -= 1  # as revoke_enrollment keeps it
     old = enroll(s1, c2)
     old.enrolled_at = utcnow() - timedelta(days=40)  # outside the 30-day window
     db.session.commit()
