@@ -202,7 +202,9 @@ def delete_quiz(*, quiz_id: int, user_id: int, role: str) -> None:
     # Students' recorded attempts go with it, so the deletion is worth a trace.
     audit.record(actor_id=user_id, action="quiz.delete", object_type="quiz", object_id=quiz.id,
                  detail={"question": quiz.question[:200], "module_id": quiz.module_id, "course_id": quiz.course_id,
-                         "attempts": attempts})
+                         "attempts": attempts},
+                 before={"question": quiz.question[:200], "options": quiz.options,
+                         "correct_option": quiz.correct_option, "position": quiz.position})
     db.session.delete(quiz)
     db.session.commit()
 
