@@ -8,7 +8,7 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 
 from common.accounts.models import User
 from common.catalog.models import Course

@@ -69,3 +69,17 @@ def test_a_job_of_another_kind_is_not_a_report(client, admin):
 ])
 def test_formula_cells_are_neutralised(value, expected):
     assert neutralise(value) == expected
+
+
+def test_a_report_that_cannot_be_built_fails_its_job(app, admin):
+    from common.jobs.service import create_job
+
+    job, _ = create_job(kind="report", owner_id=admin.id, params={"type": "grades", "format": "csv"})
+    outcome = app.extensions["celery"].tasks["reports.build"].apply(args=[job.id])
+    assert outcome.failed()
+    db.session.expire_all()
+    failed = db.session.get(Job, job.id)
+    assert failed.status == "failed" and failed.error.startswith("KeyError") and failed.result_url is None
+    # A job that is no longer claimable is left alone.
+    assert app.extensions["celery"].tasks["reports.build"].apply(args=[job.id]).successful()
+    assert db.session.get(Job, job.id, populate_existing=True).status == "failed"
