@@ -21,7 +21,7 @@ def _is_postgres() -> bool:
 
 def upgrade():
     with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_jobs_status", type_="check")
+        batch_op.drop_constraint(op.f("ck_jobs_status"), type_="check")
         batch_op.create_check_constraint("status", NEW_JOB_STATUSES)
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index("ix_users_created_at", ["created_at"], unique=False)
@@ -63,5 +63,5 @@ def downgrade():
         batch_op.drop_index("ix_users_created_at")
     op.execute("UPDATE jobs SET status = 'failed' WHERE status = 'expired'")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_jobs_status", type_="check")
+        batch_op.drop_constraint(op.f("ck_jobs_status"), type_="check")
         batch_op.create_check_constraint("status", OLD_JOB_STATUSES)
