@@ -36,4 +36,5 @@ beat_schedule = {
     "certificates-sweep": {"task": "certificates.sweep", "schedule": crontab(minute="*/10")},
     "accounts-purge-token-families": {"task": "accounts.purge_token_families",
                                       "schedule": crontab(minute=17, hour=3)},
+    "reports-expire": {"task": "reports.expire", "schedule": crontab(minute=17)},
 }

@@ -191,6 +191,9 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "S3_REGION": env.get("S3_REGION") or "us-east-1",
         "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID") or "",
         "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY") or "",
+        # Admin: stats cache, exported reports
+        "ADMIN_STATS_CACHE_SECONDS": _int(env, "ADMIN_STATS_CACHE_SECONDS", 60),
+        "REPORT_RETENTION_DAYS": _int(env, "REPORT_RETENTION_DAYS", 7),
         # OpenAPI
         "API_TITLE": "CourseHub API",
         "API_VERSION": "v1",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 from pathlib import Path, PurePosixPath
@@ -55,6 +56,32 @@ class LocalStorage:
                 raise StorageError(f"cannot write {key}: {exc}") from exc
             raise
 
+    def put_file(self, key: str, source: str | os.PathLike,
+                 content_type: str = "application/octet-stream") -> None:
+        """Store a file from disk without reading it into memory (large exports)."""
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            os.close(fd)
+        except OSError as exc:
+            raise StorageError(f"cannot write {key}: {exc}") from exc
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise StorageError(f"cannot write {key}: {exc}") from exc
+
+    def open(self, key: str):
+        """A binary file object to stream the object from; the caller closes it."""
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise StorageNotFound(key) from exc
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+
     def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
@@ -104,6 +131,22 @@ class S3Storage:
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self._call("put_object", key, Body=data, ContentType=content_type)
+
+    def put_file(self, key: str, source: str | os.PathLike,
+                 content_type: str = "application/octet-stream") -> None:
+        """Upload a file from disk in parts (multipart for large files), never all in memory."""
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.upload_file(str(source), self.bucket, _check_key(key),
+                                    ExtraArgs={"ContentType": content_type})
+        except (S3UploadFailedError, BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 upload {key}: {exc}") from exc
+
+    def open(self, key: str):
+        """The object's streaming body (read in chunks; close it when done)."""
+        return self._call("get_object", key)["Body"]
 
     def get(self, key: str) -> bytes:
         from botocore.exceptions import BotoCoreError

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import created_at_column, db, utcnow
@@ -20,6 +20,12 @@ class User(db.Model):
         CheckConstraint("xp_total >= 0", name="xp_total_non_negative"),
         Index("ix_users_role_created", "role", "created_at"),
         Index("ix_users_status", "status"),
+        Index("ix_users_created_at", "created_at"),
+        # Trigram indexes for the admin search (case-insensitive substring of email or name).
+        Index("ix_users_email_trgm", text("lower(email) gin_trgm_ops"), postgresql_using="gin")
+        .ddl_if(dialect="postgresql"),
+        Index("ix_users_name_trgm", text("lower(name) gin_trgm_ops"), postgresql_using="gin")
+        .ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,6 +1,7 @@
 """Account rules: registration, login, profile, OAuth linking, suspension and roles."""
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from common.accounts import tokens
@@ -137,33 +138,76 @@ def create_admin(*, email: str, password: str, name: str = "Administrator") -> U
     return user
 
 
+def _lock_for_admin_change(user_id: int) -> User:
+    """The target user, locked; if they are an admin, every active admin is locked too.
+
+    Changes that could remove an active admin lock all active admin rows in id order (always the
+    same order, so two admins acting on each other never deadlock): the second of two racing admins
+    waits, then re-reads the rows as the first left them.
+    """
+    user = get_user(user_id)
+    if user.role == "admin":
+        db.session.execute(select(User.id).where(User.role == "admin", User.status == "active")
+                           .order_by(User.id).with_for_update())
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    db.session.refresh(user)
+    return user
+
+
+def _refuse_last_admin(user: User) -> None:
+    """Conflict if `user` is the only active admin left (call with the admin rows locked)."""
+    if user.role != "admin" or user.status != "active":
+        return
+    others = db.session.execute(select(func.count()).select_from(User).where(
+        User.role == "admin", User.status == "active", User.id != user.id)).scalar_one()
+    if others == 0:
+        db.session.rollback()
+        raise Conflict("The last active admin cannot be suspended or demoted")
+
+
+def _state(user: User) -> dict:
+    return {"role": user.role, "status": user.status}
+
+
 def set_suspended(*, actor_id: int, user_id: int, suspended: bool, reason: str | None = None) -> User:
-    """Suspend (revoking every token at once) or reinstate a user."""
+    """Suspend (revoking every token at once) or reinstate a user; their content stays.
+
+    Conflict for the actor themselves and for the last active admin (even with two admins racing).
+    """
     if actor_id == user_id:
         raise Conflict("Admins cannot suspend themselves")
-    user = get_user(user_id)
+    user = _lock_for_admin_change(user_id)
+    if suspended:
+        _refuse_last_admin(user)
+    before = _state(user)
     user.status = "suspended" if suspended else "active"
     user.suspended_reason = reason if suspended else None
     user.token_version += 1
     audit.record(actor_id=actor_id, action="user.suspend" if suspended else "user.unsuspend",
-                 object_type="user", object_id=user.id, detail={"reason": reason} if reason else None)
+                 object_type="user", object_id=user.id, detail={"reason": reason} if reason else None,
+                 before=before, after=_state(user))
     db.session.commit()
     tokens.publish_version(user)
     return user
 
 
 def promote(*, actor_id: int, user_id: int, role: str) -> User:
-    """Change a user's role; their tokens are revoked so the new role applies at once."""
+    """Change a user's role (promote or demote); their tokens are revoked so the new role applies at once.
+
+    Conflict for the actor themselves and for demoting the last active admin.
+    """
     if role not in ROLES:
         raise ValidationError("Invalid role", errors={"json": {"role": [f"Must be one of {', '.join(ROLES)}."]}})
     if actor_id == user_id:
         raise Conflict("Admins cannot change their own role")
-    user = get_user(user_id)
-    old = user.role
+    user = _lock_for_admin_change(user_id)
+    if role != "admin":
+        _refuse_last_admin(user)
+    before = _state(user)
     user.role = role
     user.token_version += 1
     audit.record(actor_id=actor_id, action="user.promote", object_type="user", object_id=user.id,
-                 detail={"from": old, "to": role})
+                 detail={"from": before["role"], "to": role}, before=before, after=_state(user))
     db.session.commit()
     tokens.publish_version(user)
     return user

@@ -23,7 +23,11 @@ def is_enrolled(user_id: int | None, course_id: int) -> bool:
 
 
 def can_see(course: Course, user_id: int | None, role: str | None) -> bool:
-    return course.status == "approved" or role == "admin" or (user_id is not None and course.instructor_id == user_id)
+    """Approved courses: everyone; any course: its owner and admins; a course once published and since
+    unpublished (it keeps `approved_at`): the students still enrolled in it."""
+    if course.status == "approved" or role == "admin" or (user_id is not None and course.instructor_id == user_id):
+        return True
+    return course.approved_at is not None and is_enrolled(user_id, course.id)
 
 
 def is_owner_or_admin(course: Course, user_id: int | None, role: str | None) -> bool:

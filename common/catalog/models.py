@@ -40,7 +40,7 @@ class Course(db.Model):
     price: Mapped[int] = mapped_column(default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="INR", server_default="INR")
     status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
-    rejection_reason: Mapped[str | None] = mapped_column(String(1000))
+    rejection_reason: Mapped[str | None] = mapped_column(String(2000))
     # Denormalised counter for the `popular` sort and the admin stats; kept by the learning service.
     enrollment_count: Mapped[int] = mapped_column(default=0, server_default="0")
     submitted_at: Mapped[datetime | None]

@@ -12,7 +12,7 @@ from common.admin import audit
 from common.cache import cache
 from common.catalog import positions
 from common.catalog.access import (
-    is_enrolled, is_owner_or_admin, owned_course, owned_lesson, owned_module, require_content_access,
+    can_see, is_enrolled, is_owner_or_admin, owned_course, owned_lesson, owned_module, require_content_access,
     visible_course, visible_lesson, visible_module,
 )
 from common.catalog.models import Course, Lesson, Module
@@ -122,7 +122,7 @@ def course_outline(*, course_id: int, user_id: int | None, role: str | None) -> 
         select(Course).where(Course.id == course_id)
         .options(selectinload(Course.modules).selectinload(Module.lessons))
     ).unique().scalar_one_or_none()
-    if course is None or not (course.status == "approved" or is_owner_or_admin(course, user_id, role)):
+    if course is None or not can_see(course, user_id, role):
         raise not_found("Course", course_id)
     return course
 
@@ -180,7 +180,8 @@ def delete_course(*, course_id: int, user_id: int, role: str) -> None:
     if enrolled and role != "admin":
         raise Conflict("Students are enrolled in this course; it can no longer be deleted")
     audit.record(actor_id=user_id, action="course.delete", object_type="course", object_id=course.id,
-                 detail={"title": course.title, "status": course.status, "had_enrollments": bool(enrolled)})
+                 detail={"title": course.title, "status": course.status, "had_enrollments": bool(enrolled)},
+                 before={"title": course.title, "status": course.status, "instructor_id": course.instructor_id})
     db.session.execute(delete(Course).where(Course.id == course.id))
     db.session.commit()
     invalidate(course_id)
@@ -202,16 +203,27 @@ def submit_course(*, course_id: int, user_id: int, role: str) -> Course:
     return course
 
 
-def _review(course_id: int, actor_id: int, action: str, **values) -> Course:
+_VERBS = {"course.approve": "approved", "course.reject": "rejected", "course.unpublish": "unpublished"}
+
+
+def _review_state(course: Course) -> dict:
+    return {"status": course.status, "review_reason": course.rejection_reason}
+
+
+def _review(course_id: int, actor_id: int, action: str, *, from_status: str = "pending",
+            reason: str | None = None, **values) -> Course:
     course = db.session.execute(select(Course).where(Course.id == course_id).with_for_update()).scalar_one_or_none()
     if course is None:
         raise not_found("Course", course_id)
-    if course.status != "pending":
-        raise InvalidState(f"Only pending courses can be reviewed; this one is {course.status}")
+    if course.status != from_status:
+        db.session.rollback()
+        raise InvalidState(f"Only {from_status} courses can be {_VERBS[action]}; this one is {course.status}")
+    before = _review_state(course)
     for name, value in values.items():
         setattr(course, name, value)
     audit.record(actor_id=actor_id, action=action, object_type="course", object_id=course.id,
-                 detail={"reason": values.get("rejection_reason")} if action == "course.reject" else None)
+                 detail={"reason": reason} if reason else None,
+                 before=before, after=_review_state(course))
     db.session.commit()
     invalidate(course.id)
     return course
@@ -224,8 +236,19 @@ def approve_course(*, actor_id: int, course_id: int) -> Course:
 
 
 def reject_course(*, actor_id: int, course_id: int, reason: str | None = None) -> Course:
-    """Send a pending course back to its instructor with an optional reason. InvalidState unless pending."""
-    return _review(course_id, actor_id, "course.reject", status="rejected", rejection_reason=reason or None)
+    """Send a pending course back to its instructor with a reason. InvalidState unless pending."""
+    return _review(course_id, actor_id, "course.reject", reason=reason, status="rejected",
+                   rejection_reason=reason or None)
+
+
+def unpublish_course(*, actor_id: int, course_id: int, reason: str) -> Course:
+    """Take an approved course out of the catalogue (-> rejected, with the reason for its instructor).
+
+    Students already enrolled keep their access (the course keeps its `approved_at`); nobody new can
+    enroll or buy it until it is submitted and approved again. InvalidState unless approved.
+    """
+    return _review(course_id, actor_id, "course.unpublish", from_status="approved", reason=reason,
+                   status="rejected", rejection_reason=reason)
 
 
 def instructor_courses(*, instructor_id: int, status: str | None = None, page: int = 1,
@@ -295,6 +318,8 @@ def delete_module(*, module_id: int, user_id: int, role: str) -> None:
     _lock(Course, course_id)
     db.session.refresh(module)
     position = module.position
+    audit.record(actor_id=user_id, action="module.delete", object_type="module", object_id=module.id,
+                 detail={"course_id": course_id}, before={"title": module.title, "position": position})
     db.session.execute(delete(Module).where(Module.id == module.id))
     positions.close_gap(Module, Module.course_id, course_id, position)
     db.session.commit()
@@ -383,6 +408,9 @@ def delete_lesson(*, lesson_id: int, user_id: int, role: str) -> None:
     _lock(Module, module_id)
     db.session.refresh(lesson)
     position = lesson.position
+    audit.record(actor_id=user_id, action="lesson.delete", object_type="lesson", object_id=lesson.id,
+                 detail={"course_id": course_id, "module_id": module_id},
+                 before={"title": lesson.title, "position": position, "video_url": lesson.video_url})
     db.session.execute(delete(Lesson).where(Lesson.id == lesson.id))
     positions.close_gap(Lesson, Lesson.module_id, module_id, position)
     db.session.commit()

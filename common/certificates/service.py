@@ -162,11 +162,12 @@ def rerender(*, certificate_id: int, actor_id: int):
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is None:
         raise not_found("Certificate", certificate_id)
+    before = {"status": certificate.status, "error": certificate.error}
     certificate.status = "pending"
     certificate.error = None
     certificate.render_attempts = 0
     audit.record(actor_id=actor_id, action="certificate.rerender", object_type="certificate",
-                 object_id=certificate_id)
+                 object_id=certificate_id, before=before, after={"status": "pending", "error": None})
     job, _ = jobs.create_job(kind="certificate_render", owner_id=actor_id,
                              params={"certificate_id": certificate_id})  # commits the lot
     _enqueue_render(certificate_id, job.id)

@@ -8,13 +8,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import created_at_column, db
 
-JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "expired")
 
 
 class Job(db.Model):
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+        # `expired`: a finished report whose file was removed after the retention period.
+        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'expired')", name="status"),
         CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
         Index("ix_jobs_owner_created", "owner_id", "created_at"),
         Index("ix_jobs_kind_created", "kind", "created_at"),

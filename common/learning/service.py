@@ -151,7 +151,7 @@ def _progress_stmt():
     quiz_passed = (select(func.count()).select_from(Quiz).where(Quiz.module_id == Module.id, passed)
                    .correlate(Module).scalar_subquery())
     return (
-        select(Course.id, Course.title, Course.status, Course.instructor_id, Enrollment.enrolled_at,
+        select(Course.id, Course.title, Course.status, Course.instructor_id, Course.approved_at, Enrollment.enrolled_at,
                Enrollment.completed_at, Module.id.label("m_id"), Module.title.label("m_title"),
                Module.position.label("m_position"), quiz_total.label("quiz_total"), quiz_passed.label("quiz_passed"),
                Lesson.id.label("l_id"), Lesson.title.label("l_title"), Lesson.position.label("l_position"),
@@ -176,7 +176,9 @@ def course_progress(*, user_id: int, course_id: int, role: str | None = "student
     """
     rows = db.session.execute(_progress_stmt(), {"user_id": user_id, "course_id": course_id}).all()
     end_read()
-    if not rows or not (rows[0].status == "approved" or role == "admin" or rows[0].instructor_id == user_id):
+    # A course unpublished after approval (it keeps approved_at) stays open to the students enrolled in it.
+    if not rows or not (rows[0].status == "approved" or role == "admin" or rows[0].instructor_id == user_id
+                        or (rows[0].enrolled_at is not None and rows[0].approved_at is not None)):
         raise not_found("Course", course_id)
     head = rows[0]
     if head.enrolled_at is None:
@@ -238,7 +240,8 @@ def _lesson_state_stmt():
     """The lesson's course, the caller's active enrollment and their completion of it, if any."""
     user_id = bindparam("user_id")
     return (
-        select(Lesson.course_id, Course.status, Course.instructor_id, Course.domain, Enrollment.id.label("enrolled"),
+        select(Lesson.course_id, Course.status, Course.instructor_id, Course.approved_at, Course.domain,
+               Enrollment.id.label("enrolled"),
                Enrollment.completed_at, LessonProgress.completed_at.label("done_at"))
         .join(Course, Course.id == Lesson.course_id)
         .outerjoin(Enrollment, and_(Enrollment.course_id == Lesson.course_id, Enrollment.user_id == user_id,
@@ -256,7 +259,8 @@ def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student
     repeated call is a single read and changes nothing.
     """
     row = db.session.execute(_lesson_state_stmt(), {"user_id": user_id, "lesson_id": lesson_id}).one_or_none()
-    if row is None or not (row.status == "approved" or role == "admin" or row.instructor_id == user_id):
+    if row is None or not (row.status == "approved" or role == "admin" or row.instructor_id == user_id
+                           or (row.enrolled is not None and row.approved_at is not None)):
         end_read()
         raise not_found("Lesson", lesson_id)
     if row.enrolled is None:

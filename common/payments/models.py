@@ -21,6 +21,8 @@ class Payment(db.Model):
         Index("ix_payments_user_course_status", "user_id", "course_id", "status"),
         Index("ix_payments_status_updated", "status", "updated_at"),
         Index("ix_payments_course_status", "course_id", "status"),
+        Index("ix_payments_status_paid", "status", "paid_at"),
+        Index("ix_payments_refunded_at", "refunded_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

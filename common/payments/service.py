@@ -213,7 +213,9 @@ def request_refund(*, payment_id: int, admin_id: int) -> Job:
             raise Conflict(f"A refund of payment {row.id} is already under way")
         row.refund_requested_at = utcnow()
         audit.record(actor_id=admin_id, action="payment.refund", object_type="payment", object_id=row.id,
-                     detail={"order_id": row.order_id, "amount": row.amount, "currency": row.currency})
+                     detail={"order_id": row.order_id, "amount": row.amount, "currency": row.currency},
+                     before={"status": "paid", "refund_requested": False},
+                     after={"status": "paid", "refund_requested": True})
     stamp = int(row.refund_requested_at.timestamp() * 1000)
     return start_job(kind="payment_refund", task_name="payments.refund", owner_id=admin_id,
                      params={"payment_id": row.id}, dedup_key=f"payments.refund:{row.id}:{stamp}")

@@ -202,7 +202,9 @@ def delete_quiz(*, quiz_id: int, user_id: int, role: str) -> None:
     # Students' recorded attempts go with it, so the deletion is worth a trace.
     audit.record(actor_id=user_id, action="quiz.delete", object_type="quiz", object_id=quiz.id,
                  detail={"question": quiz.question[:200], "module_id": quiz.module_id, "course_id": quiz.course_id,
-                         "attempts": attempts})
+                         "attempts": attempts},
+                 before={"question": quiz.question[:200], "options": quiz.options,
+                         "correct_option": quiz.correct_option, "position": quiz.position})
     db.session.delete(quiz)
     db.session.commit()
 
@@ -222,7 +224,7 @@ def _locked_quiz_stmt(row_locks: bool):
     # Built once per dialect with bound parameters: building the select costs more than running it.
     stmt = (
         select(Quiz.id, Quiz.module_id, Quiz.course_id, Quiz.options, Quiz.correct_option, Quiz.max_attempts,
-               Course.status, Course.instructor_id, Course.domain, Enrollment.completed_at)
+               Course.status, Course.instructor_id, Course.approved_at, Course.domain, Enrollment.completed_at)
         .join(Course, Course.id == Quiz.course_id)
         .join(Enrollment, and_(Enrollment.course_id == Quiz.course_id, Enrollment.user_id == bindparam("user_id"),
                                Enrollment.status == "active"))
@@ -269,7 +271,8 @@ def submit_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_opt
         quiz = _locked_quiz(quiz_id, user_id) if role == "student" else None
         if quiz is None:
             raise _refuse(quiz_id, user_id, role)
-        if not (quiz.status == "approved" or quiz.instructor_id == user_id):
+        # A course unpublished after approval (it keeps approved_at) stays open to its enrolled students.
+        if not (quiz.status == "approved" or quiz.instructor_id == user_id or quiz.approved_at is not None):
             raise not_found("Quiz", quiz_id)
         if isinstance(selected_option, bool) or not isinstance(selected_option, int) \
                 or not 0 <= selected_option < len(quiz.options):

@@ -10,4 +10,5 @@ BLUEPRINTS = [
     "payments",
     "certificates",
     "gamification",
+    "admin",
 ]

@@ -23,6 +23,11 @@ def _not_empty(data):
 
 # ---- courses -------------------------------------------------------------------------------
 
+def _review_reason(course):
+    """`review_reason` mirrors `rejection_reason` (for ORM objects and already-dumped dicts)."""
+    return course.get("rejection_reason") if isinstance(course, dict) else course.rejection_reason
+
+
 class InstructorSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
@@ -46,6 +51,8 @@ class CourseManageSchema(CourseSchema):
     """The course as its instructor and admins see it: review details included."""
 
     rejection_reason = ma.fields.String(allow_none=True)
+    review_reason = ma.fields.Function(_review_reason, allow_none=True, metadata={
+        "type": "string", "description": "Why an admin rejected or unpublished it (same as rejection_reason)"})
     submitted_at = Timestamp(allow_none=True)
     approved_at = Timestamp(allow_none=True)
 
@@ -183,6 +190,8 @@ class OutlineModuleSchema(ModuleSchema):
 
 class CourseOutlineSchema(CourseSchema):
     rejection_reason = ma.fields.String(allow_none=True)
+    review_reason = ma.fields.Function(_review_reason, allow_none=True,
+                                       metadata={"type": "string"})
     content_access = ma.fields.Boolean(metadata={"description": "Whether lesson URLs are included"})
     modules = ma.fields.List(ma.fields.Nested(OutlineModuleSchema))
 
