@@ -1,7 +1,7 @@
 """Badge catalogue of issue 10: store the ten badges, retire the six placeholder ones.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 
 Data only (no schema change). A frozen copy of common/gamification/badges.py:BADGES as of this
 revision; later catalogue lines are stored by ensure_badges (run by every leaderboard rebuild and
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
