@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response
 from flask_smorest import Blueprint
 
-from common.accounts import service as accounts
+from common.flows import user_standing
 from common.admin import reports, service, stats
 from common.catalog import service as catalog
 from web.auth import auth_required, current_user_id
@@ -90,8 +90,8 @@ def search_users(args):
 @blp.alt_response(409, description="Yourself, or the last active admin")
 def suspend_user(data, user_id):
     """Suspend a user: every token they hold stops working at once; their content stays."""
-    return accounts.set_suspended(actor_id=current_user_id(), user_id=user_id, suspended=True,
-                                  reason=data["reason"])
+    return user_standing.set_suspended(actor_id=current_user_id(), user_id=user_id, suspended=True,
+                                       reason=data["reason"])
 
 
 @blp.route("/users/<int:user_id>/unsuspend", methods=["POST"])
@@ -101,7 +101,7 @@ def suspend_user(data, user_id):
 @blp.alt_response(409, description="Yourself")
 def unsuspend_user(user_id):
     """Reinstate a suspended user (they sign in again)."""
-    return accounts.set_suspended(actor_id=current_user_id(), user_id=user_id, suspended=False)
+    return user_standing.set_suspended(actor_id=current_user_id(), user_id=user_id, suspended=False)
 
 
 @blp.route("/users/<int:user_id>/promote", methods=["POST"])
@@ -112,7 +112,7 @@ def unsuspend_user(user_id):
 @blp.alt_response(409, description="Yourself, or demoting the last active admin")
 def promote_user(data, user_id):
     """Change a user's role (promote or demote); their tokens are revoked so it applies at once."""
-    return accounts.promote(actor_id=current_user_id(), user_id=user_id, role=data["role"])
+    return user_standing.change_role(actor_id=current_user_id(), user_id=user_id, role=data["role"])
 
 
 # ---- stats ---------------------------------------------------------------------------------

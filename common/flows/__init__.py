@@ -1,0 +1,1 @@
+"""Flows that span several domains: each composes domain services so no domain imports another."""
