@@ -112,6 +112,8 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         # If the limit store is down, serve requests rather than fail them; auth still fails closed.
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "rl"),
+        # Forum: an item with this many open flags (from different users) is hidden pending review.
+        "FORUM_AUTO_HIDE_FLAGS": _int(env, "FORUM_AUTO_HIDE_FLAGS", 3),
         # Razorpay
         "RAZORPAY_KEY_ID": env.get("RAZORPAY_KEY_ID") or "rzp_test_localstandin",
         "RAZORPAY_KEY_SECRET": env.get("RAZORPAY_KEY_SECRET") or "local-standin-key-secret",

@@ -129,3 +129,26 @@ def rebuild_leaderboards(today: date | None = None) -> dict:
         ).scalar_one()
     db.session.commit()
     return stats
+
+
+def revoke_xp(*, user_id: int, type: str, source_id: int) -> int:
+    """Take back the award for (user, type, source); returns the points removed (0 if none).
+
+    Runs inside the caller's unit of work (no commit).
+    """
+    points = db.session.execute(
+        delete(XpEvent).where(XpEvent.user_id == user_id, XpEvent.type == type, XpEvent.source_id == source_id)
+        .returning(XpEvent.points)
+    ).scalar_one_or_none()
+    if not points:
+        return 0
+    db.session.execute(update(User).where(User.id == user_id).values(xp_total=User.xp_total - points))
+    return points
+
+
+def grant_badge(*, user_id: int, code: str) -> bool:
+    """Grant the badge with this code once (if the catalogue has it); True if newly granted. No commit."""
+    badge_id = db.session.execute(select(Badge.id).where(Badge.code == code)).scalar_one_or_none()
+    if badge_id is None:
+        return False
+    return insert_ignore(UserBadge, user_id=user_id, badge_id=badge_id, awarded_at=datetime.now(timezone.utc))

@@ -9,4 +9,5 @@ BLUEPRINTS = [
     "quizzes",
     "payments",
     "certificates",
+    "forum",
 ]
