@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import func, select, update
 
 from common.accounts.models import User
@@ -28,8 +28,7 @@ DEFAULT_AUTO_HIDE_FLAGS = 3
 
 
 def auto_hide_threshold() -> int:
-    return current_app.config.get("FORUM_AUTO_HIDE_FLAGS", DEFAULT_AUTO_HIDE_FLAGS) if has_app_context() \
-        else DEFAULT_AUTO_HIDE_FLAGS
+    return current_app.config.get("FORUM_AUTO_HIDE_FLAGS", DEFAULT_AUTO_HIDE_FLAGS)
 
 
 def _set_hidden(item, hidden: bool) -> None:
