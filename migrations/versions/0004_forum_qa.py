@@ -1,5 +1,7 @@
 """Forum Q&A: votes on replies, accepted answers, edit stamps, flag reasons and notes, search index.
 
+A deleted module now leaves its posts in place as course-wide posts (module_id SET NULL).
+
 Revision ID: 0004
 Revises: 0001
 Create Date: 2026-12-02 06:30:00
@@ -33,6 +35,9 @@ def upgrade():
         batch_op.add_column(sa.Column('edited_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_foreign_key(op.f('fk_posts_accepted_reply_id_replies'), 'replies',
                                     ['accepted_reply_id'], ['id'], ondelete='SET NULL')
+        batch_op.drop_constraint(op.f('fk_posts_module_id_modules'), type_='foreignkey')
+        batch_op.create_foreign_key(op.f('fk_posts_module_id_modules'), 'modules', ['module_id'], ['id'],
+                                    ondelete='SET NULL')
         batch_op.create_index('ix_posts_accepted_reply_id', ['accepted_reply_id'], unique=False)
         batch_op.create_index('ix_posts_course_unanswered', ['course_id', 'reply_count', 'created_at'],
                               unique=False)
@@ -93,6 +98,9 @@ def downgrade():
         batch_op.drop_index('ix_posts_course_unanswered')
         batch_op.drop_index('ix_posts_accepted_reply_id')
         batch_op.drop_constraint(op.f('fk_posts_accepted_reply_id_replies'), type_='foreignkey')
+        batch_op.drop_constraint(op.f('fk_posts_module_id_modules'), type_='foreignkey')
+        batch_op.create_foreign_key(op.f('fk_posts_module_id_modules'), 'modules', ['module_id'], ['id'],
+                                    ondelete='CASCADE')
         batch_op.drop_column('edited_at')
         batch_op.drop_column('accepted_reply_id')
 

@@ -208,3 +208,11 @@ def test_reader_may_not_delete_others_post(client, world):
     post = make_post(world)
     assert client.delete(f"/api/posts/{post.id}", headers=world.h("reader")).status_code == 403
     assert count(Post) == 1
+
+
+def test_deleting_a_module_keeps_its_posts(client, world):
+    post = make_post(world, module_id=world.module_id)
+    assert client.delete(f"/api/modules/{world.module_id}", headers=world.h("instructor")).status_code == 204
+    db.session.expire_all()
+    assert db.session.get(Post, post.id).module_id is None
+    assert client.get(f"/api/posts/{post.id}", headers=world.h("reader")).get_json()["module_id"] is None
