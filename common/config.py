@@ -160,6 +160,8 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "XP_QUIZ_PASS": _int(env, "XP_QUIZ_PASS", 20),
         "XP_FORUM_POST": _int(env, "XP_FORUM_POST", 5),
         "XP_FORUM_POST_DAILY_CAP": _int(env, "XP_FORUM_POST_DAILY_CAP", 5),
+        # Forum: an item with this many open flags (from different users) is hidden pending review.
+        "FORUM_AUTO_HIDE_FLAGS": _int(env, "FORUM_AUTO_HIDE_FLAGS", 3),
         # Razorpay
         "RAZORPAY_KEY_ID": env.get("RAZORPAY_KEY_ID") or "rzp_test_localstandin",
         "RAZORPAY_KEY_SECRET": env.get("RAZORPAY_KEY_SECRET") or "local-standin-key-secret",

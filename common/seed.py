@@ -13,7 +13,7 @@ from common.accounts.passwords import hash_password
 from common.catalog import service as catalog
 from common.catalog.models import Course, Lesson, Module
 from common.db import db, utcnow
-from common.forum.models import Post, Reply
+from common.forum.seed import seed_forum
 from common.gamification import service as gamification
 from common.learning.models import Enrollment, LessonProgress
 from common.payments.models import Payment
@@ -91,7 +91,7 @@ def seed_demo_data(*, force: bool = False, seed: int = 7) -> dict | None:
 
     approved = [c for c in courses if c.status == "approved"]
     enrollments = payments = completions = attempts = 0
-    for s_index, student in enumerate(students):
+    for student in students:
         for course in rng.sample(approved, k=min(3, len(approved))):
             paid = course.price > 0
             payment = None
@@ -128,15 +128,7 @@ def seed_demo_data(*, force: bool = False, seed: int = 7) -> dict | None:
                     if choice == quiz.correct_option:
                         gamification.award_xp(user_id=student.id, type="quiz_pass", source_id=quiz.id,
                                                course_id=course.id, domain=course.domain)
-            if s_index % 4 == 0:
-                post = Post(course_id=course.id, user_id=student.id, title=f"Question about {course.title}",
-                            body="Could someone explain the second lesson again?", reply_count=1)
-                db.session.add(post)
-                db.session.flush()
-                db.session.add(Reply(post_id=post.id, user_id=course.instructor_id,
-                                     body="Sure - rewatch from minute 4, then try the exercise."))
-                gamification.award_xp(user_id=student.id, type="forum_post", source_id=post.id,
-                                       course_id=course.id, domain=course.domain)
+    forum = seed_forum(courses=approved[:6], rng=rng)
     db.session.commit()
     # Catalogue pages cached before the seed (e.g. an empty list) must not outlive it.
     for course in courses:
@@ -145,7 +137,7 @@ def seed_demo_data(*, force: bool = False, seed: int = 7) -> dict | None:
     return {
         "counts": {"users": 1 + len(instructors) + len(students), "courses": len(courses),
                    "enrollments": enrollments, "payments": payments, "completions": completions,
-                   "quiz_attempts": attempts},
+                   "quiz_attempts": attempts, **{f"forum_{k}": v for k, v in forum.items()}},
         "accounts": {
             "admin": (admin.email, passwords["admin"]),
             "instructor": (instructors[0].email, passwords["instructor"]),

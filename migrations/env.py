@@ -96,7 +96,7 @@ def run_migrations_online():
     # The full-text expression index is created by hand (PostgreSQL only); autogenerate compares
     # expressions as text and would report a false difference forever.
     conf_args.setdefault("include_object", lambda obj, name, type_, reflected, compare_to:
-                         not (type_ == "index" and name == "ix_courses_search"))
+                         not (type_ == "index" and name in ("ix_courses_search", "ix_posts_search")))
 
     connectable = get_engine()
 

@@ -11,4 +11,5 @@ BLUEPRINTS = [
     "certificates",
     "gamification",
     "admin",
+    "forum",
 ]

@@ -1,0 +1,271 @@
+"""Forum rules: posts and replies of a course's Q&A, edits, deletes and the accepted answer.
+
+Bodies are stored and returned exactly as written (plain text / Markdown source); nothing here
+renders HTML. Votes live in forum.votes, flags and moderation in forum.moderation.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import case, delete, func, literal_column, or_, select, update
+from sqlalchemy.orm import aliased
+
+from common.admin import audit
+from common.catalog.models import Course, Module
+from common.db import db, is_postgres, utcnow
+from common.errors import Forbidden, ValidationError
+from common.forum.access import author_role, forum_course, is_instructor, require_writer, visible_post, visible_reply
+from common.forum.models import Flag, Post, Reply, Vote
+from common.gamification.service import award_xp, revoke_xp
+from common.pagination import Page, paginate
+
+TITLE_MIN, TITLE_MAX = 5, 200
+BODY_MIN, BODY_MAX = 1, 20_000
+SORTS = ("newest", "top", "unanswered")
+# C0 and C1 control characters other than tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Exactly the expression of the GIN index ix_posts_search, as literal SQL so the planner matches it.
+_SEARCH_VECTOR = literal_column("to_tsvector('english', coalesce(posts.title, '') || ' ' || "
+                                "coalesce(posts.body, ''))")
+
+
+@dataclass
+class PostView:
+    """A post as one caller sees it."""
+
+    post: Post
+    author_role: str
+    my_vote: int = 0
+    accepted_reply_id: int | None = None
+    xp_awarded: int | None = None
+
+
+@dataclass
+class ReplyView:
+    """A reply as one caller sees it."""
+
+    reply: Reply
+    author_role: str
+    my_vote: int = 0
+    is_accepted: bool = False
+
+
+def invalid(field: str, message: str) -> ValidationError:
+    return ValidationError("Validation failed", errors={"json": {field: [message]}})
+
+
+def clean_text(field: str, value, *, min_length: int, max_length: int) -> str:
+    """Trimmed text of min..max characters without control characters (tab and newlines allowed)."""
+    if not isinstance(value, str):
+        raise invalid(field, "Must be a string.")
+    text = value.strip()
+    if not min_length <= len(text) <= max_length:
+        raise invalid(field, f"Must be between {min_length} and {max_length} characters (trimmed).")
+    if _CONTROL.search(text):
+        raise invalid(field, "Must not contain control characters.")
+    return text
+
+
+def _check_module(course: Course, module_id: int | None) -> int | None:
+    if module_id is None:
+        return None
+    owner = db.session.execute(select(Module.course_id).where(Module.id == module_id)).scalar_one_or_none()
+    if owner != course.id:
+        raise invalid("module_id", f"Module {module_id} is not a module of course {course.id}.")
+    return module_id
+
+
+def _accepted_shown(post: Post, role: str | None) -> int | None:
+    """The accepted reply's id, unless that reply is hidden from this caller."""
+    if post.accepted_reply_id is None or role == "admin":
+        return post.accepted_reply_id
+    hidden = db.session.execute(select(Reply.hidden).where(Reply.id == post.accepted_reply_id)).scalar()
+    return None if hidden else post.accepted_reply_id
+
+
+def _my_vote(user_id: int, *, post_id: int | None = None, reply_id: int | None = None) -> int:
+    target = Vote.post_id == post_id if post_id is not None else Vote.reply_id == reply_id
+    return db.session.execute(select(Vote.value).where(target, Vote.user_id == user_id)).scalar() or 0
+
+
+def _post_view(post: Post, course: Course, user_id: int, role: str | None) -> PostView:
+    return PostView(post, author_role(course, post.user), _my_vote(user_id, post_id=post.id),
+                    _accepted_shown(post, role))
+
+
+# ---- posts ----------------------------------------------------------------------------------
+
+def list_posts(*, course_id: int, user_id: int, role: str | None, module_id: int | None = None,
+               sort: str = "newest", q: str | None = None, page: int = 1, per_page: int = 20) -> Page:
+    """A course's posts (items are PostView) with the caller's vote, in a fixed number of queries."""
+    course = forum_course(course_id, user_id, role)
+    accepted = aliased(Reply)
+    stmt = (
+        select(Post, func.coalesce(Vote.value, 0).label("my_vote"), accepted.hidden.label("accepted_hidden"))
+        .outerjoin(Vote, (Vote.post_id == Post.id) & (Vote.user_id == user_id))
+        .outerjoin(accepted, accepted.id == Post.accepted_reply_id)
+        .where(Post.course_id == course.id)
+    )
+    if role != "admin":
+        stmt = stmt.where(Post.hidden.is_(False))
+    if module_id is not None:
+        stmt = stmt.where(Post.module_id == _check_module(course, module_id))
+    q = (q or "").strip()
+    if q:
+        if is_postgres():
+            stmt = stmt.where(_SEARCH_VECTOR.bool_op("@@")(func.websearch_to_tsquery(literal_column("'english'"), q)))
+        else:
+            stmt = stmt.where(Post.title.icontains(q, autoescape=True) | Post.body.icontains(q, autoescape=True))
+    if sort == "unanswered":
+        stmt = stmt.where(Post.reply_count == 0)
+    order = (Post.votes.desc(), Post.created_at.desc(), Post.id.desc()) if sort == "top" \
+        else (Post.created_at.desc(), Post.id.desc())
+    result = paginate(stmt.order_by(*order), page=page, per_page=per_page, scalars=False)
+    result.items = [
+        PostView(post, author_role(course, post.user), my_vote,
+                 None if accepted_hidden and role != "admin" else post.accepted_reply_id)
+        for post, my_vote, accepted_hidden in result.items
+    ]
+    return result
+
+
+def get_post(*, post_id: int, user_id: int, role: str | None) -> PostView:
+    """One post the caller may read."""
+    post, course = visible_post(post_id, user_id, role)
+    return _post_view(post, course, user_id, role)
+
+
+def create_post(*, course_id: int, user_id: int, role: str | None, title, body,
+                module_id: int | None = None) -> PostView:
+    """Ask a question in a course (optionally about one of its modules); awards forum_post XP."""
+    course = forum_course(course_id, user_id, role)
+    require_writer(course, user_id, role)
+    post = Post(course_id=course.id, user_id=user_id, module_id=_check_module(course, module_id),
+                title=clean_text("title", title, min_length=TITLE_MIN, max_length=TITLE_MAX),
+                body=clean_text("body", body, min_length=BODY_MIN, max_length=BODY_MAX))
+    db.session.add(post)
+    db.session.flush()
+    xp = award_xp(user_id=user_id, type="forum_post", source_id=post.id, course_id=course.id, domain=course.domain)
+    db.session.commit()
+    return PostView(post, author_role(course, post.user), xp_awarded=xp)
+
+
+def update_post(*, post_id: int, user_id: int, role: str | None, **changes) -> PostView:
+    """The author edits title, body or module; stamps edited_at."""
+    post, course = visible_post(post_id, user_id, role)
+    if post.user_id != user_id:
+        raise Forbidden("Only the author may edit a post")
+    if "title" in changes:
+        post.title = clean_text("title", changes["title"], min_length=TITLE_MIN, max_length=TITLE_MAX)
+    if "body" in changes:
+        post.body = clean_text("body", changes["body"], min_length=BODY_MIN, max_length=BODY_MAX)
+    if "module_id" in changes:
+        post.module_id = _check_module(course, changes["module_id"])
+    post.edited_at = utcnow()
+    db.session.commit()
+    return _post_view(post, course, user_id, role)
+
+
+def _may_delete(course: Course, author_id: int, user_id: int, role: str | None) -> bool:
+    return author_id == user_id or is_instructor(course, user_id) or role == "admin"
+
+
+def delete_post(*, post_id: int, user_id: int, role: str | None) -> None:
+    """The author, the course's instructor or an admin deletes a post with its replies, votes and
+    flags; the author's forum_post XP for it is taken back."""
+    post, course = visible_post(post_id, user_id, role)
+    if not _may_delete(course, post.user_id, user_id, role):
+        raise Forbidden("Only the author, the course's instructor or an admin may delete a post")
+    revoke_xp(user_id=post.user_id, type="forum_post", source_id=post.id)
+    if post.user_id != user_id:
+        audit.record(actor_id=user_id, action="forum.post.delete", object_type="post", object_id=post.id,
+                     detail={"course_id": course.id, "author_id": post.user_id, "title": post.title})
+    # Explicit rather than by ON DELETE CASCADE alone: SQLite (the embedded default) does not
+    # enforce foreign keys.
+    reply_ids = select(Reply.id).where(Reply.post_id == post.id)
+    db.session.execute(delete(Flag).where(or_(Flag.post_id == post.id, Flag.reply_id.in_(reply_ids))))
+    db.session.execute(delete(Vote).where(or_(Vote.post_id == post.id, Vote.reply_id.in_(reply_ids))))
+    db.session.execute(update(Post).where(Post.id == post.id).values(accepted_reply_id=None))
+    db.session.execute(delete(Reply).where(Reply.post_id == post.id))
+    db.session.execute(delete(Post).where(Post.id == post.id))
+    db.session.commit()
+
+
+def accept_reply(*, post_id: int, user_id: int, role: str | None, reply_id: int | None) -> PostView:
+    """The post's author or the course's instructor marks the accepted answer (None un-accepts)."""
+    post, course = visible_post(post_id, user_id, role, lock=True)
+    if not (post.user_id == user_id or is_instructor(course, user_id) or role == "admin"):
+        raise Forbidden("Only the post's author or the course's instructor may accept an answer")
+    if reply_id is not None:
+        reply = db.session.get(Reply, reply_id)
+        if reply is None or reply.post_id != post.id or (reply.hidden and role != "admin"):
+            raise invalid("reply_id", f"Reply {reply_id} is not a reply to post {post.id}.")
+    post.accepted_reply_id = reply_id
+    db.session.commit()
+    return _post_view(post, course, user_id, role)
+
+
+# ---- replies --------------------------------------------------------------------------------
+
+def list_replies(*, post_id: int, user_id: int, role: str | None, page: int = 1, per_page: int = 20) -> Page:
+    """A post's replies (items are ReplyView): the accepted answer first, then by votes, then oldest."""
+    post, course = visible_post(post_id, user_id, role)
+    stmt = (
+        select(Reply, func.coalesce(Vote.value, 0).label("my_vote"))
+        .outerjoin(Vote, (Vote.reply_id == Reply.id) & (Vote.user_id == user_id))
+        .where(Reply.post_id == post.id)
+    )
+    if role != "admin":
+        stmt = stmt.where(Reply.hidden.is_(False))
+    accepted_first = case((Reply.id == post.accepted_reply_id, 0), else_=1)
+    stmt = stmt.order_by(accepted_first, Reply.votes.desc(), Reply.created_at, Reply.id)
+    result = paginate(stmt, page=page, per_page=per_page, scalars=False)
+    result.items = [ReplyView(reply, author_role(course, reply.user), my_vote, reply.id == post.accepted_reply_id)
+                    for reply, my_vote in result.items]
+    return result
+
+
+def create_reply(*, post_id: int, user_id: int, role: str | None, body) -> ReplyView:
+    """Answer a post (enrolled students and the course's instructor)."""
+    post, course = visible_post(post_id, user_id, role)
+    require_writer(course, user_id, role)
+    reply = Reply(post_id=post.id, user_id=user_id,
+                  body=clean_text("body", body, min_length=BODY_MIN, max_length=BODY_MAX))
+    db.session.add(reply)
+    db.session.execute(update(Post).where(Post.id == post.id).values(reply_count=Post.reply_count + 1))
+    db.session.commit()
+    return ReplyView(reply, author_role(course, reply.user))
+
+
+def update_reply(*, reply_id: int, user_id: int, role: str | None, body) -> ReplyView:
+    """The author edits a reply's body; stamps edited_at."""
+    reply, post, course = visible_reply(reply_id, user_id, role)
+    if reply.user_id != user_id:
+        raise Forbidden("Only the author may edit a reply")
+    reply.body = clean_text("body", body, min_length=BODY_MIN, max_length=BODY_MAX)
+    reply.edited_at = utcnow()
+    db.session.commit()
+    return ReplyView(reply, author_role(course, reply.user), _my_vote(user_id, reply_id=reply.id),
+                     reply.id == post.accepted_reply_id)
+
+
+def delete_reply(*, reply_id: int, user_id: int, role: str | None) -> None:
+    """The author, the course's instructor or an admin deletes a reply with its votes and flags."""
+    reply, post, course = visible_reply(reply_id, user_id, role)
+    if not _may_delete(course, reply.user_id, user_id, role):
+        raise Forbidden("Only the author, the course's instructor or an admin may delete a reply")
+    if reply.user_id != user_id:
+        audit.record(actor_id=user_id, action="forum.reply.delete", object_type="reply", object_id=reply.id,
+                     detail={"course_id": course.id, "post_id": post.id, "author_id": reply.user_id})
+    values = {}
+    if post.accepted_reply_id == reply.id:
+        values["accepted_reply_id"] = None
+    if not reply.hidden:
+        values["reply_count"] = Post.reply_count - 1
+    if values:
+        db.session.execute(update(Post).where(Post.id == post.id).values(**values))
+    db.session.execute(delete(Flag).where(Flag.reply_id == reply.id))
+    db.session.execute(delete(Vote).where(Vote.reply_id == reply.id))
+    db.session.execute(delete(Reply).where(Reply.id == reply.id))
+    db.session.commit()
