@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from common.db import db
 from common.errors import Conflict, ValidationError
 from common.forum.access import require_writer, visible_post, visible_reply
 from common.forum.models import Post, Reply, Vote
-from common.gamification.service import grant_badge
+from common.gamification.service import grant_badge, register_counter
 
 VALUES = (-1, 0, 1)
 # An answer whose score reaches this earns its author the `helpful-answer` badge.
 HELPFUL_ANSWER_SCORE = 10
+
+
+def best_reply_score(user_id: int) -> int:
+    """The best score among the user's visible replies: their progress towards `helpful-answer`."""
+    return db.session.execute(select(func.coalesce(func.max(Reply.votes), 0)).where(
+        Reply.user_id == user_id, Reply.hidden.is_(False))).scalar_one()
+
+
+register_counter("reply_upvotes", best_reply_score)
 
 
 @dataclass

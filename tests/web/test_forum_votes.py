@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from common.db import db
 from common.forum import votes as votes_service
 from common.forum.models import Post, Reply, Vote
+from common.gamification.badges import counter as badge_counter
 from common.gamification.models import Badge, UserBadge
 from tests.concurrency import run_together
 from tests.factories import enroll, make_user
@@ -97,9 +98,7 @@ def test_twenty_voters_changing_their_minds_keep_the_total_exact(app, world, kin
 
 
 def test_ten_upvotes_earn_the_helpful_answer_badge(world):
-    db.session.add(Badge(code="helpful-answer", name="Helpful answer", description="An answer scored 10.",
-                         criterion="reply_score", threshold=10))
-    db.session.commit()
+    helpful = db.session.query(Badge).filter_by(code="helpful-answer").one()
     post = make_post(world)
     reply = make_reply(post, world.reader)
     voters = []
@@ -109,8 +108,9 @@ def test_ten_upvotes_earn_the_helpful_answer_badge(world):
         voters.append(voter.id)
     for n, voter in enumerate(voters):
         votes_service.vote_reply(reply_id=reply.id, user_id=voter, role="student", value=1)
-        held = count(UserBadge, UserBadge.user_id == world.reader.id)
+        held = count(UserBadge, UserBadge.user_id == world.reader.id, UserBadge.badge_id == helpful.id)
         assert held == (1 if n == 9 else 0)
+        assert badge_counter(world.reader.id, "reply_upvotes") == n + 1
     votes_service.vote_reply(reply_id=reply.id, user_id=voters[0], role="student", value=0)
     votes_service.vote_reply(reply_id=reply.id, user_id=voters[0], role="student", value=1)
-    assert count(UserBadge, UserBadge.user_id == world.reader.id) == 1     # once, kept
+    assert count(UserBadge, UserBadge.user_id == world.reader.id, UserBadge.badge_id == helpful.id) == 1  # once, kept
