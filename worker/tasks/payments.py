@@ -31,7 +31,7 @@ def _final(task) -> bool:
 @shared_task(name="payments.fulfil_order", bind=True, acks_late=True, max_retries=MAX_RETRIES, ignore_result=True)
 def fulfil_order(self, job_id: str) -> None:
     """Fetch the verified payment from Razorpay, check it, mark it paid and enroll (job-tracked)."""
-    if not jobs.claim(job_id):
+    if not jobs.claim(job_id):  # finished, or another worker holds it under a live lease
         return
     params = jobs.get_job(job_id).params or {}
     try:
@@ -39,6 +39,7 @@ def fulfil_order(self, job_id: str) -> None:
                                          razorpay_payment_id=params["razorpay_payment_id"])
     except RETRYABLE as exc:
         if exc.retryable and not _final(self):
+            jobs.release(job_id)  # the retry claims it again
             raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
         jobs.fail(job_id, exc.message)
         return
@@ -76,6 +77,7 @@ def refund(self, job_id: str) -> None:
         payment = service.execute_refund(payment_id=payment_id)
     except RETRYABLE as exc:
         if exc.retryable and not _final(self):
+            jobs.release(job_id)  # the retry claims it again
             raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
         # Razorpay may have refunded without us hearing back: payments.reconcile looks and settles.
         jobs.fail(job_id, exc.message)
