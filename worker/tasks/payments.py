@@ -5,6 +5,7 @@ import logging
 import random
 
 from celery import shared_task
+from sqlalchemy.exc import OperationalError
 
 from common.errors import DomainError
 from common.jobs import service as jobs
@@ -13,6 +14,9 @@ from common.payments import gateway, service, webhooks
 log = logging.getLogger(__name__)
 MAX_RETRIES = 6
 RETRYABLE = (gateway.GatewayError, gateway.GatewayUnavailable)
+# The database dropped the connection under the task (restart, failover, pg_terminate_backend): every
+# task here is idempotent, so it is retried; the pool's pre-ping hands the retry a live connection.
+DATABASE_LOST = (OperationalError,)
 
 
 def backoff_seconds(retries: int) -> float:
@@ -43,6 +47,10 @@ def fulfil_order(self, job_id: str) -> None:
             raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
         jobs.fail(job_id, exc.message)
         return
+    except DATABASE_LOST as exc:
+        log.warning("fulfilment job %s lost its database connection; retrying: %s", job_id, exc)
+        jobs.release(job_id)
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
     except DomainError as exc:
         jobs.fail(job_id, exc.message)
         return
@@ -59,6 +67,9 @@ def handle_webhook(self, event_row_id: int) -> str:
     """Apply one stored Razorpay webhook event (idempotent)."""
     try:
         return webhooks.handle_webhook_event(event_row_id=event_row_id)
+    except DATABASE_LOST as exc:
+        log.warning("webhook event %s lost its database connection; retrying: %s", event_row_id, exc)
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
     except RETRYABLE as exc:
         if _final(self):
             log.warning("webhook event %s left for reconcile: %s", event_row_id, exc.message)
