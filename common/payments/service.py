@@ -151,7 +151,7 @@ def settle(payment_id: int, entity: dict) -> Payment:
         return mark_failed(payment.id, razorpay_payment_id=entity.get("id"),
                            reason=entity.get("error_description") or "payment failed")
     if status == "refunded":
-        return mark_refunded(payment.id, refund_id=None)
+        return mark_refunded(payment.id, refund_id=None, razorpay_payment_id=entity.get("id"))
     if status != "captured":
         raise gateway.GatewayError(f"Razorpay payment {entity.get('id')} is {status}, not captured yet",
                                    retryable=True)
@@ -228,10 +228,16 @@ def mark_failed(payment_id: int, *, razorpay_payment_id: str | None, reason: str
     return row
 
 
-def mark_refunded(payment_id: int, *, refund_id: str | None) -> Payment:
-    """-> refunded; revokes the enrollment (and certificate) only if this payment had granted it."""
+def mark_refunded(payment_id: int, *, refund_id: str | None, razorpay_payment_id: str | None = None) -> Payment:
+    """-> refunded; revokes the enrollment (and certificate) only if this payment had granted it.
+
+    Razorpay's payment and refund ids are filled in whichever event or check brings them, so every
+    order of webhooks ends with the same row.
+    """
     with unit_of_work():
         row = _locked(payment_id)
+        row.refund_id = row.refund_id or refund_id
+        row.payment_id = row.payment_id or razorpay_payment_id
         if row.status != "refunded":
             was_paid = row.status == "paid"
             row.status, row.refunded_at = "refunded", utcnow()

@@ -136,7 +136,7 @@ def _dispatch(event_type: str, payload: dict) -> tuple[str, str | None]:
     refunded = max(int(refund.get("amount") or 0), int(payment_entity.get("amount_refunded") or 0))
     if refunded < payment.amount:
         return "ignored", f"partial refund of {refunded} of {payment.amount}; access kept"
-    service.mark_refunded(payment.id, refund_id=refund.get("id"))
+    service.mark_refunded(payment.id, refund_id=refund.get("id"), razorpay_payment_id=refund.get("payment_id"))
     return "processed", None
 
 
