@@ -71,8 +71,8 @@ def test_verify_with_the_broker_down_is_a_503_and_the_sweeper_finishes_it(app, c
     assert jobs.sweep_unsent(older_than_seconds=0) == 0
 
 
-def test_a_retry_once_the_broker_is_back_sends_the_same_job(app, client, razorpay, app_without_broker, student,
-                                                             instructor):
+def test_a_retry_once_the_broker_is_back_sends_the_same_job(app, client, razorpay, celery_worker, app_without_broker,
+                                                             student, instructor):
     course = make_course(instructor, price=9900)
     order_id = client.post("/api/payments/order", json={"course_id": course.id},
                            headers=auth_headers(student)).get_json()["order_id"]
@@ -84,6 +84,8 @@ def test_a_retry_once_the_broker_is_back_sends_the_same_job(app, client, razorpa
     assert response.status_code == 202
     _, [job], _ = state()
     assert response.get_json()["job_id"] == job.id and job.enqueued_at is not None
+    wait_for(lambda: state()[1][0].status == "succeeded", timeout=30)  # the worker fulfils it
+    assert state()[0].status == "paid"
 
 
 def test_refund_request_with_the_broker_down_is_a_503_then_swept(app, client, razorpay, app_without_broker, student,
@@ -106,3 +108,30 @@ def test_refund_request_with_the_broker_down_is_a_503_then_swept(app, client, ra
     assert jobs.sweep_unsent(older_than_seconds=0) == 1  # eager here: the refund runs in-process
     payment, _, [enrollment] = state()
     assert payment.status == "refunded" and enrollment.status == "revoked"
+
+
+def test_completing_a_course_with_the_broker_down_keeps_the_completion_and_the_sweep_renders(
+        app, celery_worker, app_without_broker, student, instructor):
+    from common.certificates.models import Certificate
+    from common.catalog.models import Lesson
+    from common.certificates import service as certificates
+    from tests.factories import enroll
+
+    course = make_course(instructor, lessons=1)
+    enroll(student, course)
+    [lesson_id] = db.session.execute(select(Lesson.id).where(Lesson.course_id == course.id)).scalars().all()
+    with app_without_broker.app_context():
+        response = app_without_broker.test_client().post(f"/api/lessons/{lesson_id}/complete",
+                                                         headers=auth_headers(student))
+    assert response.status_code == 200 and response.get_json()["course_newly_completed"] is True
+    db.session.expire_all()
+    certificate = db.session.execute(select(Certificate)).scalar_one()
+    assert certificate.status == "pending" and certificate.render_attempts == 0  # its message never left
+    app.extensions["celery"].set_default()
+    assert certificates.requeue_stuck(older_than_seconds=0) == 1
+
+    def ready():
+        db.session.expire_all()
+        return db.session.get(Certificate, certificate.id).status == "ready"
+
+    wait_for(ready, timeout=60)
