@@ -111,7 +111,7 @@ def test_a_webhook_that_keeps_failing_backs_off_then_fails_visibly(app, client, 
     assert reconcile(older_than_seconds=0)["requeued"] == 0
 
 
-def test_sweep_stops_requeueing_a_render_that_keeps_failing(app, student, instructor):
+def test_sweep_stops_requeueing_a_render_that_keeps_failing(app, student, instructor, eager_tasks):
     limit = app.config["CERT_MAX_RENDER_ATTEMPTS"]
     poison = make_certificate(student, make_course(instructor))
     waiting = make_certificate(make_user(), make_course(instructor))
