@@ -28,6 +28,10 @@ task_time_limit = 300
 task_soft_time_limit = 240
 broker_connection_retry_on_startup = True
 broker_transport_options = {"visibility_timeout": 900}
+# Fail fast when the broker is unreachable: a web request answers 503 (the job stays queued for
+# jobs.sweep) within about a second instead of hanging on publish retries.
+broker_connection_timeout = 2
+task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 timezone = "UTC"
 enable_utc = True
 beat_schedule = {
@@ -37,4 +41,5 @@ beat_schedule = {
     "accounts-purge-token-families": {"task": "accounts.purge_token_families",
                                       "schedule": crontab(minute=17, hour=3)},
     "reports-expire": {"task": "reports.expire", "schedule": crontab(minute=17)},
+    "jobs-sweep": {"task": "jobs.sweep", "schedule": crontab(minute="*")},
 }

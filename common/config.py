@@ -175,6 +175,17 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "RAZORPAY_USE_STANDIN": not production and not env.get("RAZORPAY_API_BASE") and not env.get("RAZORPAY_KEY_ID"),
         # Orders left `created` (or verified but not fulfilled) this long are settled by payments.reconcile.
         "PAYMENTS_RECONCILE_AFTER_SECONDS": _int(env, "PAYMENTS_RECONCILE_AFTER_SECONDS", 180),
+        # One reconcile run stops asking Razorpay after this long (below the 240 s task soft time limit).
+        "PAYMENTS_RECONCILE_BUDGET_SECONDS": _int(env, "PAYMENTS_RECONCILE_BUDGET_SECONDS", 120),
+        # A webhook event still failing after this many handling attempts is marked `failed` for an admin.
+        "WEBHOOK_MAX_ATTEMPTS": _int(env, "WEBHOOK_MAX_ATTEMPTS", 12),
+        # Jobs: a claim's lease (must outlast celeryconfig.task_time_limit = 300 s and stay below the
+        # broker's visibility timeout, so a task redelivered after a worker death can take over).
+        "JOB_LEASE_SECONDS": _int(env, "JOB_LEASE_SECONDS", 330),
+        # jobs.sweep re-sends queued jobs whose message never reached the broker after this long ...
+        "JOB_SWEEP_AFTER_SECONDS": _int(env, "JOB_SWEEP_AFTER_SECONDS", 60),
+        # ... and fails them after this many sends.
+        "JOB_MAX_SEND_ATTEMPTS": _int(env, "JOB_MAX_SEND_ATTEMPTS", 10),
         # Google OAuth / OpenID Connect
         "GOOGLE_CLIENT_ID": env.get("GOOGLE_CLIENT_ID") or "",
         "GOOGLE_CLIENT_SECRET": env.get("GOOGLE_CLIENT_SECRET") or "",
@@ -187,6 +198,8 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         # Certificates and storage
         "CHROMIUM_PATH": env.get("CHROMIUM_PATH") or "",
         "CERT_RENDER_TIMEOUT_SECONDS": float(env.get("CERT_RENDER_TIMEOUT_SECONDS") or 30),
+        # A certificate whose render was attempted this often is `failed` (the sweep stops re-queuing it).
+        "CERT_MAX_RENDER_ATTEMPTS": _int(env, "CERT_MAX_RENDER_ATTEMPTS", 10),
         "STORAGE_DIR": env.get("STORAGE_DIR") or str(instance_dir / "storage"),
         "S3_BUCKET": env.get("S3_BUCKET") or "",
         "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or "",
@@ -218,8 +231,10 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
 def _engine_options(database_url: str, env: dict) -> dict:
     if database_url.startswith("sqlite"):
         # check_same_thread off: the dev server and in-process tasks share the file across threads.
-        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}, "hide_parameters": True}
     return {
+        # Statement parameters (emails, token hashes, ids) never go into exception messages or logs.
+        "hide_parameters": True,
         # One extra round trip per checkout that survives database restarts and failovers; turn it
         # off where connections are known to be stable and every millisecond counts.
         "pool_pre_ping": _bool(env.get("DB_POOL_PRE_PING"), True),

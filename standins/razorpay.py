@@ -52,6 +52,10 @@ def create_app(state: State) -> Flask:
                 return Response("<html><body>503 Service Unavailable</body></html>", 503, mimetype="text/html")
             elif fault["mode"] == "gateway_error":
                 raise ApiError("The gateway is not responding", status=502, code="GATEWAY_ERROR")
+            elif fault["mode"] == "garbage":  # a 200 whose body is not JSON
+                return Response("\x00<<not json>>", status=200, mimetype="application/json")
+            elif fault["mode"] == "wrong_json":  # a 200 with JSON of the wrong shape
+                return Response("[1, 2, 3]", status=200, mimetype="application/json")
             elif fault["mode"] == "server_error":
                 raise ApiError("The server encountered an error", status=500, code="SERVER_ERROR")
         auth = request.authorization

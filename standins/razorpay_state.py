@@ -16,7 +16,7 @@ import requests
 log = logging.getLogger("standins.razorpay")
 ALPHABET = string.ascii_letters + string.digits
 CURRENCIES = {"INR", "USD", "EUR", "GBP", "SGD", "AED", "MYR"}
-FAULT_MODES = {"ok", "slow", "html_502", "unavailable", "server_error", "gateway_error"}
+FAULT_MODES = {"ok", "slow", "html_502", "unavailable", "server_error", "gateway_error", "garbage", "wrong_json"}
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 
 

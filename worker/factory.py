@@ -35,6 +35,9 @@ def make_celery(app) -> Celery:
     celery.config_from_object("celeryconfig")
     celery.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"] or "memory://",
+        # Celery lets $CELERY_BROKER_URL override broker_url; the read/write urls keep this app's own.
+        broker_read_url=app.config["CELERY_BROKER_URL"] or "memory://",
+        broker_write_url=app.config["CELERY_BROKER_URL"] or "memory://",
         task_always_eager=app.config["CELERY_TASK_ALWAYS_EAGER"],
         task_eager_propagates=False,
         # An acks_late task whose worker died comes back after the visibility timeout (configurable so

@@ -32,6 +32,7 @@ class Certificate(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     storage_key: Mapped[str | None] = mapped_column(String(255))
     render_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_attempt_at: Mapped[datetime | None]  # the sweep backs off from this
     error: Mapped[str | None] = mapped_column(String(1000))
     issue_date: Mapped[datetime] = created_at_column()
     rendered_at: Mapped[datetime | None]

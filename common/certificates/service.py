@@ -120,14 +120,23 @@ def render_certificate(*, certificate_id: int, final_attempt: bool = True, job_i
             jobs.fail(job_id, f"Certificate {certificate_id} not found")
         return None
     storage = get_storage()
-    if job_id:
-        jobs.claim(job_id)
+    if job_id and not jobs.claim(job_id):
+        db.session.rollback()
+        return None  # finished, or another worker holds it under a live lease
     key = storage_key(certificate)
     if certificate.status == "ready" and certificate.storage_key and storage.exists(certificate.storage_key):
         if job_id:
             jobs.succeed(job_id, result={"certificate_id": certificate.id}, result_url=download_url(certificate))
         return certificate
+    bound = current_app.config["CERT_MAX_RENDER_ATTEMPTS"]
+    if certificate.render_attempts >= bound:  # e.g. a message redelivered after every crash: stop here
+        error = f"gave up after {certificate.render_attempts} render attempts: {certificate.error or 'no error saved'}"
+        _give_up(certificate, error)
+        if job_id:
+            jobs.fail(job_id, error)
+        return certificate
     certificate.render_attempts += 1
+    certificate.last_attempt_at = utcnow()
     db.session.commit()
     html = certificate_html(
         learner_name=certificate.learner_name, course_title=certificate.course_title,
@@ -144,8 +153,11 @@ def render_certificate(*, certificate_id: int, final_attempt: bool = True, job_i
         db.session.execute(update(Certificate).where(Certificate.id == certificate_id, Certificate.status != "ready")
                            .values(error=error, status="failed" if final_attempt else "pending"))
         db.session.commit()
-        if final_attempt and job_id:
-            jobs.fail(job_id, error)
+        if job_id:
+            if final_attempt:
+                jobs.fail(job_id, error)
+            else:
+                jobs.release(job_id)  # the retry claims it again
         raise
     certificate.status = "ready"
     certificate.storage_key = key
@@ -175,21 +187,52 @@ def rerender(*, certificate_id: int, actor_id: int):
     return job
 
 
+def _give_up(certificate: Certificate, error: str) -> None:
+    db.session.execute(update(Certificate).where(Certificate.id == certificate.id, Certificate.status == "pending")
+                       .values(status="failed", error=error[:1000]))
+    db.session.commit()
+    log.error("certificate %s: %s", certificate.id, error)
+
+
+def retry_backoff(attempts: int) -> timedelta:
+    """How long the sweep waits after a certificate's last render attempt: 10 min, doubling, 6 h at most."""
+    return timedelta(seconds=min(6 * 3600, 600 * 2 ** max(0, attempts - 1)))
+
+
 def requeue_stuck(*, older_than_seconds: int = 600) -> int:
     """Queue the render of certificates still `pending` after this long; returns how many.
 
     A lost message (broker down at issue time, a purged queue) must not leave a learner without
     their PDF. Renders are idempotent, so re-queuing one that is merely slow costs a render only.
+    One whose render was attempted recently waits (backoff grows with its attempts); one attempted
+    CERT_MAX_RENDER_ATTEMPTS times is marked `failed` (admins see it in `failed_certificates`).
     """
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    bound = current_app.config["CERT_MAX_RENDER_ATTEMPTS"]
     stuck = db.session.execute(
-        select(Certificate.id).where(Certificate.status == "pending", Certificate.issue_date < cutoff)
+        select(Certificate).where(Certificate.status == "pending", Certificate.issue_date < cutoff)
         .order_by(Certificate.id).limit(1000)
     ).scalars().all()
+    due = []
+    for certificate in stuck:
+        if certificate.render_attempts >= bound:
+            _give_up(certificate, f"gave up after {certificate.render_attempts} render attempts: "
+                                  f"{certificate.error or 'no error saved'}")
+        elif certificate.last_attempt_at is None \
+                or certificate.last_attempt_at <= now - retry_backoff(certificate.render_attempts):
+            due.append(certificate.id)
     db.session.rollback()
-    for certificate_id in stuck:
+    for certificate_id in due:
         _enqueue_render(certificate_id)
-    return len(stuck)
+    return len(due)
+
+
+def failed_certificates(*, limit: int = 100) -> list[Certificate]:
+    """Certificates whose render failed for good, newest first (for an admin list; re-render to retry)."""
+    return list(db.session.execute(
+        select(Certificate).where(Certificate.status == "failed").order_by(Certificate.id.desc()).limit(limit)
+    ).scalars())
 
 
 def list_for_user(*, user_id: int, page: int, per_page: int) -> Page:

@@ -36,3 +36,9 @@ class Job(db.Model):
     created_at: Mapped[datetime] = created_at_column()
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The task that runs the job (start_job), so a sweeper can send a message that never reached the broker.
+    task_name: Mapped[str | None] = mapped_column(String(100))
+    enqueued_at: Mapped[datetime | None]  # when a message for it last reached the broker
+    send_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A claim holds the job until then; a redelivered task may take over a `running` job only after it.
+    lease_expires_at: Mapped[datetime | None]

@@ -20,7 +20,10 @@ def grant_enrollment(*, user_id: int, course_id: int, source: str, payment_id: i
     """Give the user active access to the course exactly once; True if access was newly granted.
 
     Runs in the caller's unit of work (no commit). A revoked enrollment is re-activated (e.g. a
-    refunded course bought again). Safe under concurrency: the (user, course) unique key decides.
+    refunded course bought again): its old completion stamp is dropped and the course is completed
+    afresh if every lesson and quiz is still done (the caller then calls `certificate_if_completed`
+    after its commit, which reinstates the certificate). Safe under concurrency: the (user, course)
+    unique key decides.
     """
     if insert_ignore(Enrollment, user_id=user_id, course_id=course_id, source=source,
                      payment_id=payment_id, status="active", enrolled_at=utcnow()):
@@ -29,19 +32,36 @@ def grant_enrollment(*, user_id: int, course_id: int, source: str, payment_id: i
     reactivated = db.session.execute(
         update(Enrollment)
         .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "revoked")
-        .values(status="active", source=source, payment_id=payment_id, revoked_at=None, enrolled_at=utcnow())
+        .values(status="active", source=source, payment_id=payment_id, revoked_at=None, enrolled_at=utcnow(),
+                completed_at=None)
     ).rowcount
     if reactivated:
         _bump_count(course_id, +1)
+        stamp_if_complete(user_id=user_id, course_id=course_id)
     return bool(reactivated)
 
 
-def revoke_enrollment(*, user_id: int, course_id: int) -> bool:
-    """Revoke the user's access (refund); True if an active enrollment was revoked. No commit."""
+def certificate_if_completed(*, user_id: int, course_id: int) -> None:
+    """After a committed grant: a course already complete gets its certificate (issued or reinstated)."""
+    completed = db.session.execute(
+        select(Enrollment.completed_at).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id,
+                                              Enrollment.status == "active")).scalar_one_or_none()
+    db.session.commit()
+    if completed is not None:
+        request_certificate_after_completion(user_id=user_id, course_id=course_id)
+
+
+def revoke_enrollment(*, user_id: int, course_id: int, payment_id: int | None = None) -> bool:
+    """Revoke the user's access (refund); True if an active enrollment was revoked. No commit.
+
+    With `payment_id`, only an enrollment that this payment granted is revoked (a refund of a
+    duplicate payment leaves access bought by another payment alone).
+    """
+    conditions = [Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active"]
+    if payment_id is not None:
+        conditions.append(Enrollment.payment_id == payment_id)
     revoked = db.session.execute(
-        update(Enrollment)
-        .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active")
-        .values(status="revoked", revoked_at=utcnow())
+        update(Enrollment).where(*conditions).values(status="revoked", revoked_at=utcnow())
     ).rowcount
     if revoked:
         _bump_count(course_id, -1)

@@ -67,7 +67,7 @@ def _timeout() -> tuple[float, float]:
 def _call(what: str, fn, *args):
     """Run one SDK call with our timeouts and turn every failure into GatewayError/GatewayUnavailable."""
     try:
-        return fn(*args, timeout=_timeout())
+        answer = fn(*args, timeout=_timeout())
     except BadRequestError as exc:
         log.warning("razorpay refused %s: %s", what, exc)
         raise GatewayError(f"Razorpay refused to {what}: {exc}", retryable=False) from exc
@@ -85,6 +85,10 @@ def _call(what: str, fn, *args):
         log.warning("razorpay answered %s with something unexpected: %s", what, exc)
         raise GatewayError(f"Razorpay gave an unexpected answer to {what}; try again shortly",
                            retryable=True) from exc
+    if not isinstance(answer, dict):  # JSON, but not an entity (a proxy's or a broken answer)
+        log.warning("razorpay answered %s with %s, not an object", what, type(answer).__name__)
+        raise GatewayError(f"Razorpay gave an unexpected answer to {what}; try again shortly", retryable=True)
+    return answer
 
 
 def create_order(*, amount: int, currency: str, receipt: str, notes: dict) -> dict:

@@ -43,6 +43,10 @@ class Payment(db.Model):
     refund_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     refund_requested_at: Mapped[datetime | None]
     refunded_at: Mapped[datetime | None]
+    # payments.reconcile: when it last asked Razorpay about this order (least recently checked first).
+    checked_at: Mapped[datetime | None]
+    # A second captured payment for a course this payment's user already had (double charge, refunded).
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 
@@ -63,3 +67,5 @@ class WebhookEvent(db.Model):
     error: Mapped[str | None] = mapped_column(String(1000))
     received_at: Mapped[datetime] = created_at_column()
     processed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # handling attempts so far
+    next_attempt_at: Mapped[datetime | None]  # reconcile re-queues a failing event only after this

@@ -15,8 +15,9 @@ from common.certificates.service import revoke_for
 from common.db import db, is_postgres, utcnow
 from common.errors import BadRequest, Conflict, InvalidState, not_found
 from common.jobs.models import Job
-from common.jobs.service import start_job
-from common.learning.service import grant_enrollment, revoke_enrollment
+from common.jobs.service import QueueUnavailable, start_job
+from common.learning.models import Enrollment
+from common.learning.service import certificate_if_completed, grant_enrollment, revoke_enrollment
 from common.pagination import Page, paginate
 from common.payments import gateway
 from common.payments.models import Payment
@@ -150,7 +151,7 @@ def settle(payment_id: int, entity: dict) -> Payment:
         return mark_failed(payment.id, razorpay_payment_id=entity.get("id"),
                            reason=entity.get("error_description") or "payment failed")
     if status == "refunded":
-        return mark_refunded(payment.id, refund_id=None)
+        return mark_refunded(payment.id, refund_id=None, razorpay_payment_id=entity.get("id"))
     if status != "captured":
         raise gateway.GatewayError(f"Razorpay payment {entity.get('id')} is {status}, not captured yet",
                                    retryable=True)
@@ -163,16 +164,56 @@ def settle(payment_id: int, entity: dict) -> Payment:
 
 
 def mark_paid(payment_id: int, *, razorpay_payment_id: str) -> Payment:
-    """created/failed -> paid and enroll, in one unit of work; a no-op in any other state."""
+    """created/failed -> paid and enroll, in one unit of work; a no-op in any other state.
+
+    A captured payment for a course the user already has (a second order paid in another tab: a
+    double charge) grants nothing: it is flagged (`duplicate_of_id`) and refunded automatically.
+    A re-bought course that was already complete gets its certificate back.
+    """
+    granted = duplicate = False
     with unit_of_work():
         row = _locked(payment_id)
         if row.status in SETTLEABLE:
             row.status, row.payment_id, row.paid_at, row.failure_reason = "paid", razorpay_payment_id, utcnow(), None
             if row.course_id is not None:
-                grant_enrollment(user_id=row.user_id, course_id=row.course_id, source="payment", payment_id=row.id)
-            log.info("payment %s paid (%s); user %s enrolled in course %s", row.id, razorpay_payment_id,
-                     row.user_id, row.course_id)
+                granted = grant_enrollment(user_id=row.user_id, course_id=row.course_id, source="payment",
+                                           payment_id=row.id)
+                duplicate = not granted
+                if duplicate:
+                    row.duplicate_of_id = db.session.execute(
+                        select(Enrollment.payment_id).where(Enrollment.user_id == row.user_id,
+                                                            Enrollment.course_id == row.course_id)).scalar()
+            log.info("payment %s paid (%s); user %s enrolled in course %s%s", row.id, razorpay_payment_id,
+                     row.user_id, row.course_id, " (already enrolled: a double charge)" if duplicate else "")
+    if granted:
+        certificate_if_completed(user_id=row.user_id, course_id=row.course_id)
+    if duplicate:
+        refund_duplicate(payment_id=row.id)
+        db.session.refresh(row)
     return row
+
+
+def refund_duplicate(*, payment_id: int) -> Job | None:
+    """Refund a payment that granted nothing (double charge) without an admin; the system is the actor.
+
+    Recorded in the audit log (`payment.duplicate_refund`); if the queue is down the job is sent by
+    jobs.sweep later. None if the payment is not paid or a refund is already under way.
+    """
+    with unit_of_work():
+        row = _locked(payment_id)
+        if row.status != "paid" or row.refund_requested_at is not None:
+            return None
+        row.refund_requested_at = utcnow()
+        audit.record(actor_id=None, action="payment.duplicate_refund", object_type="payment", object_id=row.id,
+                     detail={"order_id": row.order_id, "amount": row.amount, "currency": row.currency,
+                             "duplicate_of": row.duplicate_of_id})
+    log.warning("payment %s is a double charge (course %s already held); refunding it", row.id, row.course_id)
+    stamp = int(row.refund_requested_at.timestamp() * 1000)
+    try:
+        return start_job(kind="payment_refund", task_name="payments.refund", owner_id=None,
+                         params={"payment_id": row.id}, dedup_key=f"payments.refund:{row.id}:{stamp}")
+    except QueueUnavailable:
+        return None  # recorded; jobs.sweep sends it
 
 
 def mark_failed(payment_id: int, *, razorpay_payment_id: str | None, reason: str, force: bool = False) -> Payment:
@@ -187,16 +228,23 @@ def mark_failed(payment_id: int, *, razorpay_payment_id: str | None, reason: str
     return row
 
 
-def mark_refunded(payment_id: int, *, refund_id: str | None) -> Payment:
-    """-> refunded; revokes the enrollment (and certificate) only if this payment had granted it."""
+def mark_refunded(payment_id: int, *, refund_id: str | None, razorpay_payment_id: str | None = None) -> Payment:
+    """-> refunded; revokes the enrollment (and certificate) only if this payment had granted it.
+
+    Razorpay's payment and refund ids are filled in whichever event or check brings them, so every
+    order of webhooks ends with the same row.
+    """
     with unit_of_work():
         row = _locked(payment_id)
+        row.refund_id = row.refund_id or refund_id
+        row.payment_id = row.payment_id or razorpay_payment_id
         if row.status != "refunded":
             was_paid = row.status == "paid"
             row.status, row.refunded_at = "refunded", utcnow()
             row.refund_id = row.refund_id or refund_id
-            if was_paid and row.course_id is not None:
-                revoke_enrollment(user_id=row.user_id, course_id=row.course_id)
+            # Only the access this payment granted goes (never access bought by another payment).
+            if was_paid and row.course_id is not None \
+                    and revoke_enrollment(user_id=row.user_id, course_id=row.course_id, payment_id=row.id):
                 revoke_for(user_id=row.user_id, course_id=row.course_id, reason="refunded")
             log.info("payment %s refunded (%s)", row.id, row.refund_id)
     return row

@@ -130,8 +130,10 @@ def test_failed_and_refund_events_for_unknown_objects_are_ignored(client, razorp
 
 def test_refund_task_edges(app, razorpay, student, admin, order_id):
     payment = paid(razorpay, order_id)
-    razorpay.state.set_fault("server_error")  # before queueing: a live test worker must not refund it first
-    job = service.request_refund(payment_id=payment.id, admin_id=admin.id)
+    razorpay.state.set_fault("server_error")
+    payment.refund_requested_at = utcnow()  # what request_refund records; the job is not queued, so a live
+    db.session.commit()  # test worker cannot claim it: this test runs the task itself
+    job, _ = create_job(kind="payment_refund", owner_id=admin.id, params={"payment_id": payment.id})
     with pytest.raises(gateway.GatewayError):
         task(app, "payments.refund").run(job.id)
     task(app, "payments.refund").apply(args=[job.id])

@@ -27,8 +27,10 @@ VISIBILITY_TIMEOUT = 2
 
 
 def start_worker(name: str, razorpay_url: str, log_path: Path) -> subprocess.Popen:
+    # The job's lease is kept below the (shortened) visibility timeout, as in production (330 s < 900 s), so
+    # the redelivered task finds the dead worker's claim expired and takes the job over.
     env = dict(os.environ, RAZORPAY_API_BASE=razorpay_url, RAZORPAY_TIMEOUT_SECONDS="120",
-               CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
+               CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT), JOB_LEASE_SECONDS=str(VISIBILITY_TIMEOUT - 1))
     # prefork as in production: the parent acknowledges on accept unless the task is acks_late (the solo
     # pool would only acknowledge after the task returned, so it could not tell the two apart).
     command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", QUEUE, "-P", "prefork",

@@ -5,6 +5,7 @@ import logging
 import random
 
 from celery import shared_task
+from sqlalchemy.exc import OperationalError
 
 from common.errors import DomainError
 from common.jobs import service as jobs
@@ -13,6 +14,9 @@ from common.payments import gateway, service, webhooks
 log = logging.getLogger(__name__)
 MAX_RETRIES = 6
 RETRYABLE = (gateway.GatewayError, gateway.GatewayUnavailable)
+# The database dropped the connection under the task (restart, failover, pg_terminate_backend): every
+# task here is idempotent, so it is retried; the pool's pre-ping hands the retry a live connection.
+DATABASE_LOST = (OperationalError,)
 
 
 def backoff_seconds(retries: int) -> float:
@@ -31,7 +35,7 @@ def _final(task) -> bool:
 @shared_task(name="payments.fulfil_order", bind=True, acks_late=True, max_retries=MAX_RETRIES, ignore_result=True)
 def fulfil_order(self, job_id: str) -> None:
     """Fetch the verified payment from Razorpay, check it, mark it paid and enroll (job-tracked)."""
-    if not jobs.claim(job_id):
+    if not jobs.claim(job_id):  # finished, or another worker holds it under a live lease
         return
     params = jobs.get_job(job_id).params or {}
     try:
@@ -39,9 +43,14 @@ def fulfil_order(self, job_id: str) -> None:
                                          razorpay_payment_id=params["razorpay_payment_id"])
     except RETRYABLE as exc:
         if exc.retryable and not _final(self):
+            jobs.release(job_id)  # the retry claims it again
             raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
         jobs.fail(job_id, exc.message)
         return
+    except DATABASE_LOST as exc:
+        log.warning("fulfilment job %s lost its database connection; retrying: %s", job_id, exc)
+        jobs.release(job_id)
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
     except DomainError as exc:
         jobs.fail(job_id, exc.message)
         return
@@ -58,6 +67,9 @@ def handle_webhook(self, event_row_id: int) -> str:
     """Apply one stored Razorpay webhook event (idempotent)."""
     try:
         return webhooks.handle_webhook_event(event_row_id=event_row_id)
+    except DATABASE_LOST as exc:
+        log.warning("webhook event %s lost its database connection; retrying: %s", event_row_id, exc)
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
     except RETRYABLE as exc:
         if _final(self):
             log.warning("webhook event %s left for reconcile: %s", event_row_id, exc.message)
@@ -76,6 +88,7 @@ def refund(self, job_id: str) -> None:
         payment = service.execute_refund(payment_id=payment_id)
     except RETRYABLE as exc:
         if exc.retryable and not _final(self):
+            jobs.release(job_id)  # the retry claims it again
             raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
         # Razorpay may have refunded without us hearing back: payments.reconcile looks and settles.
         jobs.fail(job_id, exc.message)
