@@ -16,6 +16,7 @@ from common.config import BASE_DIR, load_config
 from common.db import db
 from web.errors import register_error_handlers
 from web.extensions import cors, jwt, limiter, migrate, talisman
+from web.inputs import document_converters, init_input_edge
 from web.resources import BLUEPRINTS
 
 API_CSP = {"default-src": "'none'", "frame-ancestors": "'none'"}
@@ -43,7 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     settings = load_config(overrides=config)
     app = Flask(__name__, instance_path=settings["INSTANCE_DIR"])
     app.config.update(settings)
-    app.json.sort_keys = False
+    init_input_edge(app)
     app.session_interface = LazySessionInterface()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -59,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     api = Api(app)
     app.extensions["api"] = api
+    document_converters(api)
     for name in BLUEPRINTS:
         api.register_blueprint(import_module(f"web.resources.{name}.routes").blp)
     register_error_handlers(app)
