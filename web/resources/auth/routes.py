@@ -112,7 +112,10 @@ def google_login():
 @limiter.limit(_auth_limit)
 @blp.response(200, TokensSchema)
 @blp.alt_response(401, description="The Google response was invalid")
+@blp.alt_response(403, description="Email not verified by Google, account suspended, or an instructor/admin "
+                                   "account (never linked to Google automatically: sign in with its password)")
+@blp.alt_response(503, description="Google sign-in is not configured or unreachable")
 def google_callback():
-    """Finish Google sign-in: links by verified email or creates a student; returns tokens."""
+    """Finish Google sign-in: links a student account by verified email or creates a student; returns tokens."""
     identity = oauth.complete_authorization()
     return _session(service.login_with_google(**identity))
