@@ -47,7 +47,8 @@ def _course_version_key(course_id: int) -> str:
 
 def catalogue_entry(kind: str, params=None) -> tuple[str, str, str]:
     """(version key, key prefix, key suffix) of a public catalogue entry (`list`, `domains`) for
-    `cache.read_versioned`; `params` is any JSON-able description of the query."""
+    `cache.read_versioned`; `params` is the query as parsed (never the raw query string, so unknown
+    parameters cannot mint entries), any JSON-able value."""
     digest = hashlib.sha1(json.dumps(params or {}, sort_keys=True, default=str).encode()).hexdigest()[:20]
     return CATALOGUE_VERSION, f"catalog:{kind}:", f":{digest}"
 
