@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv bench clean
+.PHONY: run test fuzz venv bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ run: $(STAMP)
 test: $(STAMP)
 	./scripts/ensure_services.sh
 	$(BIN)/python -m pytest
+
+## make fuzz: schemathesis over every operation, every role, many more (randomized) examples than the suite
+fuzz: $(STAMP)
+	./scripts/ensure_services.sh
+	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) FUZZ_RANDOM=1 $(BIN)/python -m pytest --no-cov -q -o timeout=3600 tests/fuzz
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --profile $(or $(PROFILE),100k)
