@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv bench clean
+.PHONY: run test fuzz venv bench clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ run: $(STAMP)
 test: $(DEV_STAMP)
 	./scripts/ensure_services.sh
 	$(BIN)/python -m pytest
+
+## make fuzz: schemathesis over every operation, every role, many more (randomized) examples than the suite
+fuzz: $(DEV_STAMP)
+	./scripts/ensure_services.sh
+	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) FUZZ_RANDOM=1 $(BIN)/python -m pytest --no-cov -q -o timeout=3600 tests/fuzz
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.run --profile $(or $(PROFILE),100k)

@@ -131,6 +131,11 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "JWT_ERROR_MESSAGE_KEY": "message",
         # HTTP
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
+        # Input edge (web/inputs.py): below gunicorn's own limits (gunicorn.conf.py), so clients get
+        # the JSON envelope rather than gunicorn's HTML page.
+        "JSON_MAX_DEPTH": _int(env, "JSON_MAX_DEPTH", 32),
+        "MAX_URL_LENGTH": _int(env, "MAX_URL_LENGTH", 4096),
+        "MAX_HEADER_BYTES": _int(env, "MAX_HEADER_BYTES", 8192),
         "CORS_ORIGINS": _list(env.get("CORS_ORIGINS"), "http://localhost:3000"),
         "PROXY_FIX_HOPS": _int(env, "PROXY_FIX_HOPS", 0),
         "FORCE_HTTPS": _bool(env.get("FORCE_HTTPS"), production),
@@ -174,6 +179,9 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
                                  or f"http://127.0.0.1:{env.get('RAZORPAY_STANDIN_PORT') or 5010}").rstrip("/"),
         "RAZORPAY_USE_STANDIN": not production and not env.get("RAZORPAY_API_BASE") and not env.get("RAZORPAY_KEY_ID"),
         # Orders left `created` (or verified but not fulfilled) this long are settled by payments.reconcile.
+        # ISO 4217 codes a course may be priced in (the Razorpay account must accept each one).
+        "SUPPORTED_CURRENCIES": [c.strip().upper() for c in (env.get("SUPPORTED_CURRENCIES") or "INR").split(",")
+                                 if c.strip()],
         "PAYMENTS_RECONCILE_AFTER_SECONDS": _int(env, "PAYMENTS_RECONCILE_AFTER_SECONDS", 180),
         # One reconcile run stops asking Razorpay after this long (below the 240 s task soft time limit).
         "PAYMENTS_RECONCILE_BUDGET_SECONDS": _int(env, "PAYMENTS_RECONCILE_BUDGET_SECONDS", 120),

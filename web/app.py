@@ -16,6 +16,7 @@ from common.config import BASE_DIR, load_config
 from common.db import db
 from web.errors import register_error_handlers
 from web.extensions import cors, jwt, limiter, migrate, talisman
+from web.inputs import document_converters, init_input_edge
 from web.resources import BLUEPRINTS
 
 API_CSP = {"default-src": "'none'", "frame-ancestors": "'none'"}
@@ -43,11 +44,14 @@ def create_app(config: dict | None = None) -> Flask:
     settings = load_config(overrides=config)
     app = Flask(__name__, instance_path=settings["INSTANCE_DIR"])
     app.config.update(settings)
-    app.json.sort_keys = False
+    init_input_edge(app)
     app.session_interface = LazySessionInterface()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    # X-Forwarded-Proto counts only through ProxyFix (which turns it into the request's scheme):
+    # Talisman reads the raw header otherwise, and any client could send it.
+    app.wsgi_app = _drop_forwarded_proto(app.wsgi_app)
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
@@ -59,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     api = Api(app)
     app.extensions["api"] = api
+    document_converters(api)
     for name in BLUEPRINTS:
         api.register_blueprint(import_module(f"web.resources.{name}.routes").blp)
     register_error_handlers(app)
@@ -73,12 +78,33 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def _drop_forwarded_proto(wsgi_app):
+    def middleware(environ, start_response):
+        environ.pop("HTTP_X_FORWARDED_PROTO", None)
+        return wsgi_app(environ, start_response)
+
+    return middleware
+
+
 def _init_security(app: Flask) -> None:
     @app.after_request
     def _docs_csp(response):
         # Registered before Talisman's hook, so it runs after it and can relax the docs page.
         if request.path.startswith("/api/docs"):
             response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
+
+    @app.after_request
+    def _no_store(response):
+        # Tokens (everything under /api/auth) must never sit in a cache; neither may answers for a
+        # signed-in caller. A route that chose its own Cache-Control keeps it.
+        if "Cache-Control" in response.headers:
+            return response
+        if request.blueprint == "auth":
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+        elif "Authorization" in request.headers and response.mimetype == "application/json":
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
     cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},

@@ -9,6 +9,7 @@ from http import HTTPStatus
 from flask import jsonify
 from flask_limiter import RateLimitExceeded
 from marshmallow import ValidationError as MarshmallowValidationError
+from sqlalchemy.exc import DataError as SADataError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -81,6 +82,18 @@ def handle_db_unavailable(error: SAOperationalError):
     return envelope(503, "The database is unavailable, try again shortly", headers={"Retry-After": "5"})
 
 
+def handle_data_error(error: SADataError):
+    """A value the database refused (numeric out of range, invalid byte sequence, NUL in text...).
+
+    A backstop: web/inputs.py refuses such input at the edge; this keeps any that slips past a 422.
+    """
+    from common.db import db
+
+    db.session.rollback()
+    log.warning("database refused a value: %s", str(error.orig).splitlines()[0] if error.orig else error)
+    return envelope(422, "A value is out of range or not valid text")
+
+
 def handle_marshmallow(error: MarshmallowValidationError):
     return envelope(422, "Validation failed", {"json": error.messages})
 
@@ -95,5 +108,6 @@ def register_error_handlers(app) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(CacheUnavailable, handle_cache_unavailable)
     app.register_error_handler(SAOperationalError, handle_db_unavailable)
+    app.register_error_handler(SADataError, handle_data_error)
     app.register_error_handler(MarshmallowValidationError, handle_marshmallow)
     app.register_error_handler(Exception, handle_unexpected)

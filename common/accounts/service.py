@@ -93,10 +93,16 @@ def update_profile(*, user_id: int, name: str | None = None, password: str | Non
     return user, changed_password
 
 
+# Accounts Google sign-in never links to by email.
+STAFF_ROLES = ("instructor", "admin")
+
+
 def login_with_google(*, sub: str, email: str | None, email_verified: bool, name: str | None) -> User:
     """Find or create the account for a Google identity.
 
-    Links to an existing account only by a *verified* email; otherwise creates a student.
+    Links to an existing account only by a *verified* email, and only to a student account: an
+    instructor's or admin's account is never linked automatically (Forbidden), so a Google identity
+    cannot become a staff session without the account's password. Otherwise creates a student.
     """
     user = db.session.execute(db.select(User).where(User.google_sub == sub)).scalar_one_or_none()
     if user is None:
@@ -104,6 +110,9 @@ def login_with_google(*, sub: str, email: str | None, email_verified: bool, name
             raise Forbidden("Google did not confirm a verified email for this account")
         email = normalise_email(email)
         user = db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none()
+        if user is not None and user.role in STAFF_ROLES:
+            db.session.rollback()
+            raise Forbidden("This account is an instructor or admin account: sign in with its password")
         if user is None:
             user = User(email=email, name=(name or email.split("@")[0])[:120], role="student",
                         email_verified=True)

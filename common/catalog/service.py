@@ -5,6 +5,7 @@ import hashlib
 import json
 import re
 
+from flask import current_app
 from sqlalchemy import delete, exists, func, literal_column, select
 from sqlalchemy.orm import selectinload
 
@@ -46,7 +47,8 @@ def _course_version_key(course_id: int) -> str:
 
 def catalogue_entry(kind: str, params=None) -> tuple[str, str, str]:
     """(version key, key prefix, key suffix) of a public catalogue entry (`list`, `domains`) for
-    `cache.read_versioned`; `params` is any JSON-able description of the query."""
+    `cache.read_versioned`; `params` is the query as parsed (never the raw query string, so unknown
+    parameters cannot mint entries), any JSON-able value."""
     digest = hashlib.sha1(json.dumps(params or {}, sort_keys=True, default=str).encode()).hexdigest()[:20]
     return CATALOGUE_VERSION, f"catalog:{kind}:", f":{digest}"
 
@@ -140,6 +142,9 @@ def _validate_course_fields(values: dict) -> None:
         errors["price"] = ["Must be a non-negative integer in the currency's smallest unit."]
     if "currency" in values and not CURRENCY_RE.match(values["currency"] or ""):
         errors["currency"] = ["Must be a 3-letter upper-case ISO 4217 code."]
+    elif "currency" in values and values["currency"] not in current_app.config["SUPPORTED_CURRENCIES"]:
+        supported = ", ".join(current_app.config["SUPPORTED_CURRENCIES"])
+        errors["currency"] = [f"Not a currency the platform accepts payments in (supported: {supported})."]
     if "title" in values and not (values["title"] or "").strip():
         errors["title"] = ["Must not be blank."]
     if errors:

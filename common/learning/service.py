@@ -89,6 +89,8 @@ def enroll_free(*, user_id: int, course_id: int, role: str | None = "student") -
     if course.status != "approved":
         raise not_found("Course", course_id)
     if course.price > 0:
+        if user_id is not None and _actively_enrolled(user_id, course.id):
+            raise Conflict("You are already enrolled in this course")
         raise PaymentRequired(
             f"This course costs {course.price} {course.currency} (smallest unit); "
             "buy it with POST /api/payments/order",
@@ -100,6 +102,12 @@ def enroll_free(*, user_id: int, course_id: int, role: str | None = "student") -
     db.session.commit()
     return db.session.execute(select(Enrollment).where(
         Enrollment.user_id == user_id, Enrollment.course_id == course.id)).scalar_one()
+
+
+def _actively_enrolled(user_id: int, course_id: int) -> bool:
+    return db.session.execute(select(Enrollment.id).where(
+        Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active")
+    ).first() is not None
 
 
 @cache

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DataError as SADataError
+from sqlalchemy.exc import ProgrammingError as SAProgrammingError
 
 from common.db import db, insert_ignore, utcnow
+from common.jsoninput import safe_json
 from common.errors import BadRequest, DomainError
 from common.jobs.service import enqueue
 from common.payments import gateway, service
@@ -31,12 +33,17 @@ def record_webhook(*, body: bytes, signature, event_id: str | None) -> tuple[Web
         log.warning("webhook with a wrong signature (event id %r)", event_id)
         raise BadRequest("Invalid webhook signature")
     try:
-        event = json.loads(body)
+        event = safe_json(body)  # the input edge's bounds: depth, numbers, no NUL / lone surrogates
     except ValueError as exc:
         raise BadRequest("Webhook body is not JSON") from exc
     if not isinstance(event, dict) or not isinstance(event.get("event"), str) \
             or not isinstance(event.get("payload"), dict):
         raise BadRequest("Webhook body is not a Razorpay event")
+    problem = _malformed(event)
+    if problem:
+        # Signed by Razorpay yet not the shape we act on: refuse it here, never queue a task that fails.
+        log.warning("signed webhook refused: %s", problem)
+        raise BadRequest(f"Webhook body is not a Razorpay event: {problem}")
     # Razorpay always sends the header; without it an exact replay of the body still dedupes.
     event_id = (event_id or "").strip() or "sha256:" + hashlib.sha256(body).hexdigest()
     if len(event_id) > 128:
@@ -59,6 +66,35 @@ def record_webhook(*, body: bytes, signature, event_id: str | None) -> tuple[Web
 def retry_backoff(attempts: int) -> timedelta:
     """How long reconcile waits before re-queuing an event that failed `attempts` times: 1 min doubling, 6 h max."""
     return timedelta(seconds=min(6 * 3600, 60 * 2 ** max(0, attempts - 1)))
+
+
+# The entity fields _dispatch reads, and the JSON type each must have when present.
+_ENTITY_FIELDS = {"payment": {"id": str, "order_id": str, "error_description": str, "amount_refunded": int},
+                  "refund": {"id": str, "payment_id": str, "amount": int}}
+
+
+def _malformed(event: dict) -> str | None:
+    """Why a handled event's payload cannot be applied, or None."""
+    if event["event"] not in HANDLED_EVENTS:
+        return None
+    for name, fields in _ENTITY_FIELDS.items():
+        wrapper = event["payload"].get(name)
+        if wrapper is None:
+            continue
+        entity = wrapper.get("entity") if isinstance(wrapper, dict) else None
+        if not isinstance(entity, dict):
+            return f"payload.{name}.entity is not an object"
+        for field, kind in fields.items():
+            value = entity.get(field)
+            if value is None:
+                continue
+            if not isinstance(value, kind) or isinstance(value, bool):
+                return f"payload.{name}.entity.{field} is not a {kind.__name__}"
+            if kind is str and len(value) > 255:
+                return f"payload.{name}.entity.{field} is too long"
+            if kind is int and not 0 <= value <= 2**63 - 1:
+                return f"payload.{name}.entity.{field} is out of range"
+    return None
 
 
 def handle_webhook_event(*, event_row_id: int) -> str:
@@ -91,7 +127,9 @@ def handle_webhook_event(*, event_row_id: int) -> str:
                                        error=f"attempt {attempts}: {exc.message}"[:1000]))
             db.session.commit()
             raise
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError, SADataError, SAProgrammingError) as exc:
+        # Malformed beyond what record_webhook checks (e.g. an event stored before it did): failed for
+        # good, so neither Celery nor payments.reconcile re-runs it forever.
         db.session.rollback()
         status, note = "failed", f"malformed payload: {exc!r}"
     db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_row_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import and_, bindparam, case, func, insert, select
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select
 
 from common.admin import audit
 from common.catalog import access
@@ -288,7 +288,9 @@ def submit_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_opt
                     "selected_option": selected_option, "is_correct": is_correct,
                     "correct_option": quiz.correct_option, "timestamp": utcnow()}
         result_id = db.session.execute(_insert_result_stmt(), {"user_id": user_id, **recorded}).scalar_one()
-        recorded = {"id": result_id, **recorded}
+        # The right answer only once it can no longer help: after a correct attempt, or with none left.
+        reveal = bool(passed_before) or is_correct or (quiz.max_attempts is not None and used + 1 >= quiz.max_attempts)
+        recorded = {"id": result_id, **recorded, "correct_option": quiz.correct_option if reveal else None}
         xp, completed = 0, False
         if is_correct:
             # The xp_events unique key makes this exactly-once even without the lock above.
@@ -307,7 +309,11 @@ def submit_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_opt
 
 def list_results(*, user_id: int, course_id: int | None = None, module_id: int | None = None,
                  quiz_id: int | None = None, page: int = 1, per_page: int = 20) -> Page:
-    """The caller's own attempts, newest first, optionally narrowed to a course, module or quiz."""
+    """The caller's own attempts, newest first, optionally narrowed to a course, module or quiz.
+
+    Items are plain dicts; `correct_option` is None for quizzes the caller has neither passed nor
+    used up (the same rule as submit_attempt), so a wrong attempt never gives the answer away.
+    """
     stmt = select(QuizResult).where(QuizResult.user_id == user_id)
     if course_id is not None:
         stmt = stmt.where(QuizResult.course_id == course_id)
@@ -315,4 +321,25 @@ def list_results(*, user_id: int, course_id: int | None = None, module_id: int |
         stmt = stmt.where(QuizResult.module_id == module_id)
     if quiz_id is not None:
         stmt = stmt.where(QuizResult.quiz_id == quiz_id)
-    return paginate(stmt.order_by(QuizResult.timestamp.desc(), QuizResult.id.desc()), page=page, per_page=per_page)
+    result_page = paginate(stmt.order_by(QuizResult.timestamp.desc(), QuizResult.id.desc()), page=page,
+                           per_page=per_page)
+    revealed = _revealed_quizzes(user_id, {r.quiz_id for r in result_page.items})
+    result_page.items = [{"id": r.id, "quiz_id": r.quiz_id, "module_id": r.module_id, "course_id": r.course_id,
+                          "selected_option": r.selected_option, "is_correct": r.is_correct,
+                          "correct_option": r.correct_option if r.quiz_id in revealed else None,
+                          "timestamp": r.timestamp} for r in result_page.items]
+    return result_page
+
+
+def _revealed_quizzes(user_id: int, quiz_ids: set[int]) -> set[int]:
+    """Of `quiz_ids`, those the user answered correctly once or has no attempts left at."""
+    if not quiz_ids:
+        return set()
+    passed = func.max(case((QuizResult.is_correct, 1), else_=0)) == 1
+    used_up = and_(Quiz.max_attempts.is_not(None), func.count() >= Quiz.max_attempts)
+    return set(db.session.execute(
+        select(QuizResult.quiz_id).join(Quiz, Quiz.id == QuizResult.quiz_id)
+        .where(QuizResult.user_id == user_id, QuizResult.quiz_id.in_(quiz_ids))
+        .group_by(QuizResult.quiz_id, Quiz.max_attempts)
+        .having(or_(passed, used_up))
+    ).scalars().all())

@@ -166,3 +166,17 @@ def test_invalid_queries_are_never_served_from_cache(client, instructor):
     again = client.get("/api/courses?per_page=5&sort=price")
     assert again.get_json()["items"][0]["title"] == "Listed"
     assert again.headers["Link"] == first.headers["Link"].replace("sort=price&per_page=5", "per_page=5&sort=price")
+
+
+def test_unknown_query_parameters_do_not_mint_cache_entries(client, instructor):
+    """The key is the parsed query: junk parameters (dropped by parsing) and a reordering or an
+    explicit default hit the same entry, so `?x=<random>` cannot fill the cache without a token."""
+    make_course(instructor, title="Original")
+    assert _list_titles(client) == ["Original"]
+    entries = set(cache.client.keys("catalog:list:*"))
+    for query in ("?x=1", "?x=2&y=3", "?page=1&sort=newest", "?sort=newest&page=1&per_page=20", "?utm=a"):
+        response = client.get(f"/api/courses{query}")
+        assert response.status_code == 200 and response.headers["Link"]
+    assert set(cache.client.keys("catalog:list:*")) == entries
+    assert _list_titles(client, "?sort=price") == ["Original"]
+    assert len(cache.client.keys("catalog:list:*")) == len(entries) + 1

@@ -62,9 +62,21 @@ def test_create_missing_fields(client, instructor):
     assert resp.status_code == 422 and "domain" in resp.get_json()["errors"]["json"]
 
 
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_only_supported_currencies(client, instructor, method):
+    """A currency Razorpay would refuse at order time (502 then) is a 422 when the course is written."""
+    course = make_course(instructor, status="draft")
+    url = "/api/courses" if method == "post" else f"/api/courses/{course.id}"
+    resp = getattr(client, method)(url, json={"title": "T", "domain": "web", "currency": "QVB"}, headers=_h(instructor))
+    assert resp.status_code == 422 and "INR" in resp.get_json()["errors"]["json"]["currency"][0]
+    db.session.expire_all()
+    assert db.session.query(Course).count() == 1 and course.currency == "INR"
+
+
 # ---- update / delete -----------------------------------------------------------------------
 
-def test_owner_updates_approved_course_stays_public(client, instructor):
+def test_owner_updates_approved_course_stays_public(client, instructor, app, monkeypatch):
+    monkeypatch.setitem(app.config, "SUPPORTED_CURRENCIES", ["INR", "USD"])
     course = make_course(instructor, status="approved")
     resp = client.patch(f"/api/courses/{course.id}", json={"title": "Better title", "price": 0, "currency": "USD"},
                         headers=_h(instructor))

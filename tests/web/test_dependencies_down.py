@@ -39,7 +39,8 @@ def test_readiness_reports_the_failing_dependency(app_without_redis):
     assert response.status_code == 503
     checks = response.get_json()["checks"]
     assert checks["database"] == "ok"
-    assert checks["cache"].startswith("error") and checks["broker"].startswith("error")
+    # Which dependency is down, never why: no exception names for anonymous callers.
+    assert checks == {"database": "ok", "cache": "unavailable", "broker": "unavailable"}
 
 
 def test_logout_works_when_redis_is_down(app_without_redis, student, app):

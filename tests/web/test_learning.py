@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from common.certificates.models import Certificate
 from common.db import db
@@ -50,6 +50,18 @@ def test_enroll_paid_course_is_402(client, instructor, student):
     assert "/api/payments/order" in body["message"]
     assert body["errors"]["hint"]["body"] == {"course_id": course.id}
     assert _count(Enrollment) == 0
+
+
+def test_enroll_paid_course_already_enrolled_is_409(client, instructor, student):
+    course = make_course(instructor, price=49900)
+    enroll(student, course, source="payment")
+    resp = client.post(f"/api/courses/{course.id}/enroll", headers=_h(student))
+    assert resp.status_code == 409 and resp.get_json()["code"] == 409
+    assert _count(Enrollment) == 1
+    # A refunded (revoked) buyer must pay again: 402 with the hint, not 409.
+    db.session.execute(update(Enrollment).values(status="revoked"))
+    db.session.commit()
+    assert client.post(f"/api/courses/{course.id}/enroll", headers=_h(student)).status_code == 402
 
 
 def test_revoked_enrollment_may_re_enroll(client, instructor, student):

@@ -59,13 +59,24 @@ def test_new_google_user_becomes_student(google_app):
     assert again.get_json()["user"]["id"] == user.id
 
 
-def test_links_existing_account_by_verified_email(google_app):
-    existing = make_user("instructor", email="teacher@example.com")
-    response = sign_in(google_app.test_client(), sub="g-2", email="teacher@example.com")
+def test_links_existing_student_account_by_verified_email(google_app):
+    existing = make_user("student", email="learner@example.com")
+    response = sign_in(google_app.test_client(), sub="g-2", email="learner@example.com")
     assert response.status_code == 200
     assert response.get_json()["user"]["id"] == existing.id
     db.session.refresh(existing)
-    assert existing.google_sub == "g-2" and existing.role == "instructor"
+    assert existing.google_sub == "g-2" and existing.role == "student"
+
+
+@pytest.mark.parametrize("role", ["instructor", "admin"])
+def test_never_links_an_instructor_or_admin_account(google_app, role):
+    existing = make_user(role, email=f"{role}@example.com")
+    response = sign_in(google_app.test_client(), sub=f"g-{role}", email=f"{role}@example.com")
+    assert response.status_code == 403 and "password" in response.get_json()["message"]
+    assert "access_token" not in response.get_json()
+    db.session.refresh(existing)
+    assert existing.google_sub is None
+    assert db.session.execute(db.select(User).filter_by(google_sub=f"g-{role}")).first() is None
 
 
 def test_unverified_email_does_not_link(google_app):

@@ -353,7 +353,8 @@ def test_update_unknown_or_invisible_quiz_is_404(client, world):
 
 
 def test_editing_after_attempts_keeps_recorded_results(client, world):
-    quiz = make_quiz(world["module"], options=["red", "green", "blue"], correct_option=0)
+    # One attempt allowed, so the (wrong) attempt reveals the answer of its time.
+    quiz = make_quiz(world["module"], options=["red", "green", "blue"], correct_option=0, max_attempts=1)
     student = world["headers"]["enrolled"]
     assert client.post(f"/api/quizzes/{quiz.id}/attempts", json={"selected_option": 2},
                        headers=student).status_code == 201
@@ -364,7 +365,9 @@ def test_editing_after_attempts_keeps_recorded_results(client, world):
     assert [(r["selected_option"], r["is_correct"], r["correct_option"]) for r in results] == [(2, False, 0)]
     row = db.session.execute(select(QuizResult)).scalar_one()
     assert (row.selected_option, row.is_correct, row.correct_option) == (2, False, 0)
-    # New attempts are judged against the edited quiz.
+    # New attempts (once more are allowed) are judged against the edited quiz.
+    assert client.patch(f"/api/quizzes/{quiz.id}", json={"max_attempts": 3},
+                        headers=world["headers"]["owner"]).status_code == 200
     body = client.post(f"/api/quizzes/{quiz.id}/attempts", json={"selected_option": 1}, headers=student).get_json()
     assert body["is_correct"] is True and body["correct_option"] == 1
 

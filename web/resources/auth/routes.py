@@ -147,8 +147,11 @@ def google_login(args):
 @blp.alt_response(302, description="To the front end with `code` (exchange it at /api/auth/oauth/exchange) "
                                    "or `error` (`access_denied`, `sign_in_failed`, `temporarily_unavailable`)")
 @blp.alt_response(401, description="The Google response was invalid")
+@blp.alt_response(403, description="Email not verified by Google, account suspended, or an instructor/admin "
+                                   "account (never linked to Google automatically: sign in with its password)")
+@blp.alt_response(503, description="Google sign-in is not configured or unreachable")
 def google_callback():
-    """Finish Google sign-in: links by verified email or creates a student; hands over tokens."""
+    """Finish Google sign-in: links a student account by verified email or creates a student; hands over tokens."""
     allowed = current_app.config["FRONTEND_URL"]
     return_to = session.pop(RETURN_TO_KEY, None)
     if not allowed:

@@ -67,7 +67,8 @@ class CourseCreateSchema(ma.Schema):
     description = Text(max_length=20_000, blank=True, load_default="")
     domain = ma.fields.String(required=True, validate=SLUG)
     price = ma.fields.Integer(strict=True, load_default=0, validate=PRICE)
-    currency = ma.fields.String(load_default="INR", validate=CURRENCY)
+    currency = ma.fields.String(load_default="INR", validate=CURRENCY,
+                                metadata={"description": "One of the SUPPORTED_CURRENCIES setting (default INR)"})
 
 
 class CourseUpdateSchema(ma.Schema):
@@ -75,7 +76,8 @@ class CourseUpdateSchema(ma.Schema):
     description = Text(max_length=20_000, blank=True)
     domain = ma.fields.String(validate=SLUG)
     price = ma.fields.Integer(strict=True, validate=PRICE)
-    currency = ma.fields.String(validate=CURRENCY)
+    currency = ma.fields.String(validate=CURRENCY,
+                                metadata={"description": "One of the SUPPORTED_CURRENCIES setting (default INR)"})
 
     @ma.validates_schema
     def _some(self, data, **_kwargs):

@@ -1,6 +1,9 @@
 """Liveness and readiness probes."""
 from __future__ import annotations
 
+import logging
+
+import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import text
@@ -10,14 +13,30 @@ from common.db import db
 from web.extensions import limiter
 
 blp = Blueprint("health", __name__, url_prefix="/api/health", description="Liveness and readiness")
+log = logging.getLogger(__name__)
+CHECK_STATES = ("ok", "unavailable")
 
 
-def _check(fn) -> str:
+class LiveSchema(ma.Schema):
+    status = ma.fields.String(metadata={"enum": ["ok"]})
+
+
+class ReadySchema(ma.Schema):
+    status = ma.fields.String(metadata={"enum": ["ok", "unavailable"]})
+    checks = ma.fields.Dict(keys=ma.fields.String(metadata={"enum": ["database", "cache", "broker"]}),
+                            values=ma.fields.String(metadata={"enum": list(CHECK_STATES)}),
+                            metadata={"description": "Each dependency: ok or unavailable (details go to the log)"})
+    embedded = ma.fields.Boolean(metadata={"description": "Tasks run in-process (no broker)"})
+
+
+def _check(name: str, fn) -> str:
+    """"ok" or "unavailable": which dependency is down, never why (the reason goes to the log)."""
     try:
         fn()
         return "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        return f"error: {type(exc).__name__}"
+        log.warning("readiness: %s unavailable: %r", name, exc)
+        return "unavailable"
 
 
 def _broker() -> None:
@@ -30,6 +49,7 @@ def _broker() -> None:
 
 @blp.route("")
 @limiter.exempt
+@blp.response(200, LiveSchema)
 def live():
     """Liveness: the process answers."""
     return {"status": "ok"}
@@ -37,12 +57,14 @@ def live():
 
 @blp.route("/ready")
 @limiter.exempt
+@blp.response(200, ReadySchema)
+@blp.alt_response(503, schema=ReadySchema, description="A dependency is unavailable (named in `checks`)")
 def ready():
     """Readiness: the database, the cache (Redis) and the task broker answer."""
     checks = {
-        "database": _check(lambda: db.session.execute(text("SELECT 1"))),
-        "cache": _check(cache.ping),
-        "broker": _check(_broker),
+        "database": _check("database", lambda: db.session.execute(text("SELECT 1"))),
+        "cache": _check("cache", cache.ping),
+        "broker": _check("broker", _broker),
     }
     ok = all(v == "ok" for v in checks.values())
     body = {"status": "ok" if ok else "unavailable", "checks": checks,

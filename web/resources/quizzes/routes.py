@@ -78,7 +78,7 @@ def delete_quiz(quiz_id):
 @blp.alt_response(404, description="Unknown quiz, or a course you may not see")
 @blp.alt_response(409, description="All attempts at this quiz are used up")
 def submit_attempt(data, quiz_id):
-    """Answer a quiz: reveals whether you were right and the correct option."""
+    """Answer a quiz: whether you were right; the correct option once right or out of attempts."""
     outcome = service.submit_attempt(quiz_id=quiz_id, user_id=current_user_id(), role=current_role(), **data)
     return {
         **outcome.result, "attempts_used": outcome.attempts_used, "attempts_left": outcome.attempts_left,

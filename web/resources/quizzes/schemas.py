@@ -95,7 +95,9 @@ class QuizResultSchema(ma.Schema):
     course_id = ma.fields.Integer()
     selected_option = ma.fields.Integer()
     is_correct = ma.fields.Boolean()
-    correct_option = ma.fields.Integer(metadata={"description": "the answer at the time of this attempt"})
+    correct_option = ma.fields.Integer(allow_none=True, metadata={
+        "description": "the answer at the time of this attempt; null until the quiz is answered correctly "
+                       "once or no attempts are left"})
     timestamp = Timestamp()
 
 

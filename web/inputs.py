@@ -1,0 +1,133 @@
+"""The input edge: every path, query string and JSON body is bounded here, once, for every route.
+
+- `<int:...>` path segments are 32-bit (a larger id matches no route: 404), as every id column is;
+- JSON bodies are refused before parsing when nested deeper than JSON_MAX_DEPTH, and NaN/Infinity
+  or non-finite numbers are refused while parsing (400);
+- no string anywhere in a JSON body (keys included) may hold a NUL or an unpaired UTF-16 surrogate
+  (422 naming the field), as PostgreSQL, bcrypt and UTF-8 all refuse them;
+- every integer that arguments parsing produced (body, query, path) must fit a 32-bit column (422);
+- a NUL in the path (404) or the query string (400), an over-long URL (414) or header (431) is
+  answered with the error envelope before routing.
+
+The checks hook into the webargs parser flask-smorest uses for `@blp.arguments` and into Flask's
+JSON provider (`request.get_json`), so routes with plain `ma.fields.Integer`/`ma.fields.String`
+get them without doing anything.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, current_app, request
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Blueprint
+from flask_smorest.spec.plugins import integerconverter2paramschema
+from webargs import core
+from webargs.flaskparser import FlaskParser, abort, is_json_request
+from werkzeug.routing import IntegerConverter
+
+from common.jsoninput import UNSAFE_TEXT, JSONBodyError, decode_json, safe_json, unsafe_strings  # noqa: F401
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+OUT_OF_RANGE = f"Must be between {INT32_MIN} and {INT32_MAX}."
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` limited to the 32-bit range of our id columns: a larger id matches no route."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=INT32_MAX, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def _out_of_range(value: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [path] if not INT32_MIN <= value <= INT32_MAX else []
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _out_of_range(item, path + (key,))]
+    if isinstance(value, (list, tuple)):
+        return [p for index, item in enumerate(value) for p in _out_of_range(item, path + (index,))]
+    return []
+
+
+def _messages(paths: list[tuple], message: str) -> dict:
+    """{"a": {"0": {"b": [message]}}} from [("a", 0, "b")] (the `_schema` key for the whole body)."""
+    messages: dict = {}
+    for path in paths:
+        node = messages
+        keys = [str(key) for key in path] or ["_schema"]
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):  # pragma: no cover - a path cannot be both a leaf and a node
+                break
+        else:
+            node[keys[-1]] = [message]
+    return messages
+
+
+class EdgeParser(FlaskParser):
+    """flask-smorest's argument parser with the edge's JSON bounds and 32-bit integers."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return core.missing
+        try:
+            value = decode_json(req.get_data(cache=True))
+        except JSONBodyError as exc:
+            abort(400, exc=exc, messages={"json": [str(exc)]})
+        bad = unsafe_strings(value)
+        if bad:
+            raise ma.ValidationError(_messages(bad, UNSAFE_TEXT))
+        return value
+
+    def _process_location_data(self, location_data, schema, req, location, unknown, validators):
+        data = super()._process_location_data(location_data, schema, req, location, unknown, validators)
+        bad = _out_of_range(data)
+        if bad:
+            raise ma.ValidationError(_messages(bad, OUT_OF_RANGE))
+        return data
+
+
+class EdgeJSONProvider(DefaultJSONProvider):
+    """`request.get_json()` with the same bounds (a refused body is Flask's 400)."""
+
+    def loads(self, s, **kwargs):
+        if kwargs:  # pragma: no cover - Flask itself passes none
+            return super().loads(s, **kwargs)
+        return safe_json(s)
+
+
+# ---- URL and headers ----------------------------------------------------------------------------
+
+def _refuse_before_routing():
+    from web.errors import envelope
+
+    config = current_app.config
+    if len(request.full_path) > config["MAX_URL_LENGTH"]:
+        return envelope(414, f"The URL is longer than {config['MAX_URL_LENGTH']} characters")
+    limit = config["MAX_HEADER_BYTES"]
+    for name, value in request.headers.items():
+        if len(name) + len(value) > limit:
+            return envelope(431, f"A request header is larger than {limit} bytes")
+    if "\x00" in request.path:
+        return envelope(404)
+    if b"%00" in request.query_string or b"\x00" in request.query_string:
+        return envelope(400, "The query string must not contain NUL characters",
+                        {"query": {"_schema": [UNSAFE_TEXT]}})
+    return None
+
+
+def init_input_edge(app: Flask) -> None:
+    """Install the edge on `app`: before any blueprint is registered (converters bind then)."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.json = EdgeJSONProvider(app)
+    app.json.sort_keys = False
+    # One parser for every flask-smorest Blueprint, including ones written after this module.
+    Blueprint.ARGUMENTS_PARSER = EdgeParser()
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_before_routing)
+
+
+def document_converters(api) -> None:
+    """The OpenAPI path parameters of `<int:...>` carry the 32-bit bound (schemathesis reads it)."""
+    api.register_converter(BoundedIntConverter, integerconverter2paramschema)
