@@ -124,3 +124,76 @@ EXPECTED: dict[str, Expect] = {
     "POST /api/admin/certificates/<int:certificate_id>/render": admin_only(202),
     "GET /api/jobs/<string:job_id>": signed_in(404, enrolled=200, admin=200),
 }
+
+
+# ---- admin: /api/admin, admin role only (the role check comes before any lookup) -------------
+PENDING = {"course_id": lambda w: w.pending_course.id}
+REPORT = {"job_id": lambda w: w.report_job.id}
+EXPECTED.update({
+    "GET /api/admin/courses": admin_only(200),
+    "POST /api/admin/courses/<int:course_id>/approve": admin_only(200, path=PENDING),
+    "POST /api/admin/courses/<int:course_id>/reject": admin_only(200, body={"reason": "Needs more lessons"},
+                                                                 path=PENDING),
+    "POST /api/admin/courses/<int:course_id>/unpublish": admin_only(200, body={"reason": "Outdated"}),  # approved
+    "GET /api/admin/users": admin_only(200),
+    "POST /api/admin/users/<int:user_id>/suspend": admin_only(200, body={"reason": "Spam"}),
+    "POST /api/admin/users/<int:user_id>/unsuspend": admin_only(200, path={"user_id": lambda w: w.suspended.id}),
+    "POST /api/admin/users/<int:user_id>/promote": admin_only(200, body={"role": "instructor"}),
+    "GET /api/admin/stats": admin_only(200),
+    "POST /api/admin/reports": admin_only(202, body={"type": "users", "format": "csv"}),
+    "GET /api/admin/reports": admin_only(200),
+    "GET /api/admin/reports/<string:job_id>": admin_only(200, path=REPORT),
+    "GET /api/admin/reports/<string:job_id>/download": admin_only(409, path=REPORT),  # still queued
+    "GET /api/admin/audit-log": admin_only(200),
+    "GET /api/admin/flags": admin_only(200),
+    "POST /api/admin/flags/<int:flag_id>/resolve": admin_only(200, body={"action": "dismiss"}),
+})
+
+
+# ---- forum: readers are enrolled students, the course's instructor and admins; anyone else 404 --
+# The world's post is by `enrolled`, its reply by `owner`. Writers: enrolled students and the
+# course's instructor; admins moderate (403 on writing, voting, flagging).
+NON_READERS = ("student", "refunded", "other_instructor")
+
+
+def forum(code: int, **kwargs) -> Expect:
+    return signed_in(code, **{**{role: 404 for role in NON_READERS}, **kwargs})
+
+
+POST = {"title": "How do outer joins work?", "body": "An example, please."}
+EXPECTED.update({
+    "GET /api/courses/<int:course_id>/posts": forum(200),
+    "POST /api/courses/<int:course_id>/posts": forum(201, body=POST, admin=403),
+    "GET /api/posts/<int:post_id>": forum(200),
+    "PATCH /api/posts/<int:post_id>": forum(403, body={"title": "How do LEFT joins work?"}, enrolled=200),
+    "DELETE /api/posts/<int:post_id>": forum(204),                       # author, instructor, admin
+    "GET /api/posts/<int:post_id>/replies": forum(200),
+    "POST /api/posts/<int:post_id>/replies": forum(201, body={"body": "Use LEFT JOIN."}, admin=403),
+    "PATCH /api/replies/<int:reply_id>": forum(403, body={"body": "Edited."}, owner=200),
+    "DELETE /api/replies/<int:reply_id>": forum(204, enrolled=403),      # author (owner) and admin
+    "POST /api/posts/<int:post_id>/vote": forum(200, body={"value": 1}, enrolled=409, admin=403),  # own post
+    "POST /api/replies/<int:reply_id>/vote": forum(200, body={"value": 1}, owner=409, admin=403),  # own reply
+    "POST /api/posts/<int:post_id>/accept": forum(200, body=lambda w, role: {"reply_id": w.reply.id}),
+    # Only enrolled students flag, never their own content.
+    "POST /api/posts/<int:post_id>/flag": forum(403, body={"reason": "spam"}, enrolled=409),
+    "POST /api/replies/<int:reply_id>/flag": forum(403, body={"reason": "spam"}, enrolled=201),
+})
+
+
+# ---- gamification -----------------------------------------------------------------------------
+EXPECTED.update({
+    "GET /api/me/xp": signed_in(200),
+    "GET /api/me/badges": signed_in(200),
+    "GET /api/badges": every(200),
+    "GET /api/leaderboard": every(200, suspended=403),  # a token is optional; a suspended user's is refused
+})
+
+
+# ---- Google sign-in: the one-time code from the callback is the credential, not a bearer token ---
+def _oauth_code(w, role):
+    from common.accounts import oauth_codes
+
+    return {"code": oauth_codes.issue_code(user_id=w.student.id)}
+
+
+EXPECTED["POST /api/auth/oauth/exchange"] = every(200, body=_oauth_code)

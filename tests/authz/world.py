@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from common.accounts import tokens
 from common.accounts.service import set_suspended
 from common.db import db
+from common.forum.models import Flag, Post, Reply
 from common.jobs.service import create_job
 from common.payments.models import Payment
 from tests.factories import enroll, make_certificate, make_course, make_quiz, make_user
@@ -69,6 +70,31 @@ def headers(w, role: str, kind: str = "access") -> dict:
     return {"Authorization": f"Bearer {w.pairs[role][kind + '_token']}"}
 
 
+@world_builder
+def _forum(w) -> None:
+    """A post by `enrolled` with a reply by `owner`; a classmate (also enrolled) has flagged the post."""
+    w.classmate = make_user()
+    enroll(w.classmate, w.course)
+    w.post = Post(course_id=w.course.id, user_id=w.enrolled.id, title="How do joins work?", body="Stuck on lesson 1.")
+    db.session.add(w.post)
+    db.session.flush()
+    w.reply = Reply(post_id=w.post.id, user_id=w.owner.id, body="Try an outer join.")
+    w.post.reply_count = 1
+    db.session.add(w.reply)
+    db.session.flush()
+    w.flag = Flag(post_id=w.post.id, user_id=w.classmate.id, reason="spam", status="open")
+    db.session.add(w.flag)
+    db.session.commit()
+
+
+@world_builder
+def _admin(w) -> None:
+    """A pending course to review, a user to act on (never the caller), and a queued report of `admin`'s."""
+    w.pending_course = make_course(w.owner, status="pending", modules=1, lessons=1)
+    w.target = make_user()
+    w.report_job, _ = create_job(kind="report", owner_id=w.admin.id, params={"type": "users", "format": "csv"})
+
+
 # Values for the URL map's path arguments, by argument name.
 PATH_VALUES = {
     "course_id": lambda w: w.course.id,
@@ -80,4 +106,8 @@ PATH_VALUES = {
     "verification_code": lambda w: w.certificate.verification_code,
     "job_id": lambda w: w.job.id,
     "filename": lambda w: "swagger-ui.css",
+    "post_id": lambda w: w.post.id,
+    "reply_id": lambda w: w.reply.id,
+    "flag_id": lambda w: w.flag.id,
+    "user_id": lambda w: w.target.id,
 }
