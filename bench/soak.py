@@ -150,6 +150,7 @@ class Student:
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.enrolled: dict[int, dict] = {}
+        self.done: set[int] = set()  # lessons completed and quizzes passed: students work towards certificates
         self.rng = random.Random(user_id)
 
     def call(self, action: str, method: str, path: str, anonymous: bool = False, **kwargs):
@@ -229,20 +230,25 @@ class Student:
         course = self._course()
         if course is None:
             return self.do_enroll() if self.rng.random() < 0.5 else self.do_browse()
-        lesson = self.rng.choice(course["lessons"])
+        todo = [lesson for lesson in course["lessons"] if lesson not in self.done]
+        lesson = todo[0] if todo and self.rng.random() < 0.8 else self.rng.choice(course["lessons"])
         response = self.call("lesson", "POST", f"/api/lessons/{lesson}/complete")
         if response is not None and response.status_code in (200, 201):
             self.stats.ack("lesson", (self.user_id, lesson))
+            self.done.add(lesson)
 
     def do_quiz(self) -> None:
         course = self._course()
         if course is None:
             return self.do_browse()
-        quiz = self.rng.choice(course["quizzes"])
+        todo = [quiz for quiz in course["quizzes"] if quiz not in self.done]
+        quiz = todo[0] if todo else self.rng.choice(course["quizzes"])
         response = self.call("quiz", "POST", f"/api/quizzes/{quiz}/attempts",
-                             json={"selected_option": self.rng.choice([0, 0, 1, 2])})
+                             json={"selected_option": self.rng.choice([0, 0, 0, 1, 2])})
         if response is not None and response.status_code in (200, 201):
             self.stats.ack("quiz_result", response.json()["id"])
+            if response.json()["is_correct"]:
+                self.done.add(quiz)
 
     def do_post(self) -> None:
         course = self._course()
@@ -280,16 +286,20 @@ def admin_loop(base: str, token: str, stats: Stats, deadline: float) -> None:
         time.sleep(5)
 
 
-def rss_of(pids: list[int]) -> int:
-    total = 0
+def memory_of(pids: list[int]) -> tuple[int, int]:
+    """(RSS, PSS) of the processes in bytes. PSS splits shared pages between their users: Chromium's
+    processes share most of theirs, so summing their RSS counts the same pages several times."""
+    rss = pss = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
         except OSError:
             pass
-    return total
+    return rss, pss
 
 
 def classify(root: int) -> dict[str, list[int]]:
@@ -307,13 +317,15 @@ def classify(root: int) -> dict[str, list[int]]:
             groups["worker"].append(pid)
         elif "chrom" in cmd.split(" ")[0]:
             groups["certificates"].append(pid)
+            groups.setdefault("chromium", []).append(pid)
     return groups
 
 
 def sample_memory(root: int, samples: list, stop: threading.Event, started: float) -> None:
     while not stop.wait(5):
         groups = classify(root)
-        samples.append((time.monotonic() - started, {name: rss_of(pids) for name, pids in groups.items()}))
+        samples.append((time.monotonic() - started, {name: memory_of(pids) for name, pids in groups.items()
+                                                     if name != "chromium"}, bool(groups.get("chromium"))))
 
 
 DUPLICATES = {
@@ -365,11 +377,23 @@ def check_database(dsn: str, stats: Stats) -> tuple[dict, dict, dict]:
     return missing, duplicates, figures
 
 
-def minute_mean(samples: list, first: bool, length: float) -> dict[str, float]:
-    window = [s for t, s in samples if (t <= 60 if first else t >= length - 60)]
-    if not window:
-        return {}
-    return {name: sum(s[name] for s in window) / len(window) for name in window[0]}
+def memory_windows(samples: list, length: float) -> dict[str, tuple]:
+    """name -> (first-minute mean RSS, PSS, last-minute mean RSS, PSS, where the first minute starts).
+
+    The certificates worker's first minute starts with its first sample with Chromium running (it
+    launches the browser at its first render): before that there is no browser to compare with."""
+    out = {}
+    names = samples[0][1].keys() if samples else []
+    for name in names:
+        start = 0.0
+        if name == "certificates":
+            start = next((t for t, _, up in samples if up), 0.0)
+        first = [s[name] for t, s, _ in samples if start <= t <= start + 60]
+        last = [s[name] for t, s, _ in samples if t >= length - 60]
+        if first and last:
+            mean = lambda rows, i: sum(r[i] for r in rows) / len(rows)  # noqa: E731
+            out[name] = (mean(first, 0), mean(first, 1), mean(last, 0), mean(last, 1), start)
+    return out
 
 
 def write_report(path: Path, *, seconds: float, stats: Stats, missing: dict, duplicates: dict, figures: dict,
@@ -415,12 +439,16 @@ def write_report(path: Path, *, seconds: float, stats: Stats, missing: dict, dup
         f"Log lines matching QueuePool / TimeoutError: {len(pool_lines)}.",
         *[f"    {line}" for line in pool_lines[:10]],
         "",
-        "## Memory (RSS, process tree, mean of 5 s samples)",
+        "## Memory (process tree, mean of 5 s samples)",
         "",
-        "| process | first minute | last minute | ratio |", "|---|---|---|---|",
-        *[f"| {name} | {mb(a)} | {mb(b)} | {b / a:.2f} |" for name, (a, b) in memory.items() if a],
+        "| process | first minute RSS | last minute RSS | RSS ratio | first minute PSS | last minute PSS | PSS ratio |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {name}{'' if not start else f' (from {start:.0f} s)'} | {mb(r1)} | {mb(r2)} | {r2 / r1:.2f} | "
+          f"{mb(p1)} | {mb(p2)} | {p2 / p1:.2f} |" for name, (r1, p1, r2, p2, start) in memory.items() if r1 and p1],
         "",
-        f"Limit: last/first ≤ {RSS_GROWTH_LIMIT} (SOAK_RSS_GROWTH_LIMIT).",
+        f"Limit: last/first PSS ≤ {RSS_GROWTH_LIMIT} (SOAK_RSS_GROWTH_LIMIT). The certificates worker's tree "
+        "includes its Chromium; its first minute starts when the browser is first up (its first render). "
+        "PSS is the judged figure because summed RSS counts the pages Chromium's processes share once per process.",
     ]
     if stats.errors:
         lines += ["", "## Errors (first 50)", "", *[f"- {e}" for e in stats.errors]]
@@ -487,8 +515,7 @@ def main() -> int:
         missing, duplicates, figures = check_database(dsn, stats)
         log_text = log_path.read_text(errors="replace")
         pool_lines = [line for line in log_text.splitlines() if "QueuePool" in line or "TimeoutError" in line]
-        first, last = minute_mean(samples, True, elapsed), minute_mean(samples, False, elapsed)
-        memory = {name: (first.get(name, 0), last.get(name, 0)) for name in first}
+        memory = memory_windows(samples, elapsed)
         failures = []
         fivexx = sum(n for status, n in stats.by_status.items() if not isinstance(status, int) or status >= 500)
         if fivexx:
@@ -499,9 +526,9 @@ def main() -> int:
             failures.append(f"duplicates {duplicates}")
         if pool_lines:
             failures.append(f"{len(pool_lines)} pool-exhaustion log lines")
-        for name, (a, b) in memory.items():
-            if a and b / a > RSS_GROWTH_LIMIT:
-                failures.append(f"{name} RSS grew {b / a:.2f}x")
+        for name, (_, p1, _, p2, _) in memory.items():
+            if p1 and p2 / p1 > RSS_GROWTH_LIMIT:
+                failures.append(f"{name} memory (PSS) grew {p2 / p1:.2f}x")
         if any(thread.is_alive() for thread in threads):
             failures.append("simulated students still running after the deadline")
         write_report(ROOT / "RELIABILITY.md", seconds=elapsed, stats=stats, missing=missing, duplicates=duplicates,
