@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test fuzz venv bench clean
+.PHONY: run test fuzz venv bench soak clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ fuzz: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.run --profile $(or $(PROFILE),100k)
+
+## make soak: 200 simulated students against the real stack for SOAK_SECONDS (300), checks, RELIABILITY.md
+soak: $(DEV_STAMP)
+	./scripts/ensure_services.sh
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .coverage htmlcov

@@ -110,6 +110,17 @@ class _BrowserSession:
     def connected(self) -> bool:
         return self._browser is not None and self._browser.is_connected()
 
+    def alive(self) -> bool:
+        """Whether the browser still answers. After a crash the call that failed may be reported before
+        the browser's disconnection is, so `connected()` alone can still say True: ask the browser."""
+        if not self.connected():
+            return False
+        try:
+            self._context.cookies()  # a round trip to the browser process
+        except Exception:
+            return False
+        return True
+
     def _launch(self, executable: str, timeout_ms: float) -> None:
         from playwright.sync_api import sync_playwright
 
@@ -187,7 +198,7 @@ class Renderer:
             try:
                 return session.render(html, executable, timeout_ms)
             except PlaywrightError as exc:
-                crashed = was_connected and not session.connected()
+                crashed = was_connected and not session.alive()
                 session.close()  # whatever went wrong, the next render starts from a fresh browser
                 if attempt == 2 or not crashed:
                     raise RenderError(f"Chromium failed: {exc}".splitlines()[0][:500]) from exc

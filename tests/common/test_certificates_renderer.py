@@ -158,3 +158,36 @@ def test_render_from_many_short_lived_threads_shares_one_browser():
     assert sorted(re.search(r"Thread \d", text).group() for text in results) == [
         "Thread 0", "Thread 1", "Thread 2", "Thread 3"]
     assert renderer.launches() == launches
+
+
+def test_browser_killed_mid_render_is_relaunched_and_the_render_retried():
+    renderer.render_pdf(_html(), timeout_seconds=20)  # warm
+    launches = renderer.launches()
+    [old_pid] = _browser_main_pids()
+    # Long enough (a couple of seconds of printing) that the kill lands while the PDF is being made.
+    pages = "".join(f"<p style='page-break-after: always'>page {n}</p>" for n in range(2000))
+    html = f"<html><body>{pages}<p>Survived the crash</p></body></html>"
+    outcome = {}
+
+    def render():
+        try:
+            outcome["pdf"] = renderer.render_pdf(html, timeout_seconds=90)
+        except Exception as exc:  # recorded for the assertion below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=render)
+    thread.start()
+    time.sleep(0.8)
+    assert thread.is_alive() and "pdf" not in outcome  # still rendering: the kill is mid-render
+    for pid in [old_pid, *descendants(old_pid)]:  # the browser's whole process tree
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    thread.join(timeout=90)
+    assert not thread.is_alive()
+    assert "error" not in outcome, outcome.get("error")
+    reader = pypdf.PdfReader(io.BytesIO(outcome["pdf"]))
+    assert len(reader.pages) == 2001 and "Survived the crash" in reader.pages[-1].extract_text()
+    assert renderer.launches() == launches + 1  # retried once, on a fresh browser
+    assert _browser_main_pids() != [old_pid] and len(_browser_main_pids()) == 1
