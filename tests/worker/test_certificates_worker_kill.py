@@ -1,10 +1,7 @@
 """A certificates worker SIGKILLed mid-render: the task comes back (acks_late) and one certificate is ready."""
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,34 +14,19 @@ from common.db import db
 from common.jobs.models import Job
 from common.jobs.service import create_job
 from common.storage import get_storage
+from tests.worker import killable
 from tests.factories import make_certificate, make_course
 from tests.standins.razorpay_fixtures import task, wait_for
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+kill = killable.kill
+VISIBILITY_TIMEOUT = killable.VISIBILITY_TIMEOUT
 # A queue of its own, so the in-process test worker (celery_worker fixture) never takes the task.
 QUEUE = "certificates-kill-test"
-VISIBILITY_TIMEOUT = 2
 
 
 def start_worker(name: str, log_path: Path, chromium: str) -> subprocess.Popen:
-    # The job's lease below the (shortened) visibility timeout, as in production (330 s < 900 s).
-    env = dict(os.environ, CHROMIUM_PATH=chromium, CERT_RENDER_TIMEOUT_SECONDS="60",
-               CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT), JOB_LEASE_SECONDS=str(VISIBILITY_TIMEOUT - 1))
-    # The production certificates worker is solo; prefork here so the parent's early acknowledgement (if
-    # the task were not acks_late) would be visible: the child dies, the parent too (whole session killed).
-    command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", QUEUE, "-P", "prefork",
-               "-c", "1", "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat",
-               "--loglevel=INFO"]
-    # A session of its own: SIGKILL reaches the worker and its Chromium, nothing else.
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
+    return killable.start_worker(name, QUEUE, log_path, CHROMIUM_PATH=chromium, CERT_RENDER_TIMEOUT_SECONDS="60")
 
 
 def test_worker_killed_mid_render(app, student, instructor, tmp_path):

@@ -1,10 +1,7 @@
 """A worker SIGKILLed mid-fulfilment: the task comes back (acks_late) and the student is enrolled once."""
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,36 +13,19 @@ from common.jobs.models import Job
 from common.jobs.service import create_job
 from common.learning.models import Enrollment
 from common.payments.models import Payment
+from tests.worker import killable
 from tests.factories import auth_headers, make_course
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+kill = killable.kill
+VISIBILITY_TIMEOUT = killable.VISIBILITY_TIMEOUT
 # A queue of its own, so the in-process test worker (celery_worker fixture) never takes the task.
 QUEUE = "payments-kill-test"
-VISIBILITY_TIMEOUT = 2
 
 
 def start_worker(name: str, razorpay_url: str, log_path: Path) -> subprocess.Popen:
-    # The job's lease is kept below the (shortened) visibility timeout, as in production (330 s < 900 s), so
-    # the redelivered task finds the dead worker's claim expired and takes the job over.
-    env = dict(os.environ, RAZORPAY_API_BASE=razorpay_url, RAZORPAY_TIMEOUT_SECONDS="120",
-               CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT), JOB_LEASE_SECONDS=str(VISIBILITY_TIMEOUT - 1))
-    # prefork as in production: the parent acknowledges on accept unless the task is acks_late (the solo
-    # pool would only acknowledge after the task returned, so it could not tell the two apart).
-    command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", QUEUE, "-P", "prefork",
-               "-c", "1",
-               "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat",
-               "--loglevel=INFO"]
-    # A session of its own: SIGKILL reaches the worker and anything it started, nothing else.
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
+    return killable.start_worker(name, QUEUE, log_path, RAZORPAY_API_BASE=razorpay_url, RAZORPAY_TIMEOUT_SECONDS="120")
 
 
 def test_worker_killed_mid_fulfilment(app, client, razorpay, student, instructor, tmp_path):
