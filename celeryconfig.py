@@ -1,4 +1,5 @@
 """Celery settings shared by every worker, beat and Flower (broker and eager mode come from env)."""
+
 from celery.schedules import crontab
 from kombu import Queue
 
@@ -38,8 +39,10 @@ beat_schedule = {
     "leaderboards-rebuild": {"task": "leaderboards.rebuild", "schedule": crontab(minute="*/10")},
     "payments-reconcile": {"task": "payments.reconcile", "schedule": crontab(minute="*/5")},
     "certificates-sweep": {"task": "certificates.sweep", "schedule": crontab(minute="*/10")},
-    "accounts-purge-token-families": {"task": "accounts.purge_token_families",
-                                      "schedule": crontab(minute=17, hour=3)},
+    "accounts-purge-token-families": {
+        "task": "accounts.purge_token_families",
+        "schedule": crontab(minute=17, hour=3),
+    },
     "reports-expire": {"task": "reports.expire", "schedule": crontab(minute=17)},
     "jobs-sweep": {"task": "jobs.sweep", "schedule": crontab(minute="*")},
 }

@@ -1,7 +1,8 @@
 """The ceiling: a minimal Flask app returning a JSON body of a given size (optionally from Redis).
 
-    gunicorn 'bench.ceiling:create_app()' with CEILING_BYTES=<n> [CEILING_REDIS_URL=redis://...]
+gunicorn 'bench.ceiling:create_app()' with CEILING_BYTES=<n> [CEILING_REDIS_URL=redis://...]
 """
+
 from __future__ import annotations
 
 import json

@@ -11,6 +11,7 @@ path (DB, template, Chromium, storage write). Memory is read from /proc: the RSS
 its descendants (Chromium's processes and Playwright's driver), and their PSS, which counts pages that
 Chromium's processes share only once. Writes bench/results/certificates.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,11 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "certificates.md"
-BENCH_DB = os.environ.get("BENCH_CERT_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/coursehub_bench_certs")
+BENCH_DB = os.environ.get(
+    "BENCH_CERT_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/coursehub_bench_certs"
+)
 BENCH_REDIS = os.environ.get("BENCH_CERT_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 # -- /proc helpers ---------------------------------------------------------------------------------------
+
 
 def descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
@@ -76,6 +80,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 # -- part 1: the render loop in-process ------------------------------------------------------------------
 
+
 def _render_loop(count: int, warmup: int, queue=None) -> dict:
     from common.certificates.renderer import certificate_html, renderer
 
@@ -83,9 +88,14 @@ def _render_loop(count: int, warmup: int, queue=None) -> dict:
 
     def html(i: int) -> str:
         code = f"bench{i:06d}-{os.getpid()}-Xy9Qz3Lm0Pq"
-        return certificate_html(learner_name=f"Learner Number {i}", course_title=f"Benchmark Course {i % 50}",
-                                instructor_name="Dr. Bench Marker", issue_date=issued, verification_code=code,
-                                verification_url=f"https://courses.example.com/api/certificates/verify/{code}")
+        return certificate_html(
+            learner_name=f"Learner Number {i}",
+            course_title=f"Benchmark Course {i % 50}",
+            instructor_name="Dr. Bench Marker",
+            issue_date=issued,
+            verification_code=code,
+            verification_url=f"https://courses.example.com/api/certificates/verify/{code}",
+        )
 
     launch_start = time.perf_counter()
     renderer.render_pdf(html(-1))
@@ -103,9 +113,19 @@ def _render_loop(count: int, warmup: int, queue=None) -> dict:
     launches = renderer.launches()
     renderer.shutdown()
     latencies.sort()
-    result = {"count": count, "wall_s": wall, "per_s": count / wall, "p50": percentile(latencies, .5),
-              "p95": percentile(latencies, .95), "p99": percentile(latencies, .99), "max": latencies[-1],
-              "first_ms": first_ms, "pdf_kb": sum(sizes) / len(sizes) / 1024, "launches": launches, **memory}
+    result = {
+        "count": count,
+        "wall_s": wall,
+        "per_s": count / wall,
+        "p50": percentile(latencies, 0.5),
+        "p95": percentile(latencies, 0.95),
+        "p99": percentile(latencies, 0.99),
+        "max": latencies[-1],
+        "first_ms": first_ms,
+        "pdf_kb": sum(sizes) / len(sizes) / 1024,
+        "launches": launches,
+        **memory,
+    }
     if queue is not None:
         queue.put(result)
     return result
@@ -122,19 +142,33 @@ def run_render(count: int, warmup: int, processes: int) -> dict:
     results = [queue.get(timeout=600) for _ in procs]
     for proc in procs:
         proc.join()
-    return {"processes": processes, "per_s_total": sum(r["per_s"] for r in results),
-            "p50": max(r["p50"] for r in results), "p95": max(r["p95"] for r in results),
-            "rss_mb": max(r["rss_mb"] for r in results), "pss_mb": max(r["pss_mb"] for r in results)}
+    return {
+        "processes": processes,
+        "per_s_total": sum(r["per_s"] for r in results),
+        "p50": max(r["p50"] for r in results),
+        "p95": max(r["p95"] for r in results),
+        "rss_mb": max(r["rss_mb"] for r in results),
+        "pss_mb": max(r["pss_mb"] for r in results),
+    }
 
 
 # -- part 2: a real certificates worker ------------------------------------------------------------------
 
+
 def _bench_env(storage_dir: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "COV_"))}
-    env.update(DATABASE_URL=BENCH_DB, REDIS_URL=BENCH_REDIS, CELERY_BROKER_URL=BENCH_REDIS, APP_ENV="bench",
-               SECRET_KEY="bench-secret-key-0123456789abcdef0123456789", STORAGE_DIR=storage_dir,
-               JWT_SECRET_KEY="bench-jwt-secret-0123456789abcdef0123456789", PYTHONPATH=str(ROOT),
-               INSTANCE_DIR=str(Path(storage_dir).parent / "instance"), PUBLIC_BASE_URL="https://courses.example.com")
+    env.update(
+        DATABASE_URL=BENCH_DB,
+        REDIS_URL=BENCH_REDIS,
+        CELERY_BROKER_URL=BENCH_REDIS,
+        APP_ENV="bench",
+        SECRET_KEY="bench-secret-key-0123456789abcdef0123456789",
+        STORAGE_DIR=storage_dir,
+        JWT_SECRET_KEY="bench-jwt-secret-0123456789abcdef0123456789",
+        PYTHONPATH=str(ROOT),
+        INSTANCE_DIR=str(Path(storage_dir).parent / "instance"),
+        PUBLIC_BASE_URL="https://courses.example.com",
+    )
     return env
 
 
@@ -143,8 +177,9 @@ def run_worker(count: int) -> dict:
     from sqlalchemy.engine import make_url
 
     url = make_url(BENCH_DB)
-    with psycopg.connect(f"postgresql://{url.username}@{url.host}:{url.port or 5432}/postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        f"postgresql://{url.username}@{url.host}:{url.port or 5432}/postgres", autocommit=True
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{url.database}"')
     work = tempfile.mkdtemp(prefix="bench-certs-")
@@ -165,27 +200,60 @@ def run_worker(count: int) -> dict:
     app = create_app()
     with app.app_context():
         upgrade()
-        teacher = User(email="bench-teacher@example.com", name="Dr. Bench Marker", role="instructor",
-                       password_hash="x")
+        teacher = User(
+            email="bench-teacher@example.com", name="Dr. Bench Marker", role="instructor", password_hash="x"
+        )
         db.session.add(teacher)
         db.session.flush()
-        course = Course(instructor_id=teacher.id, title="Benchmark Course", description="bench", domain="bench",
-                        price=0, currency="INR", status="approved")
+        course = Course(
+            instructor_id=teacher.id,
+            title="Benchmark Course",
+            description="bench",
+            domain="bench",
+            price=0,
+            currency="INR",
+            status="approved",
+        )
         db.session.add(course)
-        db.session.add_all([User(email=f"bench{i}@example.com", name=f"Learner {i}", role="student",
-                                 password_hash="x") for i in range(count + 1)])
+        db.session.add_all(
+            [
+                User(email=f"bench{i}@example.com", name=f"Learner {i}", role="student", password_hash="x")
+                for i in range(count + 1)
+            ]
+        )
         db.session.commit()
-        learners = list(db.session.execute(select(User.id).where(User.role == "student").order_by(User.id)).scalars())
+        learners = list(
+            db.session.execute(select(User.id).where(User.role == "student").order_by(User.id)).scalars()
+        )
 
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", "certificates",
-             "--pool=solo", "--concurrency=1", "--loglevel=WARNING", "-n", "bench-certificates@%h"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "-Q",
+                "certificates",
+                "--pool=solo",
+                "--concurrency=1",
+                "--loglevel=WARNING",
+                "-n",
+                "bench-certificates@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
+
             def ready() -> int:
                 db.session.rollback()
-                return db.session.execute(select(func.count()).select_from(Certificate)
-                                          .where(Certificate.status == "ready")).scalar_one()
+                return db.session.execute(
+                    select(func.count()).select_from(Certificate).where(Certificate.status == "ready")
+                ).scalar_one()
 
             def wait_ready(n: int, timeout: float) -> None:
                 deadline = time.monotonic() + timeout
@@ -216,16 +284,28 @@ def run_worker(count: int) -> dict:
                 time.sleep(0.2)
                 done = ready()
             wall = time.perf_counter() - start
-            stats = db.session.execute(select(func.max(Certificate.render_attempts),
-                                              func.count().filter(Certificate.status != "ready"))).one()
+            stats = db.session.execute(
+                select(
+                    func.max(Certificate.render_attempts), func.count().filter(Certificate.status != "ready")
+                )
+            ).one()
         finally:
             worker.terminate()
             worker.wait(timeout=30)
-    return {"count": count, "wall_s": wall, "per_s": count / wall, "first_s": first_s, "idle": idle,
-            "peak": peak, "max_attempts": stats[0], "not_ready": stats[1]}
+    return {
+        "count": count,
+        "wall_s": wall,
+        "per_s": count / wall,
+        "first_s": first_s,
+        "idle": idle,
+        "peak": peak,
+        "max_attempts": stats[0],
+        "not_ready": stats[1],
+    }
 
 
 # -- report ----------------------------------------------------------------------------------------------
+
 
 def write_report(single: dict, multi: dict | None, worker: dict | None, chromium: str, load: str) -> str:
     lines = [
@@ -249,13 +329,18 @@ def write_report(single: dict, multi: dict | None, worker: dict | None, chromium
         f"PSS {single['pss_mb']:.0f} MB.",
     ]
     if multi:
-        lines += ["", f"Two processes rendering at once on the 2 cores: {multi['per_s_total']:.1f} certificates/s "
-                      f"in total, worst p50 {multi['p50']:.1f} ms, worst p95 {multi['p95']:.1f} ms, "
-                      f"per-process RSS sum {multi['rss_mb']:.0f} MB / PSS {multi['pss_mb']:.0f} MB."]
+        lines += [
+            "",
+            f"Two processes rendering at once on the 2 cores: {multi['per_s_total']:.1f} certificates/s "
+            f"in total, worst p50 {multi['p50']:.1f} ms, worst p95 {multi['p95']:.1f} ms, "
+            f"per-process RSS sum {multi['rss_mb']:.0f} MB / PSS {multi['pss_mb']:.0f} MB.",
+        ]
     if worker:
         peak, idle = worker["peak"], worker["idle"]
         lines += [
-            "", "## A real certificates worker (Celery solo pool, Redis broker, PostgreSQL, local storage)", "",
+            "",
+            "## A real certificates worker (Celery solo pool, Redis broker, PostgreSQL, local storage)",
+            "",
             "| certificates | per second | first (browser launch) s | idle RSS / PSS MB | peak RSS / PSS MB | processes |",
             "|---|---|---|---|---|---|",
             f"| {worker['count']} | {worker['per_s']:.1f} | {worker['first_s']:.2f} | "
@@ -266,21 +351,32 @@ def write_report(single: dict, multi: dict | None, worker: dict | None, chromium
             f"written to storage, row marked ready. Max render attempts: {worker['max_attempts']}; not ready: "
             f"{worker['not_ready']}.",
         ]
+
     def mark(ok: bool) -> str:
         return "met" if ok else "MISSED"
 
-    lines += ["", "## Against the targets", "",
-              f"- p50 <= 50 ms (render loop): {single['p50']:.1f} ms, {mark(single['p50'] <= 50)}",
-              f"- >= 20 certificates/s per process (render loop): {single['per_s']:.1f}/s, "
-              f"{mark(single['per_s'] >= 20)}"]
+    lines += [
+        "",
+        "## Against the targets",
+        "",
+        f"- p50 <= 50 ms (render loop): {single['p50']:.1f} ms, {mark(single['p50'] <= 50)}",
+        f"- >= 20 certificates/s per process (render loop): {single['per_s']:.1f}/s, "
+        f"{mark(single['per_s'] >= 20)}",
+    ]
     if worker:
         peak = worker["peak"]
-        lines += [f"- >= 20 certificates/s per worker process (full task path): {worker['per_s']:.1f}/s, "
-                  f"{mark(worker['per_s'] >= 20)}",
-                  f"- worker with Chromium <= 600 MB: PSS {peak['pss_mb']:.0f} MB {mark(peak['pss_mb'] <= 600)}, "
-                  f"RSS sum {peak['rss_mb']:.0f} MB {mark(peak['rss_mb'] <= 600)}"]
-    lines += ["", "RSS sums count pages shared between Chromium's processes several times; PSS counts them once "
-                  "and is the better measure of what the worker costs the machine.", ""]
+        lines += [
+            f"- >= 20 certificates/s per worker process (full task path): {worker['per_s']:.1f}/s, "
+            f"{mark(worker['per_s'] >= 20)}",
+            f"- worker with Chromium <= 600 MB: PSS {peak['pss_mb']:.0f} MB {mark(peak['pss_mb'] <= 600)}, "
+            f"RSS sum {peak['rss_mb']:.0f} MB {mark(peak['rss_mb'] <= 600)}",
+        ]
+    lines += [
+        "",
+        "RSS sums count pages shared between Chromium's processes several times; PSS counts them once "
+        "and is the better measure of what the worker costs the machine.",
+        "",
+    ]
     text = "\n".join(lines)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
@@ -299,17 +395,25 @@ def main(argv=None) -> None:
 
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     chromium = find_chromium(os.environ.get("CHROMIUM_PATH", ""))
-    version = subprocess.run([chromium, "--version"], capture_output=True, text=True).stdout.strip() or chromium
+    version = (
+        subprocess.run([chromium, "--version"], capture_output=True, text=True).stdout.strip() or chromium
+    )
     single = run_render(args.count, args.warmup, 1)
-    print(f"in-process: {single['per_s']:.1f}/s p50 {single['p50']:.1f} ms p95 {single['p95']:.1f} ms "
-          f"RSS {single['rss_mb']:.0f} MB PSS {single['pss_mb']:.0f} MB", flush=True)
+    print(
+        f"in-process: {single['per_s']:.1f}/s p50 {single['p50']:.1f} ms p95 {single['p95']:.1f} ms "
+        f"RSS {single['rss_mb']:.0f} MB PSS {single['pss_mb']:.0f} MB",
+        flush=True,
+    )
     multi = run_render(args.count, args.warmup, 2) if "2" in args.processes.split(",") else None
     if multi:
         print(f"two processes: {multi['per_s_total']:.1f}/s total", flush=True)
     worker = None if args.no_worker else run_worker(args.worker_count)
     if worker:
-        print(f"worker: {worker['per_s']:.1f}/s peak RSS {worker['peak']['rss_mb']:.0f} MB "
-              f"PSS {worker['peak']['pss_mb']:.0f} MB", flush=True)
+        print(
+            f"worker: {worker['per_s']:.1f}/s peak RSS {worker['peak']['rss_mb']:.0f} MB "
+            f"PSS {worker['peak']['pss_mb']:.0f} MB",
+            flush=True,
+        )
     print(write_report(single, multi, worker, version, load))
 
 

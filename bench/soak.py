@@ -12,6 +12,7 @@ reports. Afterwards: zero 5xx, every acknowledged write found in PostgreSQL, no 
 payment, certificate, lesson completion or XP award, no pool exhaustion in the logs, RSS of web and
 workers first vs last minute. Exits non-zero on any failure.
 """
+
 from __future__ import annotations
 
 import collections
@@ -43,8 +44,17 @@ RSS_GROWTH_LIMIT = float(os.environ.get("SOAK_RSS_GROWTH_LIMIT", "1.25"))  # las
 FREE_COURSES, PAID_COURSES, MODULES, LESSONS = 6, 6, 2, 3
 KEY_ID, KEY_SECRET, WEBHOOK_SECRET = "rzp_test_soak", "soak-key-secret", "soak-webhook-secret"
 # What a student does next, and how often (weights).
-ACTIONS = {"browse": 30, "course": 10, "leaderboard": 12, "buy": 6, "enroll": 4, "lesson": 20, "quiz": 10,
-           "post": 4, "forum": 4}
+ACTIONS = {
+    "browse": 30,
+    "course": 10,
+    "leaderboard": 12,
+    "buy": 6,
+    "enroll": 4,
+    "lesson": 20,
+    "quiz": 10,
+    "post": 4,
+    "forum": 4,
+}
 
 
 def free_port() -> int:
@@ -66,16 +76,29 @@ def wait_port(port: int, timeout: float = 60) -> None:
 
 def stack_env(dsn: str, redis_url: str, razorpay_url: str, instance: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "COV_", "PYTEST"))}
-    env.update(DATABASE_URL=dsn, REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url, FLASK_APP="web.app:create_app",
-               APP_ENV="bench", INSTANCE_DIR=str(instance), STORAGE_DIR=str(instance / "storage"),
-               SECRET_KEY="soak-secret-key-0123456789abcdef0123456789",
-               JWT_SECRET_KEY="soak-jwt-secret-0123456789abcdef0123456789", JWT_ACCESS_TOKEN_SECONDS="7200",
-               # Every simulated student comes from 127.0.0.1: the per-client limits would throttle the lot.
-               RATELIMIT_DEFAULT="100000000 per minute", RATELIMIT_AUTH="100000000 per minute",
-               RATELIMIT_PAYMENTS="100000000 per minute", RATELIMIT_FORUM_POST="100000000 per minute",
-               RAZORPAY_API_BASE=razorpay_url, RAZORPAY_KEY_ID=KEY_ID, RAZORPAY_KEY_SECRET=KEY_SECRET,
-               RAZORPAY_WEBHOOK_SECRET=WEBHOOK_SECRET, PYTHONUNBUFFERED="1",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")  # gunicorn, celery
+    env.update(
+        DATABASE_URL=dsn,
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
+        FLASK_APP="web.app:create_app",
+        APP_ENV="bench",
+        INSTANCE_DIR=str(instance),
+        STORAGE_DIR=str(instance / "storage"),
+        SECRET_KEY="soak-secret-key-0123456789abcdef0123456789",
+        JWT_SECRET_KEY="soak-jwt-secret-0123456789abcdef0123456789",
+        JWT_ACCESS_TOKEN_SECONDS="7200",
+        # Every simulated student comes from 127.0.0.1: the per-client limits would throttle the lot.
+        RATELIMIT_DEFAULT="100000000 per minute",
+        RATELIMIT_AUTH="100000000 per minute",
+        RATELIMIT_PAYMENTS="100000000 per minute",
+        RATELIMIT_FORUM_POST="100000000 per minute",
+        RAZORPAY_API_BASE=razorpay_url,
+        RAZORPAY_KEY_ID=KEY_ID,
+        RAZORPAY_KEY_SECRET=KEY_SECRET,
+        RAZORPAY_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        PYTHONUNBUFFERED="1",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )  # gunicorn, celery
     return env
 
 
@@ -127,7 +150,9 @@ class Stats:
         self.by_action: collections.Counter = collections.Counter()
         self.by_action_status: collections.Counter = collections.Counter()
         self.errors: list[str] = []  # 5xx and transport errors, with the route
-        self.acked = collections.defaultdict(set)  # what the API said it did: checked in PostgreSQL afterwards
+        self.acked = collections.defaultdict(
+            set
+        )  # what the API said it did: checked in PostgreSQL afterwards
 
     def record(self, action: str, method: str, path: str, status: int | None) -> None:
         with self.lock:
@@ -145,12 +170,22 @@ class Stats:
 
 
 class Student:
-    def __init__(self, user_id: int, token: str, base: str, courses: list[dict], stats: Stats, razorpay) -> None:
-        self.user_id, self.base, self.courses, self.stats, self.razorpay = user_id, base, courses, stats, razorpay
+    def __init__(
+        self, user_id: int, token: str, base: str, courses: list[dict], stats: Stats, razorpay
+    ) -> None:
+        self.user_id, self.base, self.courses, self.stats, self.razorpay = (
+            user_id,
+            base,
+            courses,
+            stats,
+            razorpay,
+        )
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.enrolled: dict[int, dict] = {}
-        self.done: set[int] = set()  # lessons completed and quizzes passed: students work towards certificates
+        self.done: set[int] = (
+            set()
+        )  # lessons completed and quizzes passed: students work towards certificates
         self.rng = random.Random(user_id)
 
     def call(self, action: str, method: str, path: str, anonymous: bool = False, **kwargs):
@@ -170,15 +205,21 @@ class Student:
             time.sleep(self.rng.uniform(0.05, 0.3))  # think time
 
     def do_browse(self) -> None:
-        params = self.rng.choice([{}, {"sort": "popular"}, {"domain": "data-science"}, {"q": "soak"},
-                                  {"sort": "price"}])
+        params = self.rng.choice(
+            [{}, {"sort": "popular"}, {"domain": "data-science"}, {"q": "soak"}, {"sort": "price"}]
+        )
         self.call("browse", "GET", "/api/courses", params=params)
 
     def do_course(self) -> None:
         self.call("course", "GET", f"/api/courses/{self.rng.choice(self.courses)['id']}")
 
     def do_leaderboard(self) -> None:
-        self.call("leaderboard", "GET", "/api/leaderboard", params={"period": self.rng.choice(["weekly", "monthly"])})
+        self.call(
+            "leaderboard",
+            "GET",
+            "/api/leaderboard",
+            params={"period": self.rng.choice(["weekly", "monthly"])},
+        )
 
     def _not_enrolled(self, paid: bool) -> dict | None:
         options = [c for c in self.courses if (c["price"] > 0) == paid and c["id"] not in self.enrolled]
@@ -210,9 +251,16 @@ class Student:
         self.enrolled[course["id"]] = course
         for event in ("payment.captured", "order.paid"):  # Razorpay retries: each event 3 times
             body, headers = self.razorpay.state.signed_request(
-                self.razorpay.state.build_event(event, payment_id=checkout["razorpay_payment_id"]))
-            send = lambda: self.call("webhook", "POST", "/api/payments/webhook", data=body,  # noqa: E731
-                                     headers=headers, anonymous=True)
+                self.razorpay.state.build_event(event, payment_id=checkout["razorpay_payment_id"])
+            )
+            send = lambda: self.call(
+                "webhook",
+                "POST",
+                "/api/payments/webhook",
+                data=body,  # noqa: E731
+                headers=headers,
+                anonymous=True,
+            )
             if self.rng.random() < 0.5:  # concurrently
                 threads = [threading.Thread(target=send) for _ in range(3)]
                 for thread in threads:
@@ -243,8 +291,12 @@ class Student:
             return self.do_browse()
         todo = [quiz for quiz in course["quizzes"] if quiz not in self.done]
         quiz = todo[0] if todo else self.rng.choice(course["quizzes"])
-        response = self.call("quiz", "POST", f"/api/quizzes/{quiz}/attempts",
-                             json={"selected_option": self.rng.choice([0, 0, 0, 1, 2])})
+        response = self.call(
+            "quiz",
+            "POST",
+            f"/api/quizzes/{quiz}/attempts",
+            json={"selected_option": self.rng.choice([0, 0, 0, 1, 2])},
+        )
         if response is not None and response.status_code in (200, 201):
             self.stats.ack("quiz_result", response.json()["id"])
             if response.json()["is_correct"]:
@@ -254,8 +306,12 @@ class Student:
         course = self._course()
         if course is None:
             return self.do_browse()
-        response = self.call("post", "POST", f"/api/courses/{course['id']}/posts",
-                             json={"title": f"Question from {self.user_id}", "body": "How does this work? " * 3})
+        response = self.call(
+            "post",
+            "POST",
+            f"/api/courses/{course['id']}/posts",
+            json={"title": f"Question from {self.user_id}", "body": "How does this work? " * 3},
+        )
         if response is not None and response.status_code == 201:
             self.stats.ack("post", response.json()["id"])
 
@@ -324,21 +380,26 @@ def classify(root: int) -> dict[str, list[int]]:
 def sample_memory(root: int, samples: list, stop: threading.Event, started: float) -> None:
     while not stop.wait(5):
         groups = classify(root)
-        samples.append((time.monotonic() - started, {name: memory_of(pids) for name, pids in groups.items()
-                                                     if name != "chromium"}, bool(groups.get("chromium"))))
+        samples.append(
+            (
+                time.monotonic() - started,
+                {name: memory_of(pids) for name, pids in groups.items() if name != "chromium"},
+                bool(groups.get("chromium")),
+            )
+        )
 
 
 DUPLICATES = {
     "enrollment": "SELECT user_id, course_id FROM enrollments GROUP BY user_id, course_id HAVING count(*) > 1",
     "payment (razorpay id)": "SELECT payment_id FROM payments WHERE payment_id IS NOT NULL GROUP BY payment_id "
-                             "HAVING count(*) > 1",
+    "HAVING count(*) > 1",
     "payment (user, course paid)": "SELECT user_id, course_id FROM payments WHERE status = 'paid' "
-                                   "GROUP BY user_id, course_id HAVING count(*) > 1",
+    "GROUP BY user_id, course_id HAVING count(*) > 1",
     "certificate": "SELECT user_id, course_id FROM certificates GROUP BY user_id, course_id HAVING count(*) > 1",
     "lesson completion": "SELECT user_id, lesson_id FROM lesson_progress GROUP BY user_id, lesson_id "
-                         "HAVING count(*) > 1",
+    "HAVING count(*) > 1",
     "XP award": "SELECT user_id, type, source_id FROM xp_events GROUP BY user_id, type, source_id "
-                "HAVING count(*) > 1",
+    "HAVING count(*) > 1",
 }
 
 
@@ -349,7 +410,9 @@ def check_database(dsn: str, stats: Stats) -> tuple[dict, dict, dict]:
         # Fulfilment, certificates and reports run in workers: give them time to drain.
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            busy = conn.execute("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')").fetchone()[0]
+            busy = conn.execute("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')").fetchone()[
+                0
+            ]
             pending = conn.execute("SELECT count(*) FROM certificates WHERE status = 'pending'").fetchone()[0]
             conn.commit()
             if busy == 0 and pending == 0:
@@ -366,10 +429,14 @@ def check_database(dsn: str, stats: Stats) -> tuple[dict, dict, dict]:
         posts = {r[0] for r in conn.execute("SELECT id FROM posts")}
         missing["post"] = len(stats.acked["post"] - posts)
         reports = {r[0] for r in conn.execute("SELECT id FROM jobs WHERE status = 'succeeded'")}
-        missing["report_job (succeeded)"] = len({str(j) for j in stats.acked["report_job"]} - {str(r) for r in reports})
+        missing["report_job (succeeded)"] = len(
+            {str(j) for j in stats.acked["report_job"]} - {str(r) for r in reports}
+        )
         duplicates = {kind: len(conn.execute(sql).fetchall()) for kind, sql in DUPLICATES.items()}
         figures = {
-            "certificates": dict(conn.execute("SELECT status, count(*) FROM certificates GROUP BY status").fetchall()),
+            "certificates": dict(
+                conn.execute("SELECT status, count(*) FROM certificates GROUP BY status").fetchall()
+            ),
             "jobs": dict(conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()),
             "webhook events": conn.execute("SELECT count(*) FROM webhook_events").fetchone()[0],
             "xp events": conn.execute("SELECT count(*) FROM xp_events").fetchone()[0],
@@ -396,8 +463,18 @@ def memory_windows(samples: list, length: float) -> dict[str, tuple]:
     return out
 
 
-def write_report(path: Path, *, seconds: float, stats: Stats, missing: dict, duplicates: dict, figures: dict,
-                 pool_lines: list[str], memory: dict, failures: list[str]) -> None:
+def write_report(
+    path: Path,
+    *,
+    seconds: float,
+    stats: Stats,
+    missing: dict,
+    duplicates: dict,
+    figures: dict,
+    pool_lines: list[str],
+    memory: dict,
+    failures: list[str],
+) -> None:
     mb = lambda b: f"{b / 2**20:.0f} MB"  # noqa: E731
     lines = [
         "# Reliability — soak results",
@@ -408,28 +485,43 @@ def write_report(path: Path, *, seconds: float, stats: Stats, missing: dict, dup
         "PostgreSQL (own database, dropped afterwards) and the Razorpay stand-in, all on loopback. "
         "Each webhook is delivered 3 times (half of them concurrently); an admin exports reports throughout.",
         "",
-        f"**Result: {'PASS' if not failures else 'FAIL'}**" + ("" if not failures else " — " + "; ".join(failures)),
+        f"**Result: {'PASS' if not failures else 'FAIL'}**"
+        + ("" if not failures else " — " + "; ".join(failures)),
         "",
         "## Requests",
         "",
         f"{stats.requests} requests ({stats.requests / seconds:.0f}/s).",
         "",
-        "| status | count |", "|---|---|",
-        *[f"| {status} | {count} |" for status, count in sorted(stats.by_status.items(), key=lambda i: str(i[0]))],
+        "| status | count |",
+        "|---|---|",
+        *[
+            f"| {status} | {count} |"
+            for status, count in sorted(stats.by_status.items(), key=lambda i: str(i[0]))
+        ],
         "",
-        "| action | requests | by status |", "|---|---|---|",
-        *[f"| {action} | {count} | " + ", ".join(f"{st}: {n}" for (a, st), n in sorted(
-            stats.by_action_status.items(), key=lambda i: str(i[0][1])) if a == action) + " |"
-          for action, count in stats.by_action.most_common()],
+        "| action | requests | by status |",
+        "|---|---|---|",
+        *[
+            f"| {action} | {count} | "
+            + ", ".join(
+                f"{st}: {n}"
+                for (a, st), n in sorted(stats.by_action_status.items(), key=lambda i: str(i[0][1]))
+                if a == action
+            )
+            + " |"
+            for action, count in stats.by_action.most_common()
+        ],
         "",
         "## Acknowledged writes checked in PostgreSQL",
         "",
-        "| kind | acknowledged | missing |", "|---|---|---|",
+        "| kind | acknowledged | missing |",
+        "|---|---|---|",
         *[f"| {kind} | {len(stats.acked[kind.split(' ')[0]])} | {n} |" for kind, n in missing.items()],
         "",
         "## Duplicates (GROUP BY … HAVING count(*) > 1)",
         "",
-        "| what | duplicate groups |", "|---|---|",
+        "| what | duplicate groups |",
+        "|---|---|",
         *[f"| {kind} | {n} |" for kind, n in duplicates.items()],
         "",
         f"Other figures: {json.dumps(figures, default=str)}.",
@@ -443,8 +535,12 @@ def write_report(path: Path, *, seconds: float, stats: Stats, missing: dict, dup
         "",
         "| process | first minute RSS | last minute RSS | RSS ratio | first minute PSS | last minute PSS | PSS ratio |",
         "|---|---|---|---|---|---|---|",
-        *[f"| {name}{'' if not start else f' (from {start:.0f} s)'} | {mb(r1)} | {mb(r2)} | {r2 / r1:.2f} | "
-          f"{mb(p1)} | {mb(p2)} | {p2 / p1:.2f} |" for name, (r1, p1, r2, p2, start) in memory.items() if r1 and p1],
+        *[
+            f"| {name}{'' if not start else f' (from {start:.0f} s)'} | {mb(r1)} | {mb(r2)} | {r2 / r1:.2f} | "
+            f"{mb(p1)} | {mb(p2)} | {p2 / p1:.2f} |"
+            for name, (r1, p1, r2, p2, start) in memory.items()
+            if r1 and p1
+        ],
         "",
         f"Limit: last/first PSS ≤ {RSS_GROWTH_LIMIT} (SOAK_RSS_GROWTH_LIMIT). The certificates worker's tree "
         "includes its Chromium; its first minute starts when the browser is first up (its first render). "
@@ -466,9 +562,23 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="coursehub-soak-"))
     redis_port, web_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--dir", str(workdir)], stdout=subprocess.DEVNULL,
-                             start_new_session=True)
+    redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     razorpay = start_in_thread(key_id=KEY_ID, key_secret=KEY_SECRET, webhook_secret=WEBHOOK_SECRET)
     stack = None
     log_path = workdir / "stack.log"
@@ -478,15 +588,47 @@ def main() -> int:
     try:
         wait_port(redis_port)
         env = stack_env(dsn, redis_url, razorpay.url, workdir / "instance")
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
-        out = subprocess.run([sys.executable, "-c", SEED, str(FREE_COURSES), str(PAID_COURSES), str(MODULES),
-                              str(LESSONS), str(STUDENTS)], cwd=ROOT, env=env, check=True, capture_output=True,
-                             text=True)
+        subprocess.run(
+            [sys.executable, "-m", "flask", "db", "upgrade"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                SEED,
+                str(FREE_COURSES),
+                str(PAID_COURSES),
+                str(MODULES),
+                str(LESSONS),
+                str(STUDENTS),
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         seed = json.loads(out.stdout.strip().splitlines()[-1])
-        stack = subprocess.Popen([shutil.which("honcho", path=env["PATH"]), "start", "-p", str(web_port),
-                                  "web", "worker", "certificates"], cwd=ROOT, env=env, stdout=log_path.open("wb"),
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+        stack = subprocess.Popen(
+            [
+                shutil.which("honcho", path=env["PATH"]),
+                "start",
+                "-p",
+                str(web_port),
+                "web",
+                "worker",
+                "certificates",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_port(web_port)
         base = f"http://127.0.0.1:{web_port}"
         for _ in range(100):
@@ -500,11 +642,17 @@ def main() -> int:
         stats, samples, stop = Stats(), [], threading.Event()
         started = time.monotonic()
         deadline = started + SECONDS
-        sampler = threading.Thread(target=sample_memory, args=(stack.pid, samples, stop, started), daemon=True)
+        sampler = threading.Thread(
+            target=sample_memory, args=(stack.pid, samples, stop, started), daemon=True
+        )
         sampler.start()
-        students = [Student(uid, token, base, seed["courses"], stats, razorpay) for uid, token in seed["students"]]
+        students = [
+            Student(uid, token, base, seed["courses"], stats, razorpay) for uid, token in seed["students"]
+        ]
         threads = [threading.Thread(target=s.run, args=(deadline,), daemon=True) for s in students]
-        threads.append(threading.Thread(target=admin_loop, args=(base, seed["admin"], stats, deadline), daemon=True))
+        threads.append(
+            threading.Thread(target=admin_loop, args=(base, seed["admin"], stats, deadline), daemon=True)
+        )
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -517,7 +665,9 @@ def main() -> int:
         pool_lines = [line for line in log_text.splitlines() if "QueuePool" in line or "TimeoutError" in line]
         memory = memory_windows(samples, elapsed)
         failures = []
-        fivexx = sum(n for status, n in stats.by_status.items() if not isinstance(status, int) or status >= 500)
+        fivexx = sum(
+            n for status, n in stats.by_status.items() if not isinstance(status, int) or status >= 500
+        )
         if fivexx:
             failures.append(f"{fivexx} 5xx/transport errors")
         if any(missing.values()):
@@ -531,8 +681,17 @@ def main() -> int:
                 failures.append(f"{name} memory (PSS) grew {p2 / p1:.2f}x")
         if any(thread.is_alive() for thread in threads):
             failures.append("simulated students still running after the deadline")
-        write_report(ROOT / "RELIABILITY.md", seconds=elapsed, stats=stats, missing=missing, duplicates=duplicates,
-                     figures=figures, pool_lines=pool_lines, memory=memory, failures=failures)
+        write_report(
+            ROOT / "RELIABILITY.md",
+            seconds=elapsed,
+            stats=stats,
+            missing=missing,
+            duplicates=duplicates,
+            figures=figures,
+            pool_lines=pool_lines,
+            memory=memory,
+            failures=failures,
+        )
         print((ROOT / "RELIABILITY.md").read_text())
         return 1 if failures else 0
     finally:

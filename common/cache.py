@@ -11,6 +11,7 @@ Every Redis client has short socket/connect timeouts, no client-side retries, an
 (the `circuitbreaker` package): after one connection failure or timeout, calls fail at once with
 `CacheUnavailable` for REDIS_BREAKER_SECONDS, then one call is let through to probe recovery.
 """
+
 from __future__ import annotations
 
 import json
@@ -169,14 +170,27 @@ class RedisCache:
     backend = "redis"
     auth_epoch_pending = False
 
-    def __init__(self, url: str, *, socket_timeout: float = 0.5, connect_timeout: float = 0.5,
-                 breaker_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        socket_timeout: float = 0.5,
+        connect_timeout: float = 0.5,
+        breaker_seconds: float = 2.0,
+    ) -> None:
         self.client = redis.Redis.from_url(
-            url, socket_timeout=socket_timeout, socket_connect_timeout=connect_timeout,
-            health_check_interval=30, retry=fast_retry(),
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=connect_timeout,
+            health_check_interval=30,
+            retry=fast_retry(),
         )
-        self.breaker = CircuitBreaker(failure_threshold=1, recovery_timeout=breaker_seconds,
-                                      expected_exception=_REDIS_DOWN, name=f"redis:{url}")
+        self.breaker = CircuitBreaker(
+            failure_threshold=1,
+            recovery_timeout=breaker_seconds,
+            expected_exception=_REDIS_DOWN,
+            name=f"redis:{url}",
+        )
         self._probe = threading.Lock()
         self._read_versioned = self.client.register_script(_READ_VERSIONED)
         self._set_if_newer = self.client.register_script(_SET_IF_NEWER)
@@ -319,6 +333,8 @@ def init_cache(app) -> None:
         app.extensions["cache"] = MemoryCache()
         return
     app.extensions["cache"] = RedisCache(
-        url, socket_timeout=app.config.get("REDIS_SOCKET_TIMEOUT", 0.5),
+        url,
+        socket_timeout=app.config.get("REDIS_SOCKET_TIMEOUT", 0.5),
         connect_timeout=app.config.get("REDIS_CONNECT_TIMEOUT", 0.5),
-        breaker_seconds=app.config.get("REDIS_BREAKER_SECONDS", 2.0))
+        breaker_seconds=app.config.get("REDIS_BREAKER_SECONDS", 2.0),
+    )

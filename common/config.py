@@ -1,4 +1,5 @@
 """Settings from the environment; embedded defaults for local use, fail fast in production."""
+
 from __future__ import annotations
 
 import os
@@ -66,7 +67,7 @@ def normalise_database_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs whatever scheme the platform hands us."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -156,9 +157,11 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         # Last resort (fallback disabled): serve requests rather than fail them.
         "RATELIMIT_SWALLOW_ERRORS": True,
         # Never retry a timeout on the limit store either (redis-py retries one 3 times by default).
-        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": redis_socket_timeout,
-                                      "socket_connect_timeout": redis_connect_timeout,
-                                      "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
+        "RATELIMIT_STORAGE_OPTIONS": {
+            "socket_timeout": redis_socket_timeout,
+            "socket_connect_timeout": redis_connect_timeout,
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        },
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "rl"),
         # Gamification: points per XP type, and the per-UTC-day cap on paid forum posts
         "XP_LESSON_COMPLETE": _int(env, "XP_LESSON_COMPLETE", 10),
@@ -175,13 +178,17 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "RAZORPAY_TIMEOUT_SECONDS": float(env.get("RAZORPAY_TIMEOUT_SECONDS") or 10),
         # The embedded default's keys only work against the local stand-in (`python -m standins.razorpay`),
         # so with neither keys nor an API base given (and not in production) payments talk to the stand-in.
-        "RAZORPAY_STANDIN_URL": (env.get("RAZORPAY_STANDIN_URL")
-                                 or f"http://127.0.0.1:{env.get('RAZORPAY_STANDIN_PORT') or 5010}").rstrip("/"),
-        "RAZORPAY_USE_STANDIN": not production and not env.get("RAZORPAY_API_BASE") and not env.get("RAZORPAY_KEY_ID"),
+        "RAZORPAY_STANDIN_URL": (
+            env.get("RAZORPAY_STANDIN_URL") or f"http://127.0.0.1:{env.get('RAZORPAY_STANDIN_PORT') or 5010}"
+        ).rstrip("/"),
+        "RAZORPAY_USE_STANDIN": not production
+        and not env.get("RAZORPAY_API_BASE")
+        and not env.get("RAZORPAY_KEY_ID"),
         # Orders left `created` (or verified but not fulfilled) this long are settled by payments.reconcile.
         # ISO 4217 codes a course may be priced in (the Razorpay account must accept each one).
-        "SUPPORTED_CURRENCIES": [c.strip().upper() for c in (env.get("SUPPORTED_CURRENCIES") or "INR").split(",")
-                                 if c.strip()],
+        "SUPPORTED_CURRENCIES": [
+            c.strip().upper() for c in (env.get("SUPPORTED_CURRENCIES") or "INR").split(",") if c.strip()
+        ],
         "PAYMENTS_RECONCILE_AFTER_SECONDS": _int(env, "PAYMENTS_RECONCILE_AFTER_SECONDS", 180),
         # One reconcile run stops asking Razorpay after this long (below the 240 s task soft time limit).
         "PAYMENTS_RECONCILE_BUDGET_SECONDS": _int(env, "PAYMENTS_RECONCILE_BUDGET_SECONDS", 120),

@@ -1,4 +1,5 @@
 """SQLAlchemy declarative base with a naming convention, the shared `db` handle and column helpers."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,4 +1,5 @@
 """Domain exceptions raised by services; the web edge maps them onto the API's error envelope."""
+
 from __future__ import annotations
 
 

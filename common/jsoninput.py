@@ -3,6 +3,7 @@ and a finder for strings PostgreSQL / bcrypt / UTF-8 refuse (NUL, unpaired UTF-1
 
 The HTTP edge (web/inputs.py) and the webhook intake (common/payments/webhooks.py) both use it.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,9 @@ def decode_json(data: bytes | str, *, max_depth: int | None = None) -> Any:
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
     if max_depth is None:
-        max_depth = current_app.config.get("JSON_MAX_DEPTH", DEFAULT_MAX_DEPTH) if current_app else DEFAULT_MAX_DEPTH
+        max_depth = (
+            current_app.config.get("JSON_MAX_DEPTH", DEFAULT_MAX_DEPTH) if current_app else DEFAULT_MAX_DEPTH
+        )
     check_depth(data, max_depth)
     try:
         return json.loads(data, parse_float=_finite, parse_constant=_no_constant)

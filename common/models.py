@@ -1,4 +1,5 @@
 """Imports every domain's models so metadata (and Alembic) sees the whole schema."""
+
 from common.accounts.models import TokenFamily, User  # noqa: F401
 from common.admin.models import AuditLog  # noqa: F401
 from common.catalog.models import Course, Lesson, Module  # noqa: F401

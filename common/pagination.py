@@ -1,4 +1,5 @@
 """Offset pagination shared by every list: one COUNT and one page query."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,9 +24,7 @@ class Page:
 
 def paginate(stmt: Select, *, page: int, per_page: int, scalars: bool = True) -> Page:
     """Run `stmt` for one page; the total comes from the same statement without ordering."""
-    total = db.session.execute(
-        select(func.count()).select_from(stmt.order_by(None).subquery())
-    ).scalar_one()
+    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars().unique() if scalars else result.all())
     return Page(items=items, page=page, per_page=per_page, total=total)

@@ -1,4 +1,5 @@
 """Demo data for `flask seed`: instructors, students, an admin, courses with content and activity."""
+
 from __future__ import annotations
 
 import hashlib
@@ -43,15 +44,38 @@ def seed_demo_data(*, force: bool = False, seed: int = 7) -> dict | None:
     def email(local: str) -> str:
         return f"{local}{'+' + tag if tag else ''}@example.com"
 
-    admin = User(email=email("admin"), name="Asha Admin", role="admin", password_hash=hash_password(passwords["admin"]))
-    instructors = [User(email=email("instructor"), name="Ira Instructor", role="instructor",
-                        password_hash=hash_password(passwords["instructor"]))]
-    instructors += [User(email=email(f"instructor{i}"), name=f"Instructor {i}", role="instructor",
-                         password_hash=shared_hash) for i in range(2, 7)]
-    students = [User(email=email("student"), name="Sam Student", role="student",
-                     password_hash=hash_password(passwords["student"]))]
-    students += [User(email=email(f"student{i}"), name=f"Student {i}", role="student", password_hash=shared_hash)
-                 for i in range(2, 41)]
+    admin = User(
+        email=email("admin"), name="Asha Admin", role="admin", password_hash=hash_password(passwords["admin"])
+    )
+    instructors = [
+        User(
+            email=email("instructor"),
+            name="Ira Instructor",
+            role="instructor",
+            password_hash=hash_password(passwords["instructor"]),
+        )
+    ]
+    instructors += [
+        User(
+            email=email(f"instructor{i}"),
+            name=f"Instructor {i}",
+            role="instructor",
+            password_hash=shared_hash,
+        )
+        for i in range(2, 7)
+    ]
+    students = [
+        User(
+            email=email("student"),
+            name="Sam Student",
+            role="student",
+            password_hash=hash_password(passwords["student"]),
+        )
+    ]
+    students += [
+        User(email=email(f"student{i}"), name=f"Student {i}", role="student", password_hash=shared_hash)
+        for i in range(2, 41)
+    ]
     db.session.add_all([admin, *instructors, *students])
     db.session.flush()
 
@@ -63,29 +87,47 @@ def seed_demo_data(*, force: bool = False, seed: int = 7) -> dict | None:
             status = "approved" if (d_index + t_index) % 6 else "pending"
             price = 0 if t_index == 0 else rng.choice([49900, 79900, 129900])
             course = Course(
-                instructor_id=instructor.id, title=title, domain=domain, price=price, currency="INR",
+                instructor_id=instructor.id,
+                title=title,
+                domain=domain,
+                price=price,
+                currency="INR",
                 description=f"{title}: a practical, project-based course in {domain.replace('-', ' ')}.",
-                status=status, approved_at=now if status == "approved" else None,
-                submitted_at=now, created_at=now - timedelta(days=60 - len(courses)),
+                status=status,
+                approved_at=now if status == "approved" else None,
+                submitted_at=now,
+                created_at=now - timedelta(days=60 - len(courses)),
             )
             db.session.add(course)
             db.session.flush()
             for m in range(3):
-                module = Module(course_id=course.id, title=f"Module {m + 1}: {title} part {m + 1}", position=m)
+                module = Module(
+                    course_id=course.id, title=f"Module {m + 1}: {title} part {m + 1}", position=m
+                )
                 db.session.add(module)
                 db.session.flush()
                 for lesson_no in range(3):
-                    db.session.add(Lesson(
-                        module_id=module.id, course_id=course.id, position=lesson_no,
-                        title=f"Lesson {m + 1}.{lesson_no + 1}",
-                        video_url=f"https://videos.example.com/{course.id}/{module.id}/{lesson_no}.mp4",
-                        materials_url=f"https://files.example.com/{course.id}/{module.id}/{lesson_no}.pdf",
-                        duration_seconds=rng.randint(240, 1200),
-                    ))
-                db.session.add(Quiz(module_id=module.id, course_id=course.id, position=0,
-                                    question=f"Which statement about part {m + 1} is true?",
-                                    options=["The first option", "The correct option", "Neither"],
-                                    correct_option=1))
+                    db.session.add(
+                        Lesson(
+                            module_id=module.id,
+                            course_id=course.id,
+                            position=lesson_no,
+                            title=f"Lesson {m + 1}.{lesson_no + 1}",
+                            video_url=f"https://videos.example.com/{course.id}/{module.id}/{lesson_no}.mp4",
+                            materials_url=f"https://files.example.com/{course.id}/{module.id}/{lesson_no}.pdf",
+                            duration_seconds=rng.randint(240, 1200),
+                        )
+                    )
+                db.session.add(
+                    Quiz(
+                        module_id=module.id,
+                        course_id=course.id,
+                        position=0,
+                        question=f"Which statement about part {m + 1} is true?",
+                        options=["The first option", "The correct option", "Neither"],
+                        correct_option=1,
+                    )
+                )
             courses.append(course)
     db.session.flush()
 
@@ -97,37 +139,75 @@ def seed_demo_data(*, force: bool = False, seed: int = 7) -> dict | None:
             payment = None
             if paid:
                 digest = hashlib.sha1(f"{student.id}-{course.id}-{tag}".encode()).hexdigest()[:14]
-                payment = Payment(user_id=student.id, course_id=course.id, course_title=course.title,
-                                  amount=course.price, currency="INR", receipt=f"seed_{digest}",
-                                  order_id=f"order_seed{digest}", payment_id=f"pay_seed{digest}",
-                                  status="paid", verified_at=now, paid_at=now)
+                payment = Payment(
+                    user_id=student.id,
+                    course_id=course.id,
+                    course_title=course.title,
+                    amount=course.price,
+                    currency="INR",
+                    receipt=f"seed_{digest}",
+                    order_id=f"order_seed{digest}",
+                    payment_id=f"pay_seed{digest}",
+                    status="paid",
+                    verified_at=now,
+                    paid_at=now,
+                )
                 db.session.add(payment)
                 db.session.flush()
                 payments += 1
-            db.session.add(Enrollment(user_id=student.id, course_id=course.id, source="payment" if paid else "seed",
-                                      payment_id=payment.id if payment else None))
+            db.session.add(
+                Enrollment(
+                    user_id=student.id,
+                    course_id=course.id,
+                    source="payment" if paid else "seed",
+                    payment_id=payment.id if payment else None,
+                )
+            )
             course.enrollment_count += 1
             enrollments += 1
-            lessons = db.session.execute(
-                select(Lesson.id).where(Lesson.course_id == course.id).order_by(Lesson.module_id, Lesson.position)
-            ).scalars().all()
+            lessons = (
+                db.session.execute(
+                    select(Lesson.id)
+                    .where(Lesson.course_id == course.id)
+                    .order_by(Lesson.module_id, Lesson.position)
+                )
+                .scalars()
+                .all()
+            )
             done = lessons[: rng.randint(0, len(lessons) - 1)]
             for lesson_id in done:
                 db.session.add(LessonProgress(user_id=student.id, lesson_id=lesson_id, course_id=course.id))
-                gamification.award_xp(user_id=student.id, type="lesson_complete", source_id=lesson_id,
-                                       course_id=course.id, domain=course.domain)
+                gamification.award_xp(
+                    user_id=student.id,
+                    type="lesson_complete",
+                    source_id=lesson_id,
+                    course_id=course.id,
+                    domain=course.domain,
+                )
                 completions += 1
             for quiz in db.session.execute(select(Quiz).where(Quiz.course_id == course.id)).scalars():
                 if rng.random() < 0.5:
                     choice = rng.choice([0, 1])
-                    db.session.add(QuizResult(quiz_id=quiz.id, user_id=student.id, module_id=quiz.module_id,
-                                              course_id=course.id, selected_option=choice,
-                                              is_correct=choice == quiz.correct_option,
-                                              correct_option=quiz.correct_option))
+                    db.session.add(
+                        QuizResult(
+                            quiz_id=quiz.id,
+                            user_id=student.id,
+                            module_id=quiz.module_id,
+                            course_id=course.id,
+                            selected_option=choice,
+                            is_correct=choice == quiz.correct_option,
+                            correct_option=quiz.correct_option,
+                        )
+                    )
                     attempts += 1
                     if choice == quiz.correct_option:
-                        gamification.award_xp(user_id=student.id, type="quiz_pass", source_id=quiz.id,
-                                               course_id=course.id, domain=course.domain)
+                        gamification.award_xp(
+                            user_id=student.id,
+                            type="quiz_pass",
+                            source_id=quiz.id,
+                            course_id=course.id,
+                            domain=course.domain,
+                        )
     forum = seed_forum(courses=approved[:6], rng=rng)
     db.session.commit()
     # Catalogue pages cached before the seed (e.g. an empty list) must not outlive it.
@@ -135,9 +215,15 @@ def seed_demo_data(*, force: bool = False, seed: int = 7) -> dict | None:
         catalog.invalidate(course.id)
     gamification.rebuild_leaderboards()
     return {
-        "counts": {"users": 1 + len(instructors) + len(students), "courses": len(courses),
-                   "enrollments": enrollments, "payments": payments, "completions": completions,
-                   "quiz_attempts": attempts, **{f"forum_{k}": v for k, v in forum.items()}},
+        "counts": {
+            "users": 1 + len(instructors) + len(students),
+            "courses": len(courses),
+            "enrollments": enrollments,
+            "payments": payments,
+            "completions": completions,
+            "quiz_attempts": attempts,
+            **{f"forum_{k}": v for k, v in forum.items()},
+        },
         "accounts": {
             "admin": (admin.email, passwords["admin"]),
             "instructor": (instructors[0].email, passwords["instructor"]),

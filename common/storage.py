@@ -1,4 +1,5 @@
 """File storage for generated files: a local directory, or S3-compatible object storage when S3_BUCKET is set."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,14 @@ import tempfile
 import threading
 from pathlib import Path, PurePosixPath
 
-_CONFIG_KEYS = ("STORAGE_DIR", "S3_BUCKET", "S3_ENDPOINT_URL", "S3_REGION", "S3_ACCESS_KEY_ID",
-                "S3_SECRET_ACCESS_KEY")
+_CONFIG_KEYS = (
+    "STORAGE_DIR",
+    "S3_BUCKET",
+    "S3_ENDPOINT_URL",
+    "S3_REGION",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+)
 _instances: dict[tuple, "LocalStorage | S3Storage"] = {}
 _instances_lock = threading.Lock()
 
@@ -24,7 +31,12 @@ class StorageNotFound(StorageError):
 def _check_key(key: str) -> str:
     """Keys are relative slash-separated paths; nothing may climb out of the storage root."""
     path = PurePosixPath(key)
-    if not key or key != key.strip() or path.is_absolute() or any(p in ("", ".", "..") for p in key.split("/")):
+    if (
+        not key
+        or key != key.strip()
+        or path.is_absolute()
+        or any(p in ("", ".", "..") for p in key.split("/"))
+    ):
         raise ValueError(f"invalid storage key {key!r}")
     return str(path)
 
@@ -56,8 +68,9 @@ class LocalStorage:
                 raise StorageError(f"cannot write {key}: {exc}") from exc
             raise
 
-    def put_file(self, key: str, source: str | os.PathLike,
-                 content_type: str = "application/octet-stream") -> None:
+    def put_file(
+        self, key: str, source: str | os.PathLike, content_type: str = "application/octet-stream"
+    ) -> None:
         """Store a file from disk without reading it into memory (large exports)."""
         path = self._path(key)
         try:
@@ -100,21 +113,33 @@ class LocalStorage:
 class S3Storage:
     """Objects in an S3-compatible bucket (AWS S3, MinIO, R2...), shared by web and workers on any machine."""
 
-    def __init__(self, *, bucket: str, endpoint_url: str = "", region: str = "us-east-1",
-                 access_key_id: str = "", secret_access_key: str = ""):
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        endpoint_url: str = "",
+        region: str = "us-east-1",
+        access_key_id: str = "",
+        secret_access_key: str = "",
+    ):
         import boto3
         from botocore.config import Config
 
         self.bucket = bucket
         # Path-style addressing works with every S3-compatible server; AWS accepts it too.
-        config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30,
-                        s3={"addressing_style": "path"} if endpoint_url else None)
+        config = Config(
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=30,
+            s3={"addressing_style": "path"} if endpoint_url else None,
+        )
         credentials = {}
         if access_key_id:
             credentials = {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret_access_key}
         # A session of its own: boto3's default session is not thread-safe, a client is.
         self.client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url or None, region_name=region or None, config=config, **credentials)
+            "s3", endpoint_url=endpoint_url or None, region_name=region or None, config=config, **credentials
+        )
 
     def _call(self, method: str, key: str, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError
@@ -132,15 +157,17 @@ class S3Storage:
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self._call("put_object", key, Body=data, ContentType=content_type)
 
-    def put_file(self, key: str, source: str | os.PathLike,
-                 content_type: str = "application/octet-stream") -> None:
+    def put_file(
+        self, key: str, source: str | os.PathLike, content_type: str = "application/octet-stream"
+    ) -> None:
         """Upload a file from disk in parts (multipart for large files), never all in memory."""
         from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.client.upload_file(str(source), self.bucket, _check_key(key),
-                                    ExtraArgs={"ContentType": content_type})
+            self.client.upload_file(
+                str(source), self.bucket, _check_key(key), ExtraArgs={"ContentType": content_type}
+            )
         except (S3UploadFailedError, BotoCoreError, ClientError) as exc:
             raise StorageError(f"S3 upload {key}: {exc}") from exc
 
@@ -173,9 +200,13 @@ class S3Storage:
 def make_storage(config) -> LocalStorage | S3Storage:
     """The backend the settings ask for: S3 when S3_BUCKET is set, else the STORAGE_DIR directory."""
     if config.get("S3_BUCKET"):
-        return S3Storage(bucket=config["S3_BUCKET"], endpoint_url=config.get("S3_ENDPOINT_URL", ""),
-                         region=config.get("S3_REGION", ""), access_key_id=config.get("S3_ACCESS_KEY_ID", ""),
-                         secret_access_key=config.get("S3_SECRET_ACCESS_KEY", ""))
+        return S3Storage(
+            bucket=config["S3_BUCKET"],
+            endpoint_url=config.get("S3_ENDPOINT_URL", ""),
+            region=config.get("S3_REGION", ""),
+            access_key_id=config.get("S3_ACCESS_KEY_ID", ""),
+            secret_access_key=config.get("S3_SECRET_ACCESS_KEY", ""),
+        )
     return LocalStorage(config["STORAGE_DIR"])
 
 

@@ -7,6 +7,7 @@ chooses who signs in. `tamper=1` signs the id_token with a key the JWKS does not
 
     python -m standins.google --port 5011
 """
+
 from __future__ import annotations
 
 import os
@@ -63,10 +64,12 @@ def create_app(issuer: str, client_id: str | None = None, client_secret: str | N
         code = secrets.token_urlsafe(24)
         email = args.get("email", "learner@example.com")
         codes[code] = {
-            "redirect_uri": args["redirect_uri"], "nonce": args.get("nonce"),
+            "redirect_uri": args["redirect_uri"],
+            "nonce": args.get("nonce"),
             "tamper": args.get("tamper") == "1",
             "claims": {
-                "sub": args.get("sub", "google-oauth2|1000"), "email": email,
+                "sub": args.get("sub", "google-oauth2|1000"),
+                "email": email,
                 "email_verified": args.get("email_verified", "true") == "true",
                 "name": args.get("name", "Google Learner"),
             },
@@ -88,16 +91,27 @@ def create_app(issuer: str, client_id: str | None = None, client_secret: str | N
         if request.form.get("redirect_uri") != grant["redirect_uri"]:
             return error("invalid_grant")
         now = int(time.time())
-        claims = {**grant["claims"], "iss": issuer, "aud": client_id, "iat": now, "exp": now + 3600,
-                  "azp": client_id}
+        claims = {
+            **grant["claims"],
+            "iss": issuer,
+            "aud": client_id,
+            "iat": now,
+            "exp": now + 3600,
+            "azp": client_id,
+        }
         if grant["nonce"]:
             claims["nonce"] = grant["nonce"]
         signing_key = rogue_key if grant["tamper"] else key
         id_token = jwt.encode({"alg": "RS256", "kid": "standin-1"}, claims, signing_key)
         access = secrets.token_urlsafe(24)
         access_tokens[access] = grant["claims"]
-        return {"access_token": access, "token_type": "Bearer", "expires_in": 3600,
-                "scope": "openid email profile", "id_token": id_token}
+        return {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": "openid email profile",
+            "id_token": id_token,
+        }
 
     @app.get("/v1/userinfo")
     def userinfo():

@@ -12,6 +12,7 @@ Controls (not Razorpay's; no auth, bind to loopback only):
 
 Run it with `python -m standins.razorpay --port 5010`, or `start_in_thread(...)` from tests.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,7 +50,9 @@ def create_app(state: State) -> Flask:
             elif fault["mode"] == "html_502":
                 return Response(HTML_502, status=502, mimetype="text/html")
             elif fault["mode"] == "unavailable":
-                return Response("<html><body>503 Service Unavailable</body></html>", 503, mimetype="text/html")
+                return Response(
+                    "<html><body>503 Service Unavailable</body></html>", 503, mimetype="text/html"
+                )
             elif fault["mode"] == "gateway_error":
                 raise ApiError("The gateway is not responding", status=502, code="GATEWAY_ERROR")
             elif fault["mode"] == "garbage":  # a 200 whose body is not JSON
@@ -59,8 +62,10 @@ def create_app(state: State) -> Flask:
             elif fault["mode"] == "server_error":
                 raise ApiError("The server encountered an error", status=500, code="SERVER_ERROR")
         auth = request.authorization
-        if auth is None or not (hmac.compare_digest(auth.username or "", state.key_id)
-                                and hmac.compare_digest(auth.password or "", state.key_secret)):
+        if auth is None or not (
+            hmac.compare_digest(auth.username or "", state.key_id)
+            and hmac.compare_digest(auth.password or "", state.key_secret)
+        ):
             raise ApiError("Authentication failed", status=401)
         return None
 
@@ -96,12 +101,20 @@ def create_app(state: State) -> Flask:
     def checkout():
         data = body()
         outcome = data.get("outcome", "captured")
-        result = state.checkout(str(data.get("order_id", "")), outcome=outcome, amount=data.get("amount"),
-                                currency=data.get("currency"))
+        result = state.checkout(
+            str(data.get("order_id", "")),
+            outcome=outcome,
+            amount=data.get("amount"),
+            currency=data.get("currency"),
+        )
         if data.get("webhooks", True) and outcome == "captured":
             pid = result["razorpay_payment_id"]
-            state.deliver_later([state.build_event("payment.captured", payment_id=pid),
-                                 state.build_event("order.paid", payment_id=pid)])
+            state.deliver_later(
+                [
+                    state.build_event("payment.captured", payment_id=pid),
+                    state.build_event("order.paid", payment_id=pid),
+                ]
+            )
         elif data.get("webhooks", True) and outcome == "failed":
             pid = result["error"]["metadata"]["payment_id"]
             state.deliver_later([state.build_event("payment.failed", payment_id=pid)])
@@ -110,11 +123,22 @@ def create_app(state: State) -> Flask:
     @app.post("/_standin/webhooks")
     def send_webhooks():
         data = body()
-        event = state.build_event(str(data.get("event", "")), order_id=data.get("order_id"),
-                                  payment_id=data.get("payment_id"), refund_id=data.get("refund_id"))
-        return jsonify(state.deliver(event, url=data.get("url"), times=int(data.get("times", 1)),
-                                     concurrency=int(data.get("concurrency", 1)), event_id=data.get("event_id"),
-                                     secret=data.get("secret")))
+        event = state.build_event(
+            str(data.get("event", "")),
+            order_id=data.get("order_id"),
+            payment_id=data.get("payment_id"),
+            refund_id=data.get("refund_id"),
+        )
+        return jsonify(
+            state.deliver(
+                event,
+                url=data.get("url"),
+                times=int(data.get("times", 1)),
+                concurrency=int(data.get("concurrency", 1)),
+                event_id=data.get("event_id"),
+                secret=data.get("secret"),
+            )
+        )
 
     @app.post("/_standin/refunds/<refund_id>/process")
     def process_refund(refund_id):
@@ -126,8 +150,12 @@ def create_app(state: State) -> Flask:
     def set_fault():
         data = body()
         try:
-            state.set_fault(str(data.get("mode", "ok")), delay=float(data.get("delay", 0)),
-                            prefix=str(data.get("prefix", "/v1/")), count=data.get("count"))
+            state.set_fault(
+                str(data.get("mode", "ok")),
+                delay=float(data.get("delay", 0)),
+                prefix=str(data.get("prefix", "/v1/")),
+                count=data.get("count"),
+            )
         except ValueError as exc:
             raise ApiError(str(exc), field="mode") from exc
         return jsonify({"fault": state.fault})
@@ -175,9 +203,18 @@ class StandInServer(BackgroundServer):
         self.__exit__(None, None, None)
 
 
-def start_in_thread(*, key_id: str, key_secret: str, webhook_secret: str, webhook_url: str | None = None,
-                    host: str = "127.0.0.1", port: int = 0) -> StandInServer:
-    state = State(key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret, webhook_url=webhook_url)
+def start_in_thread(
+    *,
+    key_id: str,
+    key_secret: str,
+    webhook_secret: str,
+    webhook_url: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> StandInServer:
+    state = State(
+        key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret, webhook_url=webhook_url
+    )
     return StandInServer(state, host, port).start()
 
 
@@ -188,19 +225,34 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - a command
     parser = argparse.ArgumentParser(description="Local Razorpay stand-in")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5010)
-    parser.add_argument("--webhook-url", default=None,
-                        help="where to send webhooks after Checkout and refunds "
-                             "(default $RAZORPAY_STANDIN_WEBHOOK_URL or the local app's /api/payments/webhook)")
+    parser.add_argument(
+        "--webhook-url",
+        default=None,
+        help="where to send webhooks after Checkout and refunds "
+        "(default $RAZORPAY_STANDIN_WEBHOOK_URL or the local app's /api/payments/webhook)",
+    )
     args = parser.parse_args(argv)
     # Not $PORT: under honcho every process gets its own PORT; the web process gets 5000.
-    webhook_url = (args.webhook_url or os.environ.get("RAZORPAY_STANDIN_WEBHOOK_URL")
-                   or "http://127.0.0.1:5000/api/payments/webhook")
+    webhook_url = (
+        args.webhook_url
+        or os.environ.get("RAZORPAY_STANDIN_WEBHOOK_URL")
+        or "http://127.0.0.1:5000/api/payments/webhook"
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    state = State(key_id=settings["RAZORPAY_KEY_ID"], key_secret=settings["RAZORPAY_KEY_SECRET"],
-                  webhook_secret=settings["RAZORPAY_WEBHOOK_SECRET"], webhook_url=webhook_url)
+    state = State(
+        key_id=settings["RAZORPAY_KEY_ID"],
+        key_secret=settings["RAZORPAY_KEY_SECRET"],
+        webhook_secret=settings["RAZORPAY_WEBHOOK_SECRET"],
+        webhook_url=webhook_url,
+    )
     server = make_server(args.host, args.port, create_app(state), threaded=True)
-    log.info("Razorpay stand-in on http://%s:%s (key id %s), webhooks to %s",
-             args.host, args.port, state.key_id, webhook_url)
+    log.info(
+        "Razorpay stand-in on http://%s:%s (key id %s), webhooks to %s",
+        args.host,
+        args.port,
+        state.key_id,
+        webhook_url,
+    )
     server.serve_forever()
 
 

@@ -1,4 +1,5 @@
 """The Razorpay stand-in's memory: orders, payments, refunds, faults and signed webhook events."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,16 @@ import requests
 log = logging.getLogger("standins.razorpay")
 ALPHABET = string.ascii_letters + string.digits
 CURRENCIES = {"INR", "USD", "EUR", "GBP", "SGD", "AED", "MYR"}
-FAULT_MODES = {"ok", "slow", "html_502", "unavailable", "server_error", "gateway_error", "garbage", "wrong_json"}
+FAULT_MODES = {
+    "ok",
+    "slow",
+    "html_502",
+    "unavailable",
+    "server_error",
+    "gateway_error",
+    "garbage",
+    "wrong_json",
+}
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 
 
@@ -32,15 +42,21 @@ def sign(message: bytes | str, secret: str) -> str:
 
 
 class ApiError(Exception):
-    def __init__(self, description: str, status: int = 400, code: str = "BAD_REQUEST_ERROR",
-                 field: str | None = None):
+    def __init__(
+        self, description: str, status: int = 400, code: str = "BAD_REQUEST_ERROR", field: str | None = None
+    ):
         super().__init__(description)
         self.status, self.code, self.description, self.field = status, code, description, field
 
     def body(self) -> dict:
-        error = {"code": self.code, "description": self.description, "source": "NA", "step": "NA",
-                 "reason": "input_validation_failed" if self.code == "BAD_REQUEST_ERROR" else "NA",
-                 "metadata": {}}
+        error = {
+            "code": self.code,
+            "description": self.description,
+            "source": "NA",
+            "step": "NA",
+            "reason": "input_validation_failed" if self.code == "BAD_REQUEST_ERROR" else "NA",
+            "metadata": {},
+        }
         if self.field:
             error["field"] = self.field
         return {"error": error}
@@ -65,13 +81,17 @@ class State:
             self.refund_mode = "processed"
             self.clear_fault()
 
-    def set_fault(self, mode: str, *, delay: float = 0.0, prefix: str = "/v1/", count: int | None = None) -> None:
+    def set_fault(
+        self, mode: str, *, delay: float = 0.0, prefix: str = "/v1/", count: int | None = None
+    ) -> None:
         """Make API calls under `prefix` fail or stall (`count` times, or until cleared)."""
         if mode not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {mode!r}")
         with self.lock:
             self.release.clear()
-            self.fault = None if mode == "ok" else {"mode": mode, "delay": delay, "prefix": prefix, "count": count}
+            self.fault = (
+                None if mode == "ok" else {"mode": mode, "delay": delay, "prefix": prefix, "count": count}
+            )
 
     def clear_fault(self) -> None:
         with self.lock:
@@ -108,9 +128,20 @@ class State:
         notes = data.get("notes") or []
         if notes and (not isinstance(notes, dict) or len(notes) > 15):
             raise ApiError("The notes must be a key-value map of at most 15 pairs.", field="notes")
-        order = {"id": new_id("order"), "entity": "order", "amount": amount, "amount_paid": 0, "amount_due": amount,
-                 "currency": currency, "receipt": receipt, "offer_id": None, "status": "created", "attempts": 0,
-                 "notes": notes, "created_at": int(time.time())}
+        order = {
+            "id": new_id("order"),
+            "entity": "order",
+            "amount": amount,
+            "amount_paid": 0,
+            "amount_due": amount,
+            "currency": currency,
+            "receipt": receipt,
+            "offer_id": None,
+            "status": "created",
+            "attempts": 0,
+            "notes": notes,
+            "created_at": int(time.time()),
+        }
         with self.lock:
             self.orders[order["id"]] = order
         return order
@@ -140,8 +171,14 @@ class State:
         items.sort(key=lambda p: p["created_at"], reverse=True)
         return {"entity": "collection", "count": len(items), "items": items}
 
-    def checkout(self, order_id: str, *, outcome: str = "captured", amount: int | None = None,
-                 currency: str | None = None) -> dict:
+    def checkout(
+        self,
+        order_id: str,
+        *,
+        outcome: str = "captured",
+        amount: int | None = None,
+        currency: str | None = None,
+    ) -> dict:
         """Play Razorpay Checkout: a payment attempt on the order and what the browser handler receives."""
         if outcome not in {"captured", "failed", "authorized"}:
             raise ApiError("outcome must be captured, failed or authorized", field="outcome")
@@ -151,19 +188,45 @@ class State:
                 raise ApiError("Order has already been paid", field="order_id")
             now = int(time.time())
             payment = {
-                "id": new_id("pay"), "entity": "payment", "amount": amount if amount is not None else order["amount"],
-                "currency": currency or order["currency"], "status": outcome, "order_id": order_id,
-                "invoice_id": None, "international": False, "method": "upi", "amount_refunded": 0,
-                "refund_status": None, "captured": outcome == "captured", "description": None, "card_id": None,
-                "bank": None, "wallet": None, "vpa": "success@razorpay", "email": "buyer@example.com",
-                "contact": "+919000090000", "notes": order["notes"], "fee": None, "tax": None,
-                "error_code": None, "error_description": None, "error_source": None, "error_step": None,
-                "error_reason": None, "acquirer_data": {"rrn": str(now)}, "created_at": now,
+                "id": new_id("pay"),
+                "entity": "payment",
+                "amount": amount if amount is not None else order["amount"],
+                "currency": currency or order["currency"],
+                "status": outcome,
+                "order_id": order_id,
+                "invoice_id": None,
+                "international": False,
+                "method": "upi",
+                "amount_refunded": 0,
+                "refund_status": None,
+                "captured": outcome == "captured",
+                "description": None,
+                "card_id": None,
+                "bank": None,
+                "wallet": None,
+                "vpa": "success@razorpay",
+                "email": "buyer@example.com",
+                "contact": "+919000090000",
+                "notes": order["notes"],
+                "fee": None,
+                "tax": None,
+                "error_code": None,
+                "error_description": None,
+                "error_source": None,
+                "error_step": None,
+                "error_reason": None,
+                "acquirer_data": {"rrn": str(now)},
+                "created_at": now,
             }
             if outcome == "failed":
                 payment["vpa"] = "failure@razorpay"
-                payment.update(error_code="BAD_REQUEST_ERROR", error_description="Payment was declined by the bank",
-                               error_source="bank", error_step="payment_authorization", error_reason="payment_failed")
+                payment.update(
+                    error_code="BAD_REQUEST_ERROR",
+                    error_description="Payment was declined by the bank",
+                    error_source="bank",
+                    error_step="payment_authorization",
+                    error_reason="payment_failed",
+                )
             else:
                 payment.update(fee=round(payment["amount"] * 0.02), tax=round(payment["amount"] * 0.0036))
             order["attempts"] += 1
@@ -172,11 +235,21 @@ class State:
                 order.update(status="paid", amount_paid=payment["amount"], amount_due=0)
             self.payments[payment["id"]] = payment
         if outcome == "failed":
-            return {"error": {"code": payment["error_code"], "description": payment["error_description"],
-                              "source": "bank", "step": "payment_authorization", "reason": "payment_failed",
-                              "metadata": {"order_id": order_id, "payment_id": payment["id"]}}}
-        return {"razorpay_payment_id": payment["id"], "razorpay_order_id": order_id,
-                "razorpay_signature": sign(f"{order_id}|{payment['id']}", self.key_secret)}
+            return {
+                "error": {
+                    "code": payment["error_code"],
+                    "description": payment["error_description"],
+                    "source": "bank",
+                    "step": "payment_authorization",
+                    "reason": "payment_failed",
+                    "metadata": {"order_id": order_id, "payment_id": payment["id"]},
+                }
+            }
+        return {
+            "razorpay_payment_id": payment["id"],
+            "razorpay_order_id": order_id,
+            "razorpay_signature": sign(f"{order_id}|{payment['id']}", self.key_secret),
+        }
 
     def create_refund(self, payment_id: str, data: dict) -> dict:
         with self.lock:
@@ -189,11 +262,21 @@ class State:
             amount = data.get("amount", left)
             if not isinstance(amount, int) or amount <= 0 or amount > left:
                 raise ApiError("The refund amount provided is greater than amount captured", field="amount")
-            refund = {"id": new_id("rfnd"), "entity": "refund", "amount": amount, "currency": payment["currency"],
-                      "payment_id": payment_id, "notes": data.get("notes") or [], "receipt": data.get("receipt"),
-                      "acquirer_data": {"arn": None}, "created_at": int(time.time()), "batch_id": None,
-                      "status": self.refund_mode, "speed_processed": "normal",
-                      "speed_requested": data.get("speed", "normal")}
+            refund = {
+                "id": new_id("rfnd"),
+                "entity": "refund",
+                "amount": amount,
+                "currency": payment["currency"],
+                "payment_id": payment_id,
+                "notes": data.get("notes") or [],
+                "receipt": data.get("receipt"),
+                "acquirer_data": {"arn": None},
+                "created_at": int(time.time()),
+                "batch_id": None,
+                "status": self.refund_mode,
+                "speed_processed": "normal",
+                "speed_requested": data.get("speed", "normal"),
+            }
             self.refunds[refund["id"]] = refund
             payment["amount_refunded"] += amount
             full = payment["amount_refunded"] >= payment["amount"]
@@ -209,8 +292,14 @@ class State:
             return refund
 
     # --- webhooks ----------------------------------------------------------------------------
-    def build_event(self, event: str, *, order_id: str | None = None, payment_id: str | None = None,
-                    refund_id: str | None = None) -> dict:
+    def build_event(
+        self,
+        event: str,
+        *,
+        order_id: str | None = None,
+        payment_id: str | None = None,
+        refund_id: str | None = None,
+    ) -> dict:
         """A Razorpay webhook event envelope carrying snapshots of the entities involved."""
         with self.lock:
             payload = {}
@@ -231,20 +320,39 @@ class State:
             payload["payment"] = {"entity": dict(payment)}
             if event.startswith("order."):
                 payload["order"] = {"entity": dict(self.order(payment["order_id"]))}
-        return {"entity": "event", "account_id": "acc_StandIn0000001", "event": event,
-                "contains": list(payload), "payload": payload, "created_at": int(time.time())}
+        return {
+            "entity": "event",
+            "account_id": "acc_StandIn0000001",
+            "event": event,
+            "contains": list(payload),
+            "payload": payload,
+            "created_at": int(time.time()),
+        }
 
-    def signed_request(self, event: dict, *, event_id: str | None = None,
-                       secret: str | None = None) -> tuple[bytes, dict]:
+    def signed_request(
+        self, event: dict, *, event_id: str | None = None, secret: str | None = None
+    ) -> tuple[bytes, dict]:
         """The exact body bytes and headers Razorpay would POST for `event`."""
         body = json.dumps(event, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", "User-Agent": "Razorpay-Webhook/v1",
-                   "X-Razorpay-Signature": sign(body, secret or self.webhook_secret),
-                   "x-razorpay-event-id": event_id or new_id("evt")}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Razorpay-Webhook/v1",
+            "X-Razorpay-Signature": sign(body, secret or self.webhook_secret),
+            "x-razorpay-event-id": event_id or new_id("evt"),
+        }
         return body, headers
 
-    def deliver(self, event: dict, *, url: str | None = None, times: int = 1, concurrency: int = 1,
-                event_id: str | None = None, secret: str | None = None, timeout: float = 10) -> dict:
+    def deliver(
+        self,
+        event: dict,
+        *,
+        url: str | None = None,
+        times: int = 1,
+        concurrency: int = 1,
+        event_id: str | None = None,
+        secret: str | None = None,
+        timeout: float = 10,
+    ) -> dict:
         """POST the signed event to `url` `times` times (the same event id each time, as Razorpay retries)."""
         url = url or self.webhook_url
         if not url:

@@ -1,4 +1,5 @@
 """Run a stand-in WSGI app on loopback, in a background thread (tests) or in the foreground (CLI)."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Run calls at the same moment, each in its own thread and app context: races against real services."""
+
 from __future__ import annotations
 
 import threading

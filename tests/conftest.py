@@ -4,6 +4,7 @@ TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/coursehub_test) 
 that is dropped and re-created for the session; TEST_REDIS_URL (default redis://127.0.0.1:6379/15)
 is flushed before every test. Each test starts from empty tables.
 """
+
 from __future__ import annotations
 
 import os
@@ -130,8 +131,15 @@ def celery_worker(app):
 
     celery = app.extensions["celery"]
     queues = ",".join(q.name for q in celery.conf.task_queues)
-    with start_worker(celery, pool="threads", concurrency=2, perform_ping_check=False,
-                      loglevel="WARNING", queues=queues.split(","), shutdown_timeout=10) as worker:
+    with start_worker(
+        celery,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=queues.split(","),
+        shutdown_timeout=10,
+    ) as worker:
         yield worker
 
 

@@ -1,4 +1,5 @@
 """A local HTTP server that records every request it gets: proof that nothing reached the network."""
+
 from __future__ import annotations
 
 import threading

@@ -1,5 +1,6 @@
 """Private Redis servers for fault tests: a real redis-server on a free port that a test may stop and
 restart, and a "hung" server that accepts connections and never answers. Never the shared Redis."""
+
 from __future__ import annotations
 
 import shutil
@@ -30,7 +31,9 @@ class PrivateRedis:
         assert binary, "redis-server is needed for this test"
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(port=self.port, socket_timeout=1)
         deadline = time.monotonic() + 15
         while True:

@@ -3,6 +3,7 @@
 Each command runs in a subprocess with a clean environment from a copy of the checkout (symlinks,
 without any local `.env`), as an operator or a platform's release phase would run it.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,7 +54,9 @@ def documented_env(home: Path, **settings) -> dict:
 
 
 def run(command: str, cwd: Path, env: dict, timeout: int = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def ok(result: subprocess.CompletedProcess) -> str:
@@ -82,11 +85,16 @@ API_PROBE = textwrap.dedent("""
 
 
 def test_release_line_and_documented_commands_on_the_embedded_default(checkout, tmp_path):
-    razorpay = start_in_thread(key_id="rzp_test_localstandin", key_secret="local-standin-key-secret",
-                               webhook_secret="local-standin-webhook-secret",
-                               webhook_url="http://127.0.0.1:9/api/payments/webhook")
+    razorpay = start_in_thread(
+        key_id="rzp_test_localstandin",
+        key_secret="local-standin-key-secret",
+        webhook_secret="local-standin-webhook-secret",
+        webhook_url="http://127.0.0.1:9/api/payments/webhook",
+    )
     try:
-        env = documented_env(tmp_path, INSTANCE_DIR=str(tmp_path / "instance"), RAZORPAY_STANDIN_URL=razorpay.url)
+        env = documented_env(
+            tmp_path, INSTANCE_DIR=str(tmp_path / "instance"), RAZORPAY_STANDIN_URL=razorpay.url
+        )
         assert "Could not locate" not in ok(run(procfile()["release"], checkout, env))
         seeded = ok(run("flask seed", checkout, env))
         student = re.search(r"student\s+(\S+@example\.com)\s+password: (\S+)", seeded)
@@ -109,9 +117,15 @@ def test_release_line_and_documented_commands_on_the_embedded_default(checkout, 
 
 
 PRODUCTION = {
-    "APP_ENV": "production", "SECRET_KEY": "p" * 40, "JWT_SECRET_KEY": "j" * 40,
-    "DATABASE_URL": TEST_DATABASE_URL, "REDIS_URL": TEST_REDIS_URL, "RAZORPAY_KEY_ID": "rzp_live_x",
-    "RAZORPAY_KEY_SECRET": "s", "RAZORPAY_WEBHOOK_SECRET": "w", "PUBLIC_BASE_URL": "https://courses.example.com",
+    "APP_ENV": "production",
+    "SECRET_KEY": "p" * 40,
+    "JWT_SECRET_KEY": "j" * 40,
+    "DATABASE_URL": TEST_DATABASE_URL,
+    "REDIS_URL": TEST_REDIS_URL,
+    "RAZORPAY_KEY_ID": "rzp_live_x",
+    "RAZORPAY_KEY_SECRET": "s",
+    "RAZORPAY_WEBHOOK_SECRET": "w",
+    "PUBLIC_BASE_URL": "https://courses.example.com",
 }
 
 
@@ -135,8 +149,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-READY = {"web": "Listening at", "worker": "ready.", "certificates": "ready.", "beat": "beat: Starting",
-         "flower": "Visit me at"}
+READY = {
+    "web": "Listening at",
+    "worker": "ready.",
+    "certificates": "ready.",
+    "beat": "beat: Starting",
+    "flower": "Visit me at",
+}
 
 
 def test_procfile_processes_start_with_only_documented_settings(checkout, tmp_path):
@@ -144,12 +163,26 @@ def test_procfile_processes_start_with_only_documented_settings(checkout, tmp_pa
     # A Redis database of its own, so these workers never take the suite's tasks.
     redis_url = re.sub(r"/\d+$", "/13", TEST_REDIS_URL)
     web_port, flower_port = free_port(), free_port()
-    env = documented_env(tmp_path, INSTANCE_DIR=str(tmp_path / "instance"), REDIS_URL=redis_url,
-                         FLOWER_PORT=str(flower_port), FLOWER_BASIC_AUTH="ops:flower-pass", WEB_CONCURRENCY="1", WORKER_CONCURRENCY="1",
-                         CELERY_BEAT_SCHEDULE=str(tmp_path / "beat-schedule"))
+    env = documented_env(
+        tmp_path,
+        INSTANCE_DIR=str(tmp_path / "instance"),
+        REDIS_URL=redis_url,
+        FLOWER_PORT=str(flower_port),
+        FLOWER_BASIC_AUTH="ops:flower-pass",
+        WEB_CONCURRENCY="1",
+        WORKER_CONCURRENCY="1",
+        CELERY_BEAT_SCHEDULE=str(tmp_path / "beat-schedule"),
+    )
     ok(run(procfile()["release"], checkout, env))
-    proc = subprocess.Popen(["honcho", "start", "-p", str(web_port), *READY], cwd=checkout, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ["honcho", "start", "-p", str(web_port), *READY],
+        cwd=checkout,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     seen, output = set(), []
     try:
         deadline = time.monotonic() + 150

@@ -1,5 +1,6 @@
 """Deployment files, checked without a Docker engine: compose against the Compose Specification's
 JSON schema plus the invariants that keep it safe, the Dockerfile's writable paths, .dockerignore."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -30,7 +31,9 @@ def procfile() -> dict:
 
 
 def test_compose_file_follows_the_compose_specification(compose):
-    schema = json.loads(files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text())
+    schema = json.loads(
+        files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text()
+    )
     validator = jsonschema.validators.validator_for(schema)(schema)
     errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(compose)]
     assert errors == []
@@ -47,7 +50,10 @@ def test_every_app_service_runs_in_production_with_every_secret_required(compose
         for setting in REQUIRED_IN_PRODUCTION:
             value = str(env[setting])
             # Either a fixed in-stack address or `${NAME:?message}`: compose refuses to start without it.
-            assert value.startswith(f"${{{setting}:?") or setting in ("DATABASE_URL", "REDIS_URL"), (name, setting)
+            assert value.startswith(f"${{{setting}:?") or setting in ("DATABASE_URL", "REDIS_URL"), (
+                name,
+                setting,
+            )
         # The image's writable places; the code directory belongs to root.
         assert env["INSTANCE_DIR"].startswith("/data/") and env["STORAGE_DIR"].startswith("/data/")
 
@@ -57,7 +63,9 @@ def _published(service: dict) -> list[str]:
 
 
 def test_published_ports_are_loopback_so_forwarded_headers_cannot_be_forged(compose):
-    hops = re.fullmatch(r"\$\{PROXY_FIX_HOPS:-(\d+)\}", compose["services"]["web"]["environment"]["PROXY_FIX_HOPS"])
+    hops = re.fullmatch(
+        r"\$\{PROXY_FIX_HOPS:-(\d+)\}", compose["services"]["web"]["environment"]["PROXY_FIX_HOPS"]
+    )
     assert hops, "PROXY_FIX_HOPS needs a default in the compose file"
     for name, service in compose["services"].items():
         for port in _published(service):
@@ -79,15 +87,20 @@ def test_compose_runs_the_procfile_release_step_before_the_app(compose):
     assert services["release"]["command"] == procfile()["release"] == "flask db upgrade"
     assert services["release"]["restart"] == "no" and "release" not in services["release"]["depends_on"]
     for name in ("web", "worker", "certificates", "beat", "flower"):
-        assert services[name]["depends_on"]["release"] == {"condition": "service_completed_successfully"}, name
+        assert services[name]["depends_on"]["release"] == {"condition": "service_completed_successfully"}, (
+            name
+        )
     for name in ("worker", "certificates", "beat"):
         assert shlex.split(services[name]["command"])[:3] == shlex.split(procfile()[name])[:3]
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    return [tuple(line.strip().split(None, 1)) for line in text.splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    return [
+        tuple(line.strip().split(None, 1))
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def test_image_runs_unprivileged_with_its_writable_paths_owned_by_that_user():
@@ -104,7 +117,11 @@ def test_image_runs_unprivileged_with_its_writable_paths_owned_by_that_user():
     for setting in ("INSTANCE_DIR", "STORAGE_DIR"):
         path = env[setting]
         # create_app() makes INSTANCE_DIR at start-up: it must be writable by the user the image runs as.
-        assert any(path == c or path.startswith(c.rstrip("/") + "/") for c in chowned), (setting, path, chowned)
+        assert any(path == c or path.startswith(c.rstrip("/") + "/") for c in chowned), (
+            setting,
+            path,
+            chowned,
+        )
         assert not path.startswith(env.get("WORKDIR", "/app"))
     workdir = next(args for instruction, args in steps if instruction == "WORKDIR")
     assert not any(c == workdir or workdir.startswith(c) for c in chowned), "the code must stay root-owned"
@@ -128,5 +145,12 @@ def dockerignored(path: str) -> bool:
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
     for path in (".env", ".env.local", ".venv/bin/python", "instance/dev.db", ".git/config"):
         assert dockerignored(path), path
-    for path in (".env.example", ".flaskenv", "web/app.py", "migrations/env.py", "requirements.txt", "Procfile"):
+    for path in (
+        ".env.example",
+        ".flaskenv",
+        "web/app.py",
+        "migrations/env.py",
+        "requirements.txt",
+        "Procfile",
+    ):
         assert not dockerignored(path), path

@@ -1,4 +1,5 @@
 """Smoke: the embedded default (SQLite, in-process tasks and cache) migrates, seeds and serves."""
+
 from __future__ import annotations
 
 import os

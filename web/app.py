@@ -1,4 +1,5 @@
 """Application factory: config, extensions, blueprints from one registry, error envelope."""
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,10 @@ from web.resources import BLUEPRINTS
 
 API_CSP = {"default-src": "'none'", "frame-ancestors": "'none'"}
 # The Swagger UI page is the one HTML page we serve; its assets come from this app only.
-DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+)
 EXPOSED_HEADERS = ["Link", "Location", "Retry-After", "Content-Disposition"]
 
 
@@ -107,8 +110,12 @@ def _init_security(app: Flask) -> None:
             response.headers["Cache-Control"] = "private, no-store"
         return response
 
-    cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-                  expose_headers=EXPOSED_HEADERS, supports_credentials=False)
+    cors.init_app(
+        app,
+        resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+        expose_headers=EXPOSED_HEADERS,
+        supports_credentials=False,
+    )
     talisman.init_app(
         app,
         force_https=app.config["FORCE_HTTPS"],

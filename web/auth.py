@@ -1,4 +1,5 @@
 """Authentication and role decorators for routes, and the JWT callbacks."""
+
 from __future__ import annotations
 
 from copy import deepcopy
@@ -30,7 +31,9 @@ def _document(wrapper, optional: bool, roles: tuple[str, ...]) -> None:
     if not optional:
         responses.setdefault("401", {"description": "Missing, invalid, expired or revoked token"})
     if roles:
-        responses.setdefault("403", {"description": "Role not allowed: " + ", ".join(sorted(_allowed(roles)))})
+        responses.setdefault(
+            "403", {"description": "Role not allowed: " + ", ".join(sorted(_allowed(roles)))}
+        )
     wrapper._apidoc = apidoc
 
 

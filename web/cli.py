@@ -1,4 +1,5 @@
 """Flask CLI commands: seed, users create-admin, leaderboards rebuild, postman write, payments."""
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,9 @@ def write_postman(output):
 @payments_cli.command("checkout")
 @click.argument("order_id")
 @click.option("--fail", is_flag=True, help="Make the payment fail instead of succeed.")
-@click.option("--complete", is_flag=True, help="Also verify the payment as its student (completes the purchase).")
+@click.option(
+    "--complete", is_flag=True, help="Also verify the payment as its student (completes the purchase)."
+)
 @click.option("--webhooks/--no-webhooks", default=True, help="Let the stand-in send its webhooks too.")
 def payments_checkout(order_id, fail, complete, webhooks):
     """Play Razorpay Checkout for ORDER_ID on the local stand-in; print the verify payload."""
@@ -60,8 +63,11 @@ def payments_checkout(order_id, fail, complete, webhooks):
 
     url = gateway.api_base() + "/_standin/checkout"
     try:
-        answer = requests.post(url, json={"order_id": order_id, "outcome": "failed" if fail else "captured",
-                                          "webhooks": webhooks}, timeout=10)
+        answer = requests.post(
+            url,
+            json={"order_id": order_id, "outcome": "failed" if fail else "captured", "webhooks": webhooks},
+            timeout=10,
+        )
     except requests.RequestException as exc:
         raise click.ClickException(f"the Razorpay stand-in at {url} is not reachable: {exc}") from exc
     payload = answer.json()
@@ -69,17 +75,24 @@ def payments_checkout(order_id, fail, complete, webhooks):
     if answer.status_code != 200:
         raise click.ClickException("the stand-in refused the checkout")
     if complete and not fail:
-        payment = db.session.execute(db.select(Payment).where(Payment.order_id == order_id)).scalar_one_or_none()
+        payment = db.session.execute(
+            db.select(Payment).where(Payment.order_id == order_id)
+        ).scalar_one_or_none()
         if payment is None:
             raise click.ClickException(f"no payment record for order {order_id}")
-        row, job = service.verify_payment(user_id=payment.user_id, order_id=order_id,
-                                          payment_id=payload["razorpay_payment_id"],
-                                          signature=payload["razorpay_signature"])
+        row, job = service.verify_payment(
+            user_id=payment.user_id,
+            order_id=order_id,
+            payment_id=payload["razorpay_payment_id"],
+            signature=payload["razorpay_signature"],
+        )
         click.echo(f"payment {row.id}: {row.status}" + (f" (job {job.id}: {job.status})" if job else ""))
 
 
 @payments_cli.command("reconcile")
-@click.option("--older-than", type=int, default=None, help="Seconds an order must be stuck (default from config).")
+@click.option(
+    "--older-than", type=int, default=None, help="Seconds an order must be stuck (default from config)."
+)
 def payments_reconcile(older_than):
     """Settle stuck orders and refunds from Razorpay now (what the beat task does every 5 minutes)."""
     from common.payments.webhooks import reconcile

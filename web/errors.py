@@ -1,4 +1,5 @@
 """One error envelope for every failure: {code, status, message, errors?} with the right status."""
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,11 @@ log = logging.getLogger(__name__)
 
 
 def envelope(code: int, message: str | None = None, errors: dict | None = None, headers: dict | None = None):
-    payload = {"code": code, "status": HTTPStatus(code).phrase, "message": message or HTTPStatus(code).description}
+    payload = {
+        "code": code,
+        "status": HTTPStatus(code).phrase,
+        "message": message or HTTPStatus(code).description,
+    }
     if errors:
         payload["errors"] = errors
     response = jsonify(payload)

@@ -1,4 +1,5 @@
 """Flask extension instances, initialised by create_app()."""
+
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter

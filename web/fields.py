@@ -1,4 +1,5 @@
 """Shared marshmallow fields: UTC timestamps with `Z`, http(s) URLs, trimmed non-empty strings."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -13,6 +13,7 @@ The checks hook into the webargs parser flask-smorest uses for `@blp.arguments` 
 JSON provider (`request.get_json`), so routes with plain `ma.fields.Integer`/`ma.fields.String`
 get them without doing anything.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -100,6 +101,7 @@ class EdgeJSONProvider(DefaultJSONProvider):
 
 # ---- URL and headers ----------------------------------------------------------------------------
 
+
 def _refuse_before_routing():
     from web.errors import envelope
 
@@ -113,8 +115,9 @@ def _refuse_before_routing():
     if "\x00" in request.path:
         return envelope(404)
     if b"%00" in request.query_string or b"\x00" in request.query_string:
-        return envelope(400, "The query string must not contain NUL characters",
-                        {"query": {"_schema": [UNSAFE_TEXT]}})
+        return envelope(
+            400, "The query string must not contain NUL characters", {"query": {"_schema": [UNSAFE_TEXT]}}
+        )
     return None
 
 

@@ -1,4 +1,5 @@
 """Google sign-in through Authlib's OpenID Connect client (discovery from GOOGLE_DISCOVERY_URL)."""
+
 from __future__ import annotations
 
 import logging

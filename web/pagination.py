@@ -1,4 +1,5 @@
 """Query arguments and response shape for paginated lists, with RFC 8288 Link headers."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -48,6 +49,9 @@ def page_response(page: Page, items: list | None = None):
     """(body, headers) for a smorest view returning a page."""
     body = {
         "items": page.items if items is None else items,
-        "page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages,
+        "page": page.page,
+        "per_page": page.per_page,
+        "total": page.total,
+        "pages": page.pages,
     }
     return body, {"Link": link_header(page)}

@@ -1,4 +1,5 @@
 """A Postman v2.1 collection derived from the live OpenAPI document."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,11 @@ def _example(schema: dict, components: dict, depth: int = 0):
         return _example(components.get(name, {}), components, depth + 1) if depth < 4 else {}
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
-        return {k: _example(v, components, depth + 1) for k, v in schema.get("properties", {}).items()
-                if not v.get("readOnly")}
+        return {
+            k: _example(v, components, depth + 1)
+            for k, v in schema.get("properties", {}).items()
+            if not v.get("readOnly")
+        }
     if kind == "array":
         return [_example(schema.get("items", {}), components, depth + 1)]
     if "enum" in schema:
@@ -47,13 +51,17 @@ def build_collection() -> dict:
 
                 request["body"] = {"mode": "raw", "raw": json.dumps(_example(body, components), indent=2)}
             tag = (op.get("tags") or ["api"])[0]
-            folders.setdefault(tag, []).append({"name": op.get("summary") or f"{method.upper()} {path}",
-                                                "request": request})
+            folders.setdefault(tag, []).append(
+                {"name": op.get("summary") or f"{method.upper()} {path}", "request": request}
+            )
     return {
         "info": {
             "name": spec["info"]["title"],
             "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
         },
-        "variable": [{"key": "baseUrl", "value": "http://127.0.0.1:5000"}, {"key": "accessToken", "value": ""}],
+        "variable": [
+            {"key": "baseUrl", "value": "http://127.0.0.1:5000"},
+            {"key": "accessToken", "value": ""},
+        ],
         "item": [{"name": tag, "item": items} for tag, items in folders.items()],
     }

@@ -1,4 +1,5 @@
 """Entry point for `celery -A worker.celery_app ...`: a Flask app and its bound Celery app."""
+
 from web.app import create_app
 
 flask_app = create_app()

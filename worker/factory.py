@@ -1,4 +1,5 @@
 """Builds a Celery app bound to a Flask app: every task runs inside its application context."""
+
 from __future__ import annotations
 
 from celery import Celery, Task
@@ -42,11 +43,13 @@ def make_celery(app) -> Celery:
         task_eager_propagates=False,
         # An acks_late task whose worker died comes back after the visibility timeout (configurable so
         # the worker-kill test can keep it short).
-        broker_transport_options={**celery.conf.broker_transport_options,
-                                  "visibility_timeout": app.config.get("CELERY_VISIBILITY_TIMEOUT", 900),
-                                  # A hung broker costs seconds, not forever, per publish.
-                                  "socket_timeout": app.config.get("CELERY_BROKER_SOCKET_TIMEOUT", 2.0),
-                                  "socket_connect_timeout": app.config.get("REDIS_CONNECT_TIMEOUT", 0.5)},
+        broker_transport_options={
+            **celery.conf.broker_transport_options,
+            "visibility_timeout": app.config.get("CELERY_VISIBILITY_TIMEOUT", 900),
+            # A hung broker costs seconds, not forever, per publish.
+            "socket_timeout": app.config.get("CELERY_BROKER_SOCKET_TIMEOUT", 2.0),
+            "socket_connect_timeout": app.config.get("REDIS_CONNECT_TIMEOUT", 0.5),
+        },
     )
     celery.set_default()
     celery.autodiscover_tasks(lambda: [], force=True)

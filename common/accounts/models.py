@@ -1,4 +1,5 @@
 """User accounts: credentials, role, suspension and the token version that revokes sessions."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,10 +23,12 @@ class User(db.Model):
         Index("ix_users_status", "status"),
         Index("ix_users_created_at", "created_at"),
         # Trigram indexes for the admin search (case-insensitive substring of email or name).
-        Index("ix_users_email_trgm", text("lower(email) gin_trgm_ops"), postgresql_using="gin")
-        .ddl_if(dialect="postgresql"),
-        Index("ix_users_name_trgm", text("lower(name) gin_trgm_ops"), postgresql_using="gin")
-        .ddl_if(dialect="postgresql"),
+        Index("ix_users_email_trgm", text("lower(email) gin_trgm_ops"), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
+        Index("ix_users_name_trgm", text("lower(name) gin_trgm_ops"), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,8 +61,10 @@ class TokenFamily(db.Model):
     """
 
     __tablename__ = "token_families"
-    __table_args__ = (Index("ix_token_families_user_id", "user_id"),
-                      Index("ix_token_families_expires_at", "expires_at"))
+    __table_args__ = (
+        Index("ix_token_families_user_id", "user_id"),
+        Index("ix_token_families_expires_at", "expires_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -6,6 +6,7 @@ for the same tokens as login. Only a SHA-256 of the code is stored (in Redis, or
 of the embedded default), with a TTL, and redeeming takes it with one atomic get-and-delete: a code
 works once, and a leaked store reveals no usable code.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,4 +41,3 @@ def redeem_code(*, code: str) -> int:
     if user_id is None:
         raise Unauthorized("This sign-in code is invalid, expired or already used")
     return int(user_id)
-

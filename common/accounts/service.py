@@ -1,4 +1,5 @@
 """Account rules: registration, login, profile, OAuth linking, suspension and roles."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -30,8 +31,9 @@ def register(*, email: str, password: str, name: str, role: str = "student") -> 
     """Create an account; only student and instructor may be chosen by the caller."""
     if role not in SELF_SERVICE_ROLES:
         raise ValidationError("Invalid role", errors={"json": {"role": ["Must be student or instructor."]}})
-    user = User(email=normalise_email(email), name=name.strip(), role=role,
-                password_hash=hash_password(password))
+    user = User(
+        email=normalise_email(email), name=name.strip(), role=role, password_hash=hash_password(password)
+    )
     db.session.add(user)
     try:
         db.session.commit()
@@ -67,8 +69,9 @@ def active_user(user_id: int) -> User:
     return user
 
 
-def update_profile(*, user_id: int, name: str | None = None, password: str | None = None,
-                   current_password: str | None = None) -> tuple[User, bool]:
+def update_profile(
+    *, user_id: int, name: str | None = None, password: str | None = None, current_password: str | None = None
+) -> tuple[User, bool]:
     """Change name and/or password; returns (user, password_changed).
 
     A password change needs the current password (unless the account has none yet, as after a
@@ -82,8 +85,10 @@ def update_profile(*, user_id: int, name: str | None = None, password: str | Non
         if user.password_hash is not None and not (
             current_password and verify_password(user.password_hash, current_password)
         ):
-            raise ValidationError("Current password is incorrect",
-                                  errors={"json": {"current_password": ["Incorrect password."]}})
+            raise ValidationError(
+                "Current password is incorrect",
+                errors={"json": {"current_password": ["Incorrect password."]}},
+            )
         user.password_hash = hash_password(password)
         user.token_version += 1
         changed_password = True
@@ -114,8 +119,9 @@ def login_with_google(*, sub: str, email: str | None, email_verified: bool, name
             db.session.rollback()
             raise Forbidden("This account is an instructor or admin account: sign in with its password")
         if user is None:
-            user = User(email=email, name=(name or email.split("@")[0])[:120], role="student",
-                        email_verified=True)
+            user = User(
+                email=email, name=(name or email.split("@")[0])[:120], role="student", email_verified=True
+            )
             db.session.add(user)
         user.google_sub = sub
         user.email_verified = True
@@ -156,8 +162,12 @@ def _lock_for_admin_change(user_id: int) -> User:
     """
     user = get_user(user_id)
     if user.role == "admin":
-        db.session.execute(select(User.id).where(User.role == "admin", User.status == "active")
-                           .order_by(User.id).with_for_update())
+        db.session.execute(
+            select(User.id)
+            .where(User.role == "admin", User.status == "active")
+            .order_by(User.id)
+            .with_for_update()
+        )
     db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
     db.session.refresh(user)
     return user
@@ -167,8 +177,11 @@ def _refuse_last_admin(user: User) -> None:
     """Conflict if `user` is the only active admin left (call with the admin rows locked)."""
     if user.role != "admin" or user.status != "active":
         return
-    others = db.session.execute(select(func.count()).select_from(User).where(
-        User.role == "admin", User.status == "active", User.id != user.id)).scalar_one()
+    others = db.session.execute(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.status == "active", User.id != user.id)
+    ).scalar_one()
     if others == 0:
         db.session.rollback()
         raise Conflict("The last active admin cannot be suspended or demoted")
@@ -192,9 +205,15 @@ def set_suspended(*, actor_id: int, user_id: int, suspended: bool, reason: str |
     user.status = "suspended" if suspended else "active"
     user.suspended_reason = reason if suspended else None
     user.token_version += 1
-    audit.record(actor_id=actor_id, action="user.suspend" if suspended else "user.unsuspend",
-                 object_type="user", object_id=user.id, detail={"reason": reason} if reason else None,
-                 before=before, after=_state(user))
+    audit.record(
+        actor_id=actor_id,
+        action="user.suspend" if suspended else "user.unsuspend",
+        object_type="user",
+        object_id=user.id,
+        detail={"reason": reason} if reason else None,
+        before=before,
+        after=_state(user),
+    )
     db.session.commit()
     tokens.publish_version(user)
     return user
@@ -206,7 +225,9 @@ def promote(*, actor_id: int, user_id: int, role: str) -> User:
     Conflict for the actor themselves and for demoting the last active admin.
     """
     if role not in ROLES:
-        raise ValidationError("Invalid role", errors={"json": {"role": [f"Must be one of {', '.join(ROLES)}."]}})
+        raise ValidationError(
+            "Invalid role", errors={"json": {"role": [f"Must be one of {', '.join(ROLES)}."]}}
+        )
     if actor_id == user_id:
         raise Conflict("Admins cannot change their own role")
     user = _lock_for_admin_change(user_id)
@@ -215,8 +236,15 @@ def promote(*, actor_id: int, user_id: int, role: str) -> User:
     before = _state(user)
     user.role = role
     user.token_version += 1
-    audit.record(actor_id=actor_id, action="user.promote", object_type="user", object_id=user.id,
-                 detail={"from": before["role"], "to": role}, before=before, after=_state(user))
+    audit.record(
+        actor_id=actor_id,
+        action="user.promote",
+        object_type="user",
+        object_id=user.id,
+        detail={"from": before["role"], "to": role},
+        before=before,
+        after=_state(user),
+    )
     db.session.commit()
     tokens.publish_version(user)
     return user

@@ -14,6 +14,7 @@
 - Redis down: access tokens are checked against PostgreSQL instead (family + user, one query), so auth
   keeps answering correctly; see README "Authentication and security".
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 TOKEN_VERSION_TTL = 3600
 EPOCH_KEY = "auth:epoch"
 # Cached version values are "<rank>:<state>"; a deleted user outranks every real version.
-_DELETED_RANK = 2 ** 62
+_DELETED_RANK = 2**62
 
 
 def _blocklist_key(jti: str) -> str:
@@ -51,10 +52,16 @@ def _access_ttl() -> int:
 
 # --- issue and rotate -----------------------------------------------------------------------------
 
+
 def issue_tokens(user) -> dict:
     """A fresh access/refresh pair for the user in a new token family (one login session)."""
-    family = TokenFamily(id=str(uuid.uuid4()), user_id=user.id, refresh_jti=str(uuid.uuid4()),
-                         access_jti=str(uuid.uuid4()), expires_at=_refresh_expiry())
+    family = TokenFamily(
+        id=str(uuid.uuid4()),
+        user_id=user.id,
+        refresh_jti=str(uuid.uuid4()),
+        access_jti=str(uuid.uuid4()),
+        expires_at=_refresh_expiry(),
+    )
     db.session.add(family)
     db.session.commit()
     return _mint(user, family.id, access_jti=family.access_jti, refresh_jti=family.refresh_jti)
@@ -68,10 +75,14 @@ def rotate_refresh_token(payload: dict, user) -> dict:
     new_refresh, new_access = str(uuid.uuid4()), str(uuid.uuid4())
     rotated = db.session.execute(
         update(TokenFamily)
-        .where(TokenFamily.id == payload.get("fam"), TokenFamily.refresh_jti == payload["jti"],
-               TokenFamily.revoked_at.is_(None))
-        .values(refresh_jti=new_refresh, access_jti=new_access, rotated_at=utcnow(),
-                expires_at=_refresh_expiry())
+        .where(
+            TokenFamily.id == payload.get("fam"),
+            TokenFamily.refresh_jti == payload["jti"],
+            TokenFamily.revoked_at.is_(None),
+        )
+        .values(
+            refresh_jti=new_refresh, access_jti=new_access, rotated_at=utcnow(), expires_at=_refresh_expiry()
+        )
         .returning(TokenFamily.id)
     ).first()
     if rotated is None:
@@ -93,14 +104,17 @@ def _mint(user, family_id: str, *, access_jti: str, refresh_jti: str) -> dict:
     except CacheUnavailable:
         pass
     claims = {"role": user.role, "tv": user.token_version, "fam": family_id}
-    access = create_access_token(identity=str(user.id), additional_claims={
-        **claims, "jti": access_jti, "rjti": refresh_jti})
-    refresh = create_refresh_token(identity=str(user.id), additional_claims={
-        **claims, "jti": refresh_jti, "ajti": access_jti})
+    access = create_access_token(
+        identity=str(user.id), additional_claims={**claims, "jti": access_jti, "rjti": refresh_jti}
+    )
+    refresh = create_refresh_token(
+        identity=str(user.id), additional_claims={**claims, "jti": refresh_jti, "ajti": access_jti}
+    )
     return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer"}
 
 
 # --- revoke ---------------------------------------------------------------------------------------
+
 
 def revoke_pair(payload: dict) -> None:
     """Log out: revoke the token's family (its refresh and access token) in PostgreSQL, then Redis."""
@@ -136,8 +150,9 @@ def publish_version(user) -> None:
     """Push the user's token version (and whether they are suspended) to Redis after commit."""
     state = "a" if user.status == "active" else "s"
     try:
-        cache.set_if_newer(_version_key(user.id), user.token_version, f"{user.token_version}:{state}",
-                           TOKEN_VERSION_TTL)
+        cache.set_if_newer(
+            _version_key(user.id), user.token_version, f"{user.token_version}:{state}", TOKEN_VERSION_TTL
+        )
     except CacheUnavailable:
         # While Redis is down tokens are checked against PostgreSQL; on recovery the epoch bump
         # refuses every access token issued before it (the stale cached version cannot matter).
@@ -146,6 +161,7 @@ def publish_version(user) -> None:
 
 
 # --- check ----------------------------------------------------------------------------------------
+
 
 def is_revoked(payload: dict) -> bool:
     """True if the token was logged out, rotated away, predates the user's version or the epoch.
@@ -164,7 +180,9 @@ def is_revoked(payload: dict) -> bool:
 def _access_revoked_in_cache(payload: dict) -> bool:
     user_id = int(payload["sub"])
     _flush_epoch_bump()
-    blocked, version, epoch = cache.get_many([_blocklist_key(payload["jti"]), _version_key(user_id), EPOCH_KEY])
+    blocked, version, epoch = cache.get_many(
+        [_blocklist_key(payload["jti"]), _version_key(user_id), EPOCH_KEY]
+    )
     if blocked is not None:
         return True
     rank, state = _parse_version(version)
@@ -247,6 +265,7 @@ def _family_refuses(row, payload: dict, current_jti: str | None) -> bool:
 
 # --- the epoch ------------------------------------------------------------------------------------
 
+
 def _epoch_value(raw: bytes) -> int:
     return int(raw.split(b":", 1)[0])
 
@@ -276,6 +295,7 @@ def _flush_epoch_bump() -> None:
 
 
 # --- housekeeping ---------------------------------------------------------------------------------
+
 
 def purge_expired_families(*, batch: int = 5000) -> int:
     """Delete up to `batch` token families whose newest refresh token has expired; returns how many."""

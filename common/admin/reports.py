@@ -1,4 +1,5 @@
 """Exported reports: requested as jobs, streamed from a server-side cursor into CSV or XLSX, stored, expired."""
+
 from __future__ import annotations
 
 import csv
@@ -25,10 +26,12 @@ log = logging.getLogger(__name__)
 
 KIND = "report"
 TASK = "reports.build"
-FORMATS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-BATCH = 2000            # rows fetched from the server-side cursor at a time
-PROGRESS_EVERY = 5000   # rows between progress updates on the job
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+BATCH = 2000  # rows fetched from the server-side cursor at a time
+PROGRESS_EVERY = 5000  # rows between progress updates on the job
 # OWASP CSV injection: a cell starting with one of these is read as a formula by spreadsheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,58 +55,191 @@ def neutralise(value):
 
 # ---- what each report contains ------------------------------------------------------------
 def _enrollments(from_, to):
-    stmt = (select(Enrollment.id, Enrollment.enrolled_at, Enrollment.status, Enrollment.source,
-                   Enrollment.completed_at, Enrollment.revoked_at, User.id, User.email, User.name,
-                   Course.id, Course.title, Course.domain, Payment.id, Payment.amount, Payment.currency)
-            .join(User, User.id == Enrollment.user_id).join(Course, Course.id == Enrollment.course_id)
-            .outerjoin(Payment, Payment.id == Enrollment.payment_id).order_by(Enrollment.id))
+    stmt = (
+        select(
+            Enrollment.id,
+            Enrollment.enrolled_at,
+            Enrollment.status,
+            Enrollment.source,
+            Enrollment.completed_at,
+            Enrollment.revoked_at,
+            User.id,
+            User.email,
+            User.name,
+            Course.id,
+            Course.title,
+            Course.domain,
+            Payment.id,
+            Payment.amount,
+            Payment.currency,
+        )
+        .join(User, User.id == Enrollment.user_id)
+        .join(Course, Course.id == Enrollment.course_id)
+        .outerjoin(Payment, Payment.id == Enrollment.payment_id)
+        .order_by(Enrollment.id)
+    )
     return stmt, Enrollment.enrolled_at
 
 
 def _payments(from_, to):
-    stmt = (select(Payment.id, Payment.created_at, Payment.status, Payment.amount, Payment.currency,
-                   Payment.user_id, User.email, Payment.course_id, Payment.course_title, Payment.order_id,
-                   Payment.payment_id, Payment.paid_at, Payment.refunded_at, Payment.refund_id)
-            .join(User, User.id == Payment.user_id).order_by(Payment.id))
+    stmt = (
+        select(
+            Payment.id,
+            Payment.created_at,
+            Payment.status,
+            Payment.amount,
+            Payment.currency,
+            Payment.user_id,
+            User.email,
+            Payment.course_id,
+            Payment.course_title,
+            Payment.order_id,
+            Payment.payment_id,
+            Payment.paid_at,
+            Payment.refunded_at,
+            Payment.refund_id,
+        )
+        .join(User, User.id == Payment.user_id)
+        .order_by(Payment.id)
+    )
     return stmt, Payment.created_at
 
 
 def _users(from_, to):
-    counts = (select(Enrollment.user_id, func.count().label("n")).where(Enrollment.status == "active")
-              .group_by(Enrollment.user_id).subquery())
-    stmt = (select(User.id, User.created_at, User.email, User.name, User.role, User.status, User.xp_total,
-                   func.coalesce(counts.c.n, 0), User.last_login_at)
-            .outerjoin(counts, counts.c.user_id == User.id).order_by(User.id))
+    counts = (
+        select(Enrollment.user_id, func.count().label("n"))
+        .where(Enrollment.status == "active")
+        .group_by(Enrollment.user_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            User.id,
+            User.created_at,
+            User.email,
+            User.name,
+            User.role,
+            User.status,
+            User.xp_total,
+            func.coalesce(counts.c.n, 0),
+            User.last_login_at,
+        )
+        .outerjoin(counts, counts.c.user_id == User.id)
+        .order_by(User.id)
+    )
     return stmt, User.created_at
 
 
 def _courses(from_, to):
-    active = (select(Enrollment.course_id, func.count().label("n")).where(Enrollment.status == "active")
-              .group_by(Enrollment.course_id).subquery())
-    revenue = (select(Payment.course_id, func.sum(Payment.amount).label("net")).where(Payment.status == "paid")
-               .group_by(Payment.course_id).subquery())
-    stmt = (select(Course.id, Course.created_at, Course.title, Course.domain, Course.status, Course.instructor_id,
-                   User.email, Course.price, Course.currency, func.coalesce(active.c.n, 0),
-                   func.coalesce(revenue.c.net, 0), Course.submitted_at, Course.approved_at)
-            .join(User, User.id == Course.instructor_id)
-            .outerjoin(active, active.c.course_id == Course.id).outerjoin(revenue, revenue.c.course_id == Course.id)
-            .order_by(Course.id))
+    active = (
+        select(Enrollment.course_id, func.count().label("n"))
+        .where(Enrollment.status == "active")
+        .group_by(Enrollment.course_id)
+        .subquery()
+    )
+    revenue = (
+        select(Payment.course_id, func.sum(Payment.amount).label("net"))
+        .where(Payment.status == "paid")
+        .group_by(Payment.course_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Course.id,
+            Course.created_at,
+            Course.title,
+            Course.domain,
+            Course.status,
+            Course.instructor_id,
+            User.email,
+            Course.price,
+            Course.currency,
+            func.coalesce(active.c.n, 0),
+            func.coalesce(revenue.c.net, 0),
+            Course.submitted_at,
+            Course.approved_at,
+        )
+        .join(User, User.id == Course.instructor_id)
+        .outerjoin(active, active.c.course_id == Course.id)
+        .outerjoin(revenue, revenue.c.course_id == Course.id)
+        .order_by(Course.id)
+    )
     return stmt, Course.created_at
 
 
 # Stable column names, in file order (documented in the README). Money is in the smallest unit.
 REPORTS = {
-    "enrollments": (_enrollments, ["enrollment_id", "enrolled_at", "status", "source", "completed_at", "revoked_at",
-                                   "user_id", "user_email", "user_name", "course_id", "course_title", "course_domain",
-                                   "payment_id", "amount", "currency"]),
-    "payments": (_payments, ["payment_id", "created_at", "status", "amount", "currency", "user_id", "user_email",
-                             "course_id", "course_title", "order_id", "razorpay_payment_id", "paid_at",
-                             "refunded_at", "refund_id"]),
-    "users": (_users, ["user_id", "created_at", "email", "name", "role", "status", "xp_total",
-                       "active_enrollments", "last_login_at"]),
-    "courses": (_courses, ["course_id", "created_at", "title", "domain", "status", "instructor_id",
-                           "instructor_email", "price", "currency", "active_enrollments", "net_revenue",
-                           "submitted_at", "approved_at"]),
+    "enrollments": (
+        _enrollments,
+        [
+            "enrollment_id",
+            "enrolled_at",
+            "status",
+            "source",
+            "completed_at",
+            "revoked_at",
+            "user_id",
+            "user_email",
+            "user_name",
+            "course_id",
+            "course_title",
+            "course_domain",
+            "payment_id",
+            "amount",
+            "currency",
+        ],
+    ),
+    "payments": (
+        _payments,
+        [
+            "payment_id",
+            "created_at",
+            "status",
+            "amount",
+            "currency",
+            "user_id",
+            "user_email",
+            "course_id",
+            "course_title",
+            "order_id",
+            "razorpay_payment_id",
+            "paid_at",
+            "refunded_at",
+            "refund_id",
+        ],
+    ),
+    "users": (
+        _users,
+        [
+            "user_id",
+            "created_at",
+            "email",
+            "name",
+            "role",
+            "status",
+            "xp_total",
+            "active_enrollments",
+            "last_login_at",
+        ],
+    ),
+    "courses": (
+        _courses,
+        [
+            "course_id",
+            "created_at",
+            "title",
+            "domain",
+            "status",
+            "instructor_id",
+            "instructor_email",
+            "price",
+            "currency",
+            "active_enrollments",
+            "net_revenue",
+            "submitted_at",
+            "approved_at",
+        ],
+    ),
 }
 
 
@@ -119,11 +255,14 @@ def report_query(report_type: str, from_: datetime | None, to: datetime | None):
 
 
 # ---- requesting and listing ---------------------------------------------------------------
-def request_report(*, actor_id: int, report_type: str, fmt: str, from_: datetime | None = None,
-                   to: datetime | None = None) -> Job:
+def request_report(
+    *, actor_id: int, report_type: str, fmt: str, from_: datetime | None = None, to: datetime | None = None
+) -> Job:
     """Start an export job; the same request by the same admin while one is queued or running returns it."""
     if report_type not in REPORTS:
-        raise ValidationError("Validation failed", {"json": {"type": [f"Must be one of: {', '.join(REPORTS)}."]}})
+        raise ValidationError(
+            "Validation failed", {"json": {"type": [f"Must be one of: {', '.join(REPORTS)}."]}}
+        )
     if fmt not in FORMATS:
         raise ValidationError("Validation failed", {"json": {"format": ["Must be csv or xlsx."]}})
     if from_ is not None and to is not None and from_ >= to:
@@ -131,8 +270,11 @@ def request_report(*, actor_id: int, report_type: str, fmt: str, from_: datetime
     params = {"type": report_type, "format": fmt, "from": _iso(from_) or None, "to": _iso(to) or None}
     dedup_key = f"report:{actor_id}:{report_type}:{fmt}:{params['from']}:{params['to']}"
     # A finished job gives its key up, so asking again later makes a new report.
-    db.session.execute(update(Job).where(Job.dedup_key == dedup_key, Job.status.not_in(("queued", "running")))
-                       .values(dedup_key=None))
+    db.session.execute(
+        update(Job)
+        .where(Job.dedup_key == dedup_key, Job.status.not_in(("queued", "running")))
+        .values(dedup_key=None)
+    )
     db.session.commit()
     return jobs.start_job(kind=KIND, task_name=TASK, owner_id=actor_id, params=params, dedup_key=dedup_key)
 
@@ -212,7 +354,9 @@ def build_report(*, job_id: str) -> Job | None:
     try:
         # Its own connection: the job's progress commits on the session must not close the cursor.
         with db.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+            total = conn.execute(
+                select(func.count()).select_from(stmt.order_by(None).subquery())
+            ).scalar_one()
             writer = _CsvWriter(path) if fmt == "csv" else _XlsxWriter(path)
             writer.write(columns)
             rows, next_mark = 0, PROGRESS_EVERY
@@ -229,8 +373,11 @@ def build_report(*, job_id: str) -> Job | None:
         get_storage().put_file(key, path, content_type=FORMATS[fmt])
     finally:
         os.unlink(path)
-    jobs.succeed(job_id, result={"rows": rows, "storage_key": key, "format": fmt, "type": params["type"]},
-                 result_url=f"/api/admin/reports/{job_id}/download")
+    jobs.succeed(
+        job_id,
+        result={"rows": rows, "storage_key": key, "format": fmt, "type": params["type"]},
+        result_url=f"/api/admin/reports/{job_id}/download",
+    )
     log.info("report %s: %s rows of %s as %s", job_id, rows, params["type"], fmt)
     return db.session.get(Job, job_id)
 
@@ -238,8 +385,11 @@ def build_report(*, job_id: str) -> Job | None:
 def expire_reports(*, now: datetime | None = None) -> int:
     """Remove the files of reports finished more than REPORT_RETENTION_DAYS ago and mark them expired."""
     cutoff = (now or utcnow()) - timedelta(days=current_app.config["REPORT_RETENTION_DAYS"])
-    due = db.session.execute(select(Job.id, Job.result).where(
-        Job.kind == KIND, Job.status == "succeeded", Job.finished_at < cutoff).limit(1000)).all()
+    due = db.session.execute(
+        select(Job.id, Job.result)
+        .where(Job.kind == KIND, Job.status == "succeeded", Job.finished_at < cutoff)
+        .limit(1000)
+    ).all()
     db.session.rollback()
     expired = 0
     for job_id, result in due:
@@ -249,8 +399,11 @@ def expire_reports(*, now: datetime | None = None) -> int:
         except StorageError as exc:  # try again on the next run
             log.warning("report %s: file not removed: %s", job_id, exc)
             continue
-        changed = db.session.execute(update(Job).where(Job.id == job_id, Job.status == "succeeded")
-                                     .values(status="expired", result_url=None)).rowcount
+        changed = db.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "succeeded")
+            .values(status="expired", result_url=None)
+        ).rowcount
         db.session.commit()
         expired += changed
     return expired

@@ -1,4 +1,5 @@
 """Admin reads: the course review queue, the user directory and the audit log."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,31 +22,47 @@ def _invalid(field: str, message: str) -> ValidationError:
 
 
 def _count(model, course_id_col):
-    return (select(func.count()).select_from(model).where(course_id_col == Course.id)
-            .correlate(Course).scalar_subquery())
+    return (
+        select(func.count())
+        .select_from(model)
+        .where(course_id_col == Course.id)
+        .correlate(Course)
+        .scalar_subquery()
+    )
 
 
 def review_queue(*, status: str = "pending", page: int = 1, per_page: int = 20) -> Page:
     """Courses in `status`, oldest submission first, as rows (Course, modules, lessons, quizzes)."""
     if status not in COURSE_STATUSES:
         raise _invalid("status", f"Must be one of: {', '.join(COURSE_STATUSES)}.")
-    stmt = select(Course, _count(Module, Module.course_id).label("modules"),
-                  _count(Lesson, Lesson.course_id).label("lessons"),
-                  _count(Quiz, Quiz.course_id).label("quizzes")).where(Course.status == status)
+    stmt = select(
+        Course,
+        _count(Module, Module.course_id).label("modules"),
+        _count(Lesson, Lesson.course_id).label("lessons"),
+        _count(Quiz, Quiz.course_id).label("quizzes"),
+    ).where(Course.status == status)
     order = (Course.submitted_at.asc().nulls_last(), Course.created_at.asc(), Course.id.asc())
     return paginate(stmt.order_by(*order), page=page, per_page=per_page, scalars=False)
 
 
-def search_users(*, q: str | None = None, role: str | None = None, status: str | None = None,
-                 sort: str = "newest", page: int = 1, per_page: int = 20) -> Page:
+def search_users(
+    *,
+    q: str | None = None,
+    role: str | None = None,
+    status: str | None = None,
+    sort: str = "newest",
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
     """Users matching a case-insensitive substring of email or name (trigram-indexed on PostgreSQL),
     as rows (User, active enrollments)."""
     stmt = users_query(q=q, role=role, status=status, sort=sort)
     return paginate(stmt, page=page, per_page=per_page, scalars=False)
 
 
-def users_query(*, q: str | None = None, role: str | None = None, status: str | None = None,
-                sort: str = "newest"):
+def users_query(
+    *, q: str | None = None, role: str | None = None, status: str | None = None, sort: str = "newest"
+):
     """The select behind search_users (ordered, not paginated)."""
     if role is not None and role not in ROLES:
         raise _invalid("role", f"Must be one of: {', '.join(ROLES)}.")
@@ -53,16 +70,24 @@ def users_query(*, q: str | None = None, role: str | None = None, status: str | 
         raise _invalid("status", f"Must be one of: {', '.join(USER_STATUSES)}.")
     if sort not in USER_SORTS:
         raise _invalid("sort", f"Must be one of: {', '.join(USER_SORTS)}.")
-    enrollments = (select(func.count()).select_from(Enrollment)
-                   .where(Enrollment.user_id == User.id, Enrollment.status == "active")
-                   .correlate(User).scalar_subquery())
+    enrollments = (
+        select(func.count())
+        .select_from(Enrollment)
+        .where(Enrollment.user_id == User.id, Enrollment.status == "active")
+        .correlate(User)
+        .scalar_subquery()
+    )
     stmt = select(User, enrollments.label("enrollments"))
     q = (q or "").strip().lower()
     if q:
         # Exactly the indexed expressions lower(email) / lower(name), so the trigram indexes apply.
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(func.lower(User.email).like(pattern, escape="\\"),
-                              func.lower(User.name).like(pattern, escape="\\")))
+        stmt = stmt.where(
+            or_(
+                func.lower(User.email).like(pattern, escape="\\"),
+                func.lower(User.name).like(pattern, escape="\\"),
+            )
+        )
     if role:
         stmt = stmt.where(User.role == role)
     if status:
@@ -78,9 +103,17 @@ def users_query(*, q: str | None = None, role: str | None = None, status: str | 
     return stmt.order_by(*order)
 
 
-def audit_log(*, actor_id: int | None = None, action: str | None = None, object_type: str | None = None,
-              object_id: str | None = None, from_: datetime | None = None, to: datetime | None = None,
-              page: int = 1, per_page: int = 20) -> Page:
+def audit_log(
+    *,
+    actor_id: int | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    from_: datetime | None = None,
+    to: datetime | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
     """Audit entries matching the filters, newest first (`from_` inclusive, `to` exclusive)."""
     if from_ is not None and to is not None and from_ > to:
         raise _invalid("from", "Must not be after `to`.")
@@ -97,4 +130,6 @@ def audit_log(*, actor_id: int | None = None, action: str | None = None, object_
         stmt = stmt.where(AuditLog.created_at >= from_)
     if to is not None:
         stmt = stmt.where(AuditLog.created_at < to)
-    return paginate(stmt.order_by(AuditLog.created_at.desc(), AuditLog.id.desc()), page=page, per_page=per_page)
+    return paginate(
+        stmt.order_by(AuditLog.created_at.desc(), AuditLog.id.desc()), page=page, per_page=per_page
+    )

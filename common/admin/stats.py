@@ -1,4 +1,5 @@
 """Platform statistics for admins: a handful of aggregate queries, cached for a short TTL."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -40,9 +41,15 @@ def _users() -> dict:
     for role, n in db.session.execute(select(User.role, func.count()).group_by(User.role)):
         counts[role] = n
     suspended = db.session.execute(
-        select(func.count()).select_from(User).where(User.status == "suspended")).scalar_one()
-    return {"students": counts["student"], "instructors": counts["instructor"], "admins": counts["admin"],
-            "suspended": suspended, "total": sum(counts.values())}
+        select(func.count()).select_from(User).where(User.status == "suspended")
+    ).scalar_one()
+    return {
+        "students": counts["student"],
+        "instructors": counts["instructor"],
+        "admins": counts["admin"],
+        "suspended": suspended,
+        "total": sum(counts.values()),
+    }
 
 
 def _courses() -> dict:
@@ -53,45 +60,63 @@ def _courses() -> dict:
 
 
 def _enrollments() -> dict:
-    active, completed, revoked = db.session.execute(select(
-        func.count().filter(Enrollment.status == "active"),
-        func.count().filter(Enrollment.status == "active", Enrollment.completed_at.is_not(None)),
-        func.count().filter(Enrollment.status == "revoked"),
-    )).one()
+    active, completed, revoked = db.session.execute(
+        select(
+            func.count().filter(Enrollment.status == "active"),
+            func.count().filter(Enrollment.status == "active", Enrollment.completed_at.is_not(None)),
+            func.count().filter(Enrollment.status == "revoked"),
+        )
+    ).one()
     return {"active": active, "completed": completed, "revoked": revoked}
 
 
 def _earnings() -> list[dict]:
     rows = db.session.execute(
-        select(Payment.currency, func.sum(Payment.amount),
-               func.sum(case((Payment.status == "refunded", Payment.amount), else_=0)))
-        .where(Payment.status.in_(EARNED)).group_by(Payment.currency).order_by(Payment.currency)
+        select(
+            Payment.currency,
+            func.sum(Payment.amount),
+            func.sum(case((Payment.status == "refunded", Payment.amount), else_=0)),
+        )
+        .where(Payment.status.in_(EARNED))
+        .group_by(Payment.currency)
+        .order_by(Payment.currency)
     ).all()
-    return [{"currency": cur, "paid": int(paid), "refunded": int(refunded), "net": int(paid) - int(refunded)}
-            for cur, paid, refunded in rows]
+    return [
+        {"currency": cur, "paid": int(paid), "refunded": int(refunded), "net": int(paid) - int(refunded)}
+        for cur, paid, refunded in rows
+    ]
 
 
 def _top_by_enrollments() -> list[dict]:
     # courses.enrollment_count is the active-enrollment counter the learning service keeps (indexed).
     rows = db.session.execute(
-        select(Course.id, Course.title, Course.enrollment_count).where(Course.enrollment_count > 0)
-        .order_by(Course.enrollment_count.desc(), Course.id).limit(TOP)
+        select(Course.id, Course.title, Course.enrollment_count)
+        .where(Course.enrollment_count > 0)
+        .order_by(Course.enrollment_count.desc(), Course.id)
+        .limit(TOP)
     ).all()
     return [{"course_id": cid, "title": title, "active_enrollments": count} for cid, title, count in rows]
 
 
 def _top_by_revenue() -> list[dict]:
     net = func.sum(Payment.amount).label("net")
-    per_course = (select(Payment.course_id, Payment.currency, net)
-                  .where(Payment.status == "paid", Payment.course_id.is_not(None))
-                  .group_by(Payment.course_id, Payment.currency)
-                  .order_by(net.desc(), Payment.course_id).limit(TOP).subquery())
+    per_course = (
+        select(Payment.course_id, Payment.currency, net)
+        .where(Payment.status == "paid", Payment.course_id.is_not(None))
+        .group_by(Payment.course_id, Payment.currency)
+        .order_by(net.desc(), Payment.course_id)
+        .limit(TOP)
+        .subquery()
+    )
     rows = db.session.execute(
         select(Course.id, Course.title, per_course.c.currency, per_course.c.net)
-        .join(per_course, per_course.c.course_id == Course.id).order_by(per_course.c.net.desc(), Course.id)
+        .join(per_course, per_course.c.course_id == Course.id)
+        .order_by(per_course.c.net.desc(), Course.id)
     ).all()
-    return [{"course_id": cid, "title": title, "currency": cur, "net_revenue": int(amount)}
-            for cid, title, cur, amount in rows]
+    return [
+        {"course_id": cid, "title": title, "currency": cur, "net_revenue": int(amount)}
+        for cid, title, cur, amount in rows
+    ]
 
 
 def _per_day_counts(table: str, column: str):
@@ -110,9 +135,15 @@ def _per_day_counts(table: str, column: str):
 def _daily(today: date, currencies: list[str]) -> list[dict]:
     first = today - timedelta(days=DAYS - 1)
     since = datetime.combine(first, time.min, tzinfo=timezone.utc)
-    days = {(first + timedelta(days=i)).isoformat(): {
-        "date": (first + timedelta(days=i)).isoformat(), "signups": 0, "enrollments": 0,
-        "revenue": {cur: 0 for cur in currencies}} for i in range(DAYS)}
+    days = {
+        (first + timedelta(days=i)).isoformat(): {
+            "date": (first + timedelta(days=i)).isoformat(),
+            "signups": 0,
+            "enrollments": 0,
+            "revenue": {cur: 0 for cur in currencies},
+        }
+        for i in range(DAYS)
+    }
 
     def add(stmt, apply):
         for row in db.session.execute(stmt):
@@ -123,29 +154,43 @@ def _daily(today: date, currencies: list[str]) -> list[dict]:
     if is_postgres():
         # One index range count per day (ix_users_created_at, ix_enrollments_enrolled_at): cheaper than
         # computing the day of every row in the window and grouping.
-        for label, table, column in (("signups", "users", "created_at"), ("enrollments", "enrollments", "enrolled_at")):
+        for label, table, column in (
+            ("signups", "users", "created_at"),
+            ("enrollments", "enrollments", "enrolled_at"),
+        ):
             for day_start, n in db.session.execute(_per_day_counts(table, column), {"since": since}):
                 key = day_start.astimezone(timezone.utc).date().isoformat()
                 if key in days:
                     days[key][label] = n
     else:
         signup_day = _day(User.created_at)
-        add(select(signup_day, func.count()).where(User.created_at >= since).group_by(signup_day),
-            lambda d, n: d.__setitem__("signups", n))
+        add(
+            select(signup_day, func.count()).where(User.created_at >= since).group_by(signup_day),
+            lambda d, n: d.__setitem__("signups", n),
+        )
         enrolled_day = _day(Enrollment.enrolled_at)
-        add(select(enrolled_day, func.count()).where(Enrollment.enrolled_at >= since).group_by(enrolled_day),
-            lambda d, n: d.__setitem__("enrollments", n))
+        add(
+            select(enrolled_day, func.count()).where(Enrollment.enrolled_at >= since).group_by(enrolled_day),
+            lambda d, n: d.__setitem__("enrollments", n),
+        )
 
     def revenue(d, currency, amount, sign=1):
         d["revenue"][currency] = d["revenue"].get(currency, 0) + sign * int(amount)
 
     paid_day = _day(Payment.paid_at)
-    add(select(paid_day, Payment.currency, func.sum(Payment.amount))
-        .where(Payment.status.in_(EARNED), Payment.paid_at >= since).group_by(paid_day, Payment.currency), revenue)
+    add(
+        select(paid_day, Payment.currency, func.sum(Payment.amount))
+        .where(Payment.status.in_(EARNED), Payment.paid_at >= since)
+        .group_by(paid_day, Payment.currency),
+        revenue,
+    )
     refund_day = _day(Payment.refunded_at)
-    add(select(refund_day, Payment.currency, func.sum(Payment.amount))
-        .where(Payment.status == "refunded", Payment.refunded_at >= since).group_by(refund_day, Payment.currency),
-        lambda d, cur, amount: revenue(d, cur, amount, -1))
+    add(
+        select(refund_day, Payment.currency, func.sum(Payment.amount))
+        .where(Payment.status == "refunded", Payment.refunded_at >= since)
+        .group_by(refund_day, Payment.currency),
+        lambda d, cur, amount: revenue(d, cur, amount, -1),
+    )
     return list(days.values())
 
 

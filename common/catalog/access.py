@@ -3,6 +3,7 @@
 The rule of the API: an object the caller may not see is a 404 (never leak existence); an object
 the caller may see but not change is a 403.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import exists, select
@@ -17,15 +18,25 @@ def is_enrolled(user_id: int | None, course_id: int) -> bool:
     """True if the user holds an active enrollment in the course."""
     if user_id is None:
         return False
-    return db.session.execute(select(exists().where(
-        Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active",
-    ))).scalar()
+    return db.session.execute(
+        select(
+            exists().where(
+                Enrollment.user_id == user_id,
+                Enrollment.course_id == course_id,
+                Enrollment.status == "active",
+            )
+        )
+    ).scalar()
 
 
 def can_see(course: Course, user_id: int | None, role: str | None) -> bool:
     """Approved courses: everyone; any course: its owner and admins; a course once published and since
     unpublished (it keeps `approved_at`): the students still enrolled in it."""
-    if course.status == "approved" or role == "admin" or (user_id is not None and course.instructor_id == user_id):
+    if (
+        course.status == "approved"
+        or role == "admin"
+        or (user_id is not None and course.instructor_id == user_id)
+    ):
         return True
     return course.approved_at is not None and is_enrolled(user_id, course.id)
 

@@ -1,4 +1,5 @@
 """Courses, modules and lessons: the authored catalogue."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -50,8 +51,11 @@ class Course(db.Model):
 
     instructor = relationship("User", lazy="joined", innerjoin=True)
     modules = relationship(
-        "Module", back_populates="course", order_by="Module.position",
-        cascade="all, delete-orphan", passive_deletes=True,
+        "Module",
+        back_populates="course",
+        order_by="Module.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
 
 
@@ -71,8 +75,11 @@ class Module(db.Model):
 
     course = relationship("Course", back_populates="modules")
     lessons = relationship(
-        "Lesson", back_populates="module", order_by="Lesson.position",
-        cascade="all, delete-orphan", passive_deletes=True,
+        "Lesson",
+        back_populates="module",
+        order_by="Lesson.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
 
 

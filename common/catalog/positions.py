@@ -5,6 +5,7 @@ of siblings by one in a single UPDATE can collide with itself half-way. Every sh
 moves the block far out of range first and then back to its final place; positions stay >= 0
 throughout (a CHECK constraint forbids negative ones). The same two statements work on SQLite.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
@@ -32,10 +33,15 @@ def _shift(model, parent_col, parent_id: int, lo: int, hi: int | None, delta: in
     if hi is not None:
         moved.append(model.position <= hi + _OFFSET)
     opts = {"synchronize_session": False}
-    db.session.execute(update(model).where(*in_range).values(position=model.position + _OFFSET)
-                       .execution_options(**opts))
-    db.session.execute(update(model).where(*moved).values(position=model.position - _OFFSET + delta)
-                       .execution_options(**opts))
+    db.session.execute(
+        update(model).where(*in_range).values(position=model.position + _OFFSET).execution_options(**opts)
+    )
+    db.session.execute(
+        update(model)
+        .where(*moved)
+        .values(position=model.position - _OFFSET + delta)
+        .execution_options(**opts)
+    )
 
 
 def open_slot(model, parent_col, parent_id: int, position: int | None) -> int:
@@ -59,7 +65,9 @@ def move(model, parent_col, parent_id: int, row_id: int, old: int, new: int) -> 
     if new == old:
         return old
     opts = {"synchronize_session": False}
-    db.session.execute(update(model).where(model.id == row_id).values(position=_PARKED).execution_options(**opts))
+    db.session.execute(
+        update(model).where(model.id == row_id).values(position=_PARKED).execution_options(**opts)
+    )
     if new > old:
         _shift(model, parent_col, parent_id, old + 1, new, -1)
     else:

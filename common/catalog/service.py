@@ -1,4 +1,5 @@
 """Course rules: authoring, the review workflow, the public catalogue and the cache versions behind it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,16 @@ from common.admin import audit
 from common.cache import cache
 from common.catalog import positions
 from common.catalog.access import (
-    can_see, is_enrolled, is_owner_or_admin, owned_course, owned_lesson, owned_module, require_content_access,
-    visible_course, visible_lesson, visible_module,
+    can_see,
+    is_enrolled,
+    is_owner_or_admin,
+    owned_course,
+    owned_lesson,
+    owned_module,
+    require_content_access,
+    visible_course,
+    visible_lesson,
+    visible_module,
 )
 from common.catalog.models import Course, Lesson, Module
 from common.db import db, is_postgres, utcnow
@@ -32,8 +41,9 @@ LESSON_FIELDS = ("title", "duration_seconds", *URL_FIELDS)
 
 # Exactly the expression of the GIN index ix_courses_search, as literal SQL so that the planner
 # matches it (bound parameters in a generic plan would not).
-_SEARCH_VECTOR = literal_column("to_tsvector('english', coalesce(courses.title, '') || ' ' || "
-                                "coalesce(courses.description, ''))")
+_SEARCH_VECTOR = literal_column(
+    "to_tsvector('english', coalesce(courses.title, '') || ' ' || coalesce(courses.description, ''))"
+)
 
 # ---------------------------------------------------------------------------------------------
 # Cache versions: readers take a version before reading the database and key entries by it;
@@ -69,15 +79,24 @@ def invalidate(course_id: int | None = None) -> None:
 # Catalogue
 
 
-def search_catalogue(*, domain: str | None = None, q: str | None = None, instructor_id: int | None = None,
-                     min_price: int | None = None, max_price: int | None = None, sort: str = "newest",
-                     page: int = 1, per_page: int = 20) -> Page:
+def search_catalogue(
+    *,
+    domain: str | None = None,
+    q: str | None = None,
+    instructor_id: int | None = None,
+    min_price: int | None = None,
+    max_price: int | None = None,
+    sort: str = "newest",
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
     """One page of approved courses matching the filters."""
     if sort not in SORTS:
         raise ValidationError("Invalid sort", {"query": {"sort": [f"Must be one of: {', '.join(SORTS)}."]}})
     if min_price is not None and max_price is not None and min_price > max_price:
-        raise ValidationError("Invalid price range",
-                              {"query": {"min_price": ["Must not be greater than max_price."]}})
+        raise ValidationError(
+            "Invalid price range", {"query": {"min_price": ["Must not be greater than max_price."]}}
+        )
     stmt = select(Course).where(Course.status == "approved")
     if domain:
         stmt = stmt.where(Course.domain == domain)
@@ -90,10 +109,13 @@ def search_catalogue(*, domain: str | None = None, q: str | None = None, instruc
     q = (q or "").strip()
     if q:
         if is_postgres():
-            stmt = stmt.where(_SEARCH_VECTOR.bool_op("@@")(func.plainto_tsquery(literal_column("'english'"), q)))
+            stmt = stmt.where(
+                _SEARCH_VECTOR.bool_op("@@")(func.plainto_tsquery(literal_column("'english'"), q))
+            )
         else:
-            stmt = stmt.where(Course.title.icontains(q, autoescape=True)
-                              | Course.description.icontains(q, autoescape=True))
+            stmt = stmt.where(
+                Course.title.icontains(q, autoescape=True) | Course.description.icontains(q, autoescape=True)
+            )
     order = {
         "newest": (Course.created_at.desc(), Course.id.desc()),
         "popular": (Course.enrollment_count.desc(), Course.id.desc()),
@@ -106,8 +128,10 @@ def domain_counts() -> list[dict]:
     """Every domain with approved courses and how many, most courses first."""
     count = func.count(Course.id)
     rows = db.session.execute(
-        select(Course.domain, count).where(Course.status == "approved")
-        .group_by(Course.domain).order_by(count.desc(), Course.domain)
+        select(Course.domain, count)
+        .where(Course.status == "approved")
+        .group_by(Course.domain)
+        .order_by(count.desc(), Course.domain)
     ).all()
     return [{"domain": domain, "count": n} for domain, n in rows]
 
@@ -120,10 +144,15 @@ def content_access(*, course_id: int, user_id: int | None, role: str | None) -> 
 
 def course_outline(*, course_id: int, user_id: int | None, role: str | None) -> Course:
     """The visible course with its modules and lessons loaded in order (three queries)."""
-    course = db.session.execute(
-        select(Course).where(Course.id == course_id)
-        .options(selectinload(Course.modules).selectinload(Module.lessons))
-    ).unique().scalar_one_or_none()
+    course = (
+        db.session.execute(
+            select(Course)
+            .where(Course.id == course_id)
+            .options(selectinload(Course.modules).selectinload(Module.lessons))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if course is None or not can_see(course, user_id, role):
         raise not_found("Course", course_id)
     return course
@@ -135,8 +164,9 @@ def course_outline(*, course_id: int, user_id: int | None, role: str | None) -> 
 
 def _validate_course_fields(values: dict) -> None:
     errors = {}
-    if "domain" in values and not (values["domain"] and len(values["domain"]) <= 64
-                                   and DOMAIN_RE.match(values["domain"])):
+    if "domain" in values and not (
+        values["domain"] and len(values["domain"]) <= 64 and DOMAIN_RE.match(values["domain"])
+    ):
         errors["domain"] = ["Use lower-case letters, digits and single hyphens (a slug)."]
     if "price" in values and (values["price"] is None or values["price"] < 0):
         errors["price"] = ["Must be a non-negative integer in the currency's smallest unit."]
@@ -151,8 +181,15 @@ def _validate_course_fields(values: dict) -> None:
         raise ValidationError("Validation failed", {"json": errors})
 
 
-def create_course(*, instructor_id: int, title: str, domain: str, description: str = "", price: int = 0,
-                  currency: str = "INR") -> Course:
+def create_course(
+    *,
+    instructor_id: int,
+    title: str,
+    domain: str,
+    description: str = "",
+    price: int = 0,
+    currency: str = "INR",
+) -> Course:
     """A new draft course owned by the instructor."""
     values = dict(title=title, domain=domain, description=description or "", price=price, currency=currency)
     _validate_course_fields(values)
@@ -180,13 +217,19 @@ def update_course(*, course_id: int, user_id: int, role: str, **changes) -> Cour
 def delete_course(*, course_id: int, user_id: int, role: str) -> None:
     """Delete the course and (by database cascade) its content; refused once students are enrolled."""
     course = owned_course(course_id, user_id, role)
-    enrolled = db.session.execute(select(exists().where(
-        Enrollment.course_id == course.id, Enrollment.status == "active"))).scalar()
+    enrolled = db.session.execute(
+        select(exists().where(Enrollment.course_id == course.id, Enrollment.status == "active"))
+    ).scalar()
     if enrolled and role != "admin":
         raise Conflict("Students are enrolled in this course; it can no longer be deleted")
-    audit.record(actor_id=user_id, action="course.delete", object_type="course", object_id=course.id,
-                 detail={"title": course.title, "status": course.status, "had_enrollments": bool(enrolled)},
-                 before={"title": course.title, "status": course.status, "instructor_id": course.instructor_id})
+    audit.record(
+        actor_id=user_id,
+        action="course.delete",
+        object_type="course",
+        object_id=course.id,
+        detail={"title": course.title, "status": course.status, "had_enrollments": bool(enrolled)},
+        before={"title": course.title, "status": course.status, "instructor_id": course.instructor_id},
+    )
     db.session.execute(delete(Course).where(Course.id == course.id))
     db.session.commit()
     invalidate(course_id)
@@ -215,9 +258,18 @@ def _review_state(course: Course) -> dict:
     return {"status": course.status, "review_reason": course.rejection_reason}
 
 
-def _review(course_id: int, actor_id: int, action: str, *, from_status: str = "pending",
-            reason: str | None = None, **values) -> Course:
-    course = db.session.execute(select(Course).where(Course.id == course_id).with_for_update()).scalar_one_or_none()
+def _review(
+    course_id: int,
+    actor_id: int,
+    action: str,
+    *,
+    from_status: str = "pending",
+    reason: str | None = None,
+    **values,
+) -> Course:
+    course = db.session.execute(
+        select(Course).where(Course.id == course_id).with_for_update()
+    ).scalar_one_or_none()
     if course is None:
         raise not_found("Course", course_id)
     if course.status != from_status:
@@ -226,9 +278,15 @@ def _review(course_id: int, actor_id: int, action: str, *, from_status: str = "p
     before = _review_state(course)
     for name, value in values.items():
         setattr(course, name, value)
-    audit.record(actor_id=actor_id, action=action, object_type="course", object_id=course.id,
-                 detail={"reason": reason} if reason else None,
-                 before=before, after=_review_state(course))
+    audit.record(
+        actor_id=actor_id,
+        action=action,
+        object_type="course",
+        object_id=course.id,
+        detail={"reason": reason} if reason else None,
+        before=before,
+        after=_review_state(course),
+    )
     db.session.commit()
     invalidate(course.id)
     return course
@@ -236,14 +294,21 @@ def _review(course_id: int, actor_id: int, action: str, *, from_status: str = "p
 
 def approve_course(*, actor_id: int, course_id: int) -> Course:
     """Publish a pending course (admin review). InvalidState unless pending."""
-    return _review(course_id, actor_id, "course.approve", status="approved", approved_at=utcnow(),
-                   rejection_reason=None)
+    return _review(
+        course_id, actor_id, "course.approve", status="approved", approved_at=utcnow(), rejection_reason=None
+    )
 
 
 def reject_course(*, actor_id: int, course_id: int, reason: str | None = None) -> Course:
     """Send a pending course back to its instructor with a reason. InvalidState unless pending."""
-    return _review(course_id, actor_id, "course.reject", reason=reason, status="rejected",
-                   rejection_reason=reason or None)
+    return _review(
+        course_id,
+        actor_id,
+        "course.reject",
+        reason=reason,
+        status="rejected",
+        rejection_reason=reason or None,
+    )
 
 
 def unpublish_course(*, actor_id: int, course_id: int, reason: str) -> Course:
@@ -252,25 +317,42 @@ def unpublish_course(*, actor_id: int, course_id: int, reason: str) -> Course:
     Students already enrolled keep their access (the course keeps its `approved_at`); nobody new can
     enroll or buy it until it is submitted and approved again. InvalidState unless approved.
     """
-    return _review(course_id, actor_id, "course.unpublish", from_status="approved", reason=reason,
-                   status="rejected", rejection_reason=reason)
+    return _review(
+        course_id,
+        actor_id,
+        "course.unpublish",
+        from_status="approved",
+        reason=reason,
+        status="rejected",
+        rejection_reason=reason,
+    )
 
 
-def instructor_courses(*, instructor_id: int, status: str | None = None, page: int = 1,
-                       per_page: int = 20) -> Page:
+def instructor_courses(
+    *, instructor_id: int, status: str | None = None, page: int = 1, per_page: int = 20
+) -> Page:
     """The instructor's own courses, newest first, as rows (Course, active enrollments, paid revenue)."""
-    enrolled = (select(func.count()).select_from(Enrollment)
-                .where(Enrollment.course_id == Course.id, Enrollment.status == "active")
-                .correlate(Course).scalar_subquery())
-    revenue = (select(func.coalesce(func.sum(Payment.amount), 0))
-               .where(Payment.course_id == Course.id, Payment.status == "paid")
-               .correlate(Course).scalar_subquery())
+    enrolled = (
+        select(func.count())
+        .select_from(Enrollment)
+        .where(Enrollment.course_id == Course.id, Enrollment.status == "active")
+        .correlate(Course)
+        .scalar_subquery()
+    )
+    revenue = (
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .where(Payment.course_id == Course.id, Payment.status == "paid")
+        .correlate(Course)
+        .scalar_subquery()
+    )
     stmt = select(Course, enrolled.label("enrollments"), revenue.label("revenue")).where(
-        Course.instructor_id == instructor_id)
+        Course.instructor_id == instructor_id
+    )
     if status:
         stmt = stmt.where(Course.status == status)
-    return paginate(stmt.order_by(Course.created_at.desc(), Course.id.desc()), page=page, per_page=per_page,
-                    scalars=False)
+    return paginate(
+        stmt.order_by(Course.created_at.desc(), Course.id.desc()), page=page, per_page=per_page, scalars=False
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,11 +366,16 @@ def _lock(model, ident: int) -> None:
 
 def list_modules(*, course_id: int, user_id: int | None, role: str | None) -> list[Module]:
     course = visible_course(course_id, user_id, role)
-    return list(db.session.execute(
-        select(Module).where(Module.course_id == course.id).order_by(Module.position)).scalars())
+    return list(
+        db.session.execute(
+            select(Module).where(Module.course_id == course.id).order_by(Module.position)
+        ).scalars()
+    )
 
 
-def create_module(*, course_id: int, user_id: int, role: str, title: str, position: int | None = None) -> Module:
+def create_module(
+    *, course_id: int, user_id: int, role: str, title: str, position: int | None = None
+) -> Module:
     """Insert a module at `position` (default: last), shifting later modules down."""
     course = owned_course(course_id, user_id, role)
     _lock(Course, course.id)
@@ -300,8 +387,9 @@ def create_module(*, course_id: int, user_id: int, role: str, title: str, positi
     return module
 
 
-def update_module(*, module_id: int, user_id: int, role: str, title: str | None = None,
-                  position: int | None = None) -> Module:
+def update_module(
+    *, module_id: int, user_id: int, role: str, title: str | None = None, position: int | None = None
+) -> Module:
     """Rename and/or move a module; siblings close up around it."""
     module = owned_module(module_id, user_id, role)
     course_id = module.course_id
@@ -323,8 +411,14 @@ def delete_module(*, module_id: int, user_id: int, role: str) -> None:
     _lock(Course, course_id)
     db.session.refresh(module)
     position = module.position
-    audit.record(actor_id=user_id, action="module.delete", object_type="module", object_id=module.id,
-                 detail={"course_id": course_id}, before={"title": module.title, "position": position})
+    audit.record(
+        actor_id=user_id,
+        action="module.delete",
+        object_type="module",
+        object_id=module.id,
+        detail={"course_id": course_id},
+        before={"title": module.title, "position": position},
+    )
     db.session.execute(delete(Module).where(Module.id == module.id))
     positions.close_gap(Module, Module.course_id, course_id, position)
     db.session.commit()
@@ -358,8 +452,11 @@ def list_lessons(*, module_id: int, user_id: int | None, role: str | None) -> tu
     module = visible_module(module_id, user_id, role)
     course = module.course
     access = is_owner_or_admin(course, user_id, role) or is_enrolled(user_id, course.id)
-    lessons = db.session.execute(
-        select(Lesson).where(Lesson.module_id == module.id).order_by(Lesson.position)).scalars().all()
+    lessons = (
+        db.session.execute(select(Lesson).where(Lesson.module_id == module.id).order_by(Lesson.position))
+        .scalars()
+        .all()
+    )
     return list(lessons), access
 
 
@@ -370,12 +467,26 @@ def get_lesson(*, lesson_id: int, user_id: int | None, role: str | None) -> Less
     return lesson
 
 
-def create_lesson(*, module_id: int, user_id: int, role: str, title: str, video_url: str,
-                  materials_url: str | None = None, subtitle_url: str | None = None,
-                  duration_seconds: int | None = None, position: int | None = None) -> Lesson:
+def create_lesson(
+    *,
+    module_id: int,
+    user_id: int,
+    role: str,
+    title: str,
+    video_url: str,
+    materials_url: str | None = None,
+    subtitle_url: str | None = None,
+    duration_seconds: int | None = None,
+    position: int | None = None,
+) -> Lesson:
     """Insert a lesson at `position` (default: last) of the module, shifting later lessons down."""
-    values = dict(title=title, video_url=video_url, materials_url=materials_url, subtitle_url=subtitle_url,
-                  duration_seconds=duration_seconds)
+    values = dict(
+        title=title,
+        video_url=video_url,
+        materials_url=materials_url,
+        subtitle_url=subtitle_url,
+        duration_seconds=duration_seconds,
+    )
     _validate_lesson_fields(values)
     module = owned_module(module_id, user_id, role)
     _lock(Module, module.id)
@@ -387,7 +498,9 @@ def create_lesson(*, module_id: int, user_id: int, role: str, title: str, video_
     return lesson
 
 
-def update_lesson(*, lesson_id: int, user_id: int, role: str, position: int | None = None, **changes) -> Lesson:
+def update_lesson(
+    *, lesson_id: int, user_id: int, role: str, position: int | None = None, **changes
+) -> Lesson:
     """Change a lesson's fields and/or move it within its module."""
     unknown = set(changes) - set(LESSON_FIELDS)
     if unknown:
@@ -413,9 +526,14 @@ def delete_lesson(*, lesson_id: int, user_id: int, role: str) -> None:
     _lock(Module, module_id)
     db.session.refresh(lesson)
     position = lesson.position
-    audit.record(actor_id=user_id, action="lesson.delete", object_type="lesson", object_id=lesson.id,
-                 detail={"course_id": course_id, "module_id": module_id},
-                 before={"title": lesson.title, "position": position, "video_url": lesson.video_url})
+    audit.record(
+        actor_id=user_id,
+        action="lesson.delete",
+        object_type="lesson",
+        object_id=lesson.id,
+        detail={"course_id": course_id, "module_id": module_id},
+        before={"title": lesson.title, "position": position, "video_url": lesson.video_url},
+    )
     db.session.execute(delete(Lesson).where(Lesson.id == lesson.id))
     positions.close_gap(Lesson, Lesson.module_id, module_id, position)
     db.session.commit()

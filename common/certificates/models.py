@@ -1,4 +1,5 @@
 """Course-completion certificates and their rendered PDFs."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Certificate HTML from a Jinja2 template, printed to PDF by one warm headless Chromium per process."""
+
 from __future__ import annotations
 
 import logging
@@ -27,9 +28,17 @@ CHROMIUM_CANDIDATES = (
 # --no-sandbox: workers usually run as root in containers, where Chromium's sandbox cannot start.
 # The rest keeps a headless print server quiet: no GPU, no /dev/shm (small in containers), no phoning home.
 LAUNCH_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    "--disable-extensions", "--disable-default-apps", "--mute-audio",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
 ]
 # A page is reused for speed; a fresh one now and then keeps a long-lived renderer's memory flat.
 PAGE_RECYCLE_EVERY = 1000
@@ -63,8 +72,10 @@ def find_chromium(configured: str = "") -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise ChromiumNotFound("No Chromium found: install Debian's `chromium` package "
-                           "(scripts/ensure_chromium.sh) or set CHROMIUM_PATH to a Chromium/Chrome binary")
+    raise ChromiumNotFound(
+        "No Chromium found: install Debian's `chromium` package "
+        "(scripts/ensure_chromium.sh) or set CHROMIUM_PATH to a Chromium/Chrome binary"
+    )
 
 
 def qr_svg(url: str) -> Markup:
@@ -73,17 +84,33 @@ def qr_svg(url: str) -> Markup:
     # mask scans; medium error correction keeps it readable when printed small.
     # omitsize: no width/height but a viewBox, so the CSS size scales the whole code instead of
     # clipping it; a white quiet zone of 4 modules (the QR spec's) makes it scan on any background.
-    return Markup(segno.make(url, error="m", mask=0).svg_inline(
-        scale=1, border=4, omitsize=True, dark="#111827", light="#ffffff"))
+    return Markup(
+        segno.make(url, error="m", mask=0).svg_inline(
+            scale=1, border=4, omitsize=True, dark="#111827", light="#ffffff"
+        )
+    )
 
 
-def certificate_html(*, learner_name: str, course_title: str, instructor_name: str, issue_date: datetime,
-                     verification_code: str, verification_url: str, platform_name: str = "CourseHub") -> str:
+def certificate_html(
+    *,
+    learner_name: str,
+    course_title: str,
+    instructor_name: str,
+    issue_date: datetime,
+    verification_code: str,
+    verification_url: str,
+    platform_name: str = "CourseHub",
+) -> str:
     """The certificate page; every value is escaped by the template."""
     return _templates.get_template("certificate.html").render(
-        learner_name=learner_name, course_title=course_title, instructor_name=instructor_name,
-        issue_date=f"{issue_date:%d %B %Y}", verification_code=verification_code,
-        verification_url=verification_url, platform_name=platform_name, qr_svg=qr_svg(verification_url),
+        learner_name=learner_name,
+        course_title=course_title,
+        instructor_name=instructor_name,
+        issue_date=f"{issue_date:%d %B %Y}",
+        verification_code=verification_code,
+        verification_url=verification_url,
+        platform_name=platform_name,
+        qr_svg=qr_svg(verification_url),
     )
 
 
@@ -127,7 +154,8 @@ class _BrowserSession:
         self.close()
         self._playwright = sync_playwright().start()
         self._browser = self._playwright.chromium.launch(
-            executable_path=executable, args=LAUNCH_ARGS, headless=True, timeout=timeout_ms)
+            executable_path=executable, args=LAUNCH_ARGS, headless=True, timeout=timeout_ms
+        )
         self._context = self._browser.new_context(java_script_enabled=False, service_workers="block")
         self._context.route("**/*", _block_network)
         self._executable = executable

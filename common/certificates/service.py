@@ -1,4 +1,5 @@
 """Certificate rules: issue once on completion, render to storage, list, download, verify, revoke."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -81,9 +82,15 @@ def request_certificate(*, user_id: int, course_id: int) -> Certificate:
     if course is None:
         raise not_found("Course", course_id)
     inserted = insert_ignore(
-        Certificate, user_id=user_id, course_id=course_id, learner_name=user.name[:120],
-        course_title=course.title[:200], instructor_name=course.instructor.name[:120],
-        verification_code=secrets.token_urlsafe(24), status="pending", issue_date=utcnow(),
+        Certificate,
+        user_id=user_id,
+        course_id=course_id,
+        learner_name=user.name[:120],
+        course_title=course.title[:200],
+        instructor_name=course.instructor.name[:120],
+        verification_code=secrets.token_urlsafe(24),
+        status="pending",
+        issue_date=utcnow(),
     )
     db.session.commit()
     certificate = _find(user_id, course_id)
@@ -98,16 +105,22 @@ def revoke_for(*, user_id: int, course_id: int, reason: str) -> bool:
     Runs in the caller's unit of work (no commit). The PDF stays in storage; verification reports it
     revoked from now on and the owner can no longer download it.
     """
-    return bool(db.session.execute(
-        update(Certificate)
-        .where(Certificate.user_id == user_id, Certificate.course_id == course_id,
-               Certificate.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoke_reason=(reason or "revoked")[:500])
-    ).rowcount)
+    return bool(
+        db.session.execute(
+            update(Certificate)
+            .where(
+                Certificate.user_id == user_id,
+                Certificate.course_id == course_id,
+                Certificate.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow(), revoke_reason=(reason or "revoked")[:500])
+        ).rowcount
+    )
 
 
-def render_certificate(*, certificate_id: int, final_attempt: bool = True, job_id: str | None = None
-                       ) -> Certificate | None:
+def render_certificate(
+    *, certificate_id: int, final_attempt: bool = True, job_id: str | None = None
+) -> Certificate | None:
     """Render the certificate's PDF into storage and mark it ready; idempotent.
 
     A certificate already `ready` with its file in storage is left alone (a redelivered task does
@@ -126,7 +139,9 @@ def render_certificate(*, certificate_id: int, final_attempt: bool = True, job_i
     key = storage_key(certificate)
     if certificate.status == "ready" and certificate.storage_key and storage.exists(certificate.storage_key):
         if job_id:
-            jobs.succeed(job_id, result={"certificate_id": certificate.id}, result_url=download_url(certificate))
+            jobs.succeed(
+                job_id, result={"certificate_id": certificate.id}, result_url=download_url(certificate)
+            )
         return certificate
     bound = current_app.config["CERT_MAX_RENDER_ATTEMPTS"]
     if certificate.render_attempts >= bound:  # e.g. a message redelivered after every crash: stop here
@@ -139,19 +154,28 @@ def render_certificate(*, certificate_id: int, final_attempt: bool = True, job_i
     certificate.last_attempt_at = utcnow()
     db.session.commit()
     html = certificate_html(
-        learner_name=certificate.learner_name, course_title=certificate.course_title,
-        instructor_name=certificate.instructor_name, issue_date=certificate.issue_date,
-        verification_code=certificate.verification_code, verification_url=verification_url(certificate),
+        learner_name=certificate.learner_name,
+        course_title=certificate.course_title,
+        instructor_name=certificate.instructor_name,
+        issue_date=certificate.issue_date,
+        verification_code=certificate.verification_code,
+        verification_url=verification_url(certificate),
     )
     try:
-        pdf = renderer.render_pdf(html, chromium_path=current_app.config["CHROMIUM_PATH"],
-                                  timeout_seconds=current_app.config["CERT_RENDER_TIMEOUT_SECONDS"])
+        pdf = renderer.render_pdf(
+            html,
+            chromium_path=current_app.config["CHROMIUM_PATH"],
+            timeout_seconds=current_app.config["CERT_RENDER_TIMEOUT_SECONDS"],
+        )
         storage.put(key, pdf, PDF_CONTENT_TYPE)
     except (RenderError, StorageError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:1000]
         db.session.rollback()
-        db.session.execute(update(Certificate).where(Certificate.id == certificate_id, Certificate.status != "ready")
-                           .values(error=error, status="failed" if final_attempt else "pending"))
+        db.session.execute(
+            update(Certificate)
+            .where(Certificate.id == certificate_id, Certificate.status != "ready")
+            .values(error=error, status="failed" if final_attempt else "pending")
+        )
         db.session.commit()
         if job_id:
             if final_attempt:
@@ -178,18 +202,28 @@ def rerender(*, certificate_id: int, actor_id: int):
     certificate.status = "pending"
     certificate.error = None
     certificate.render_attempts = 0
-    audit.record(actor_id=actor_id, action="certificate.rerender", object_type="certificate",
-                 object_id=certificate_id, before=before, after={"status": "pending", "error": None})
-    job, _ = jobs.create_job(kind="certificate_render", owner_id=actor_id,
-                             params={"certificate_id": certificate_id})  # commits the lot
+    audit.record(
+        actor_id=actor_id,
+        action="certificate.rerender",
+        object_type="certificate",
+        object_id=certificate_id,
+        before=before,
+        after={"status": "pending", "error": None},
+    )
+    job, _ = jobs.create_job(
+        kind="certificate_render", owner_id=actor_id, params={"certificate_id": certificate_id}
+    )  # commits the lot
     _enqueue_render(certificate_id, job.id)
     db.session.refresh(job)
     return job
 
 
 def _give_up(certificate: Certificate, error: str) -> None:
-    db.session.execute(update(Certificate).where(Certificate.id == certificate.id, Certificate.status == "pending")
-                       .values(status="failed", error=error[:1000]))
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate.id, Certificate.status == "pending")
+        .values(status="failed", error=error[:1000])
+    )
     db.session.commit()
     log.error("certificate %s: %s", certificate.id, error)
 
@@ -210,17 +244,27 @@ def requeue_stuck(*, older_than_seconds: int = 600) -> int:
     now = utcnow()
     cutoff = now - timedelta(seconds=older_than_seconds)
     bound = current_app.config["CERT_MAX_RENDER_ATTEMPTS"]
-    stuck = db.session.execute(
-        select(Certificate).where(Certificate.status == "pending", Certificate.issue_date < cutoff)
-        .order_by(Certificate.id).limit(1000)
-    ).scalars().all()
+    stuck = (
+        db.session.execute(
+            select(Certificate)
+            .where(Certificate.status == "pending", Certificate.issue_date < cutoff)
+            .order_by(Certificate.id)
+            .limit(1000)
+        )
+        .scalars()
+        .all()
+    )
     due = []
     for certificate in stuck:
         if certificate.render_attempts >= bound:
-            _give_up(certificate, f"gave up after {certificate.render_attempts} render attempts: "
-                                  f"{certificate.error or 'no error saved'}")
-        elif certificate.last_attempt_at is None \
-                or certificate.last_attempt_at <= now - retry_backoff(certificate.render_attempts):
+            _give_up(
+                certificate,
+                f"gave up after {certificate.render_attempts} render attempts: "
+                f"{certificate.error or 'no error saved'}",
+            )
+        elif certificate.last_attempt_at is None or certificate.last_attempt_at <= now - retry_backoff(
+            certificate.render_attempts
+        ):
             due.append(certificate.id)
     db.session.rollback()
     for certificate_id in due:
@@ -230,15 +274,23 @@ def requeue_stuck(*, older_than_seconds: int = 600) -> int:
 
 def failed_certificates(*, limit: int = 100) -> list[Certificate]:
     """Certificates whose render failed for good, newest first (for an admin list; re-render to retry)."""
-    return list(db.session.execute(
-        select(Certificate).where(Certificate.status == "failed").order_by(Certificate.id.desc()).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Certificate)
+            .where(Certificate.status == "failed")
+            .order_by(Certificate.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def list_for_user(*, user_id: int, page: int, per_page: int) -> Page:
     """The user's certificates, newest first."""
-    stmt = (select(Certificate).where(Certificate.user_id == user_id)
-            .order_by(Certificate.issue_date.desc(), Certificate.id.desc()))
+    stmt = (
+        select(Certificate)
+        .where(Certificate.user_id == user_id)
+        .order_by(Certificate.issue_date.desc(), Certificate.id.desc())
+    )
     return paginate(stmt, page=page, per_page=per_page)
 
 
@@ -267,8 +319,9 @@ def get_pdf_for(*, certificate_id: int, user_id: int, is_admin: bool) -> tuple[C
         raise InvalidState(f"Certificate {certificate_id} file is missing; ask an admin to render it again")
     except StorageError as exc:
         log.warning("storage unavailable: %s", exc)
-        raise ServiceUnavailable("Certificate storage is unavailable, try again shortly",
-                                 headers={"Retry-After": "5"}) from exc
+        raise ServiceUnavailable(
+            "Certificate storage is unavailable, try again shortly", headers={"Retry-After": "5"}
+        ) from exc
 
 
 def verify(*, verification_code: str) -> Certificate:

@@ -1,4 +1,5 @@
 """Suspension and role changes, and what they mean beyond accounts: the leaderboards drop the user."""
+
 from __future__ import annotations
 
 from common.accounts import service as accounts

@@ -4,6 +4,7 @@ Readers: students with an active enrollment, the course's instructor, admins. An
 404 for the course's posts and for every post or reply id in it, as do non-admins for hidden items.
 Writers: enrolled students and the course's instructor (admins moderate).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -43,7 +44,9 @@ def author_role(course: Course, user) -> str:
     return "instructor" if user.id == course.instructor_id else user.role
 
 
-def visible_post(post_id: int, user_id: int | None, role: str | None, *, lock: bool = False) -> tuple[Post, Course]:
+def visible_post(
+    post_id: int, user_id: int | None, role: str | None, *, lock: bool = False
+) -> tuple[Post, Course]:
     """The post and its course if the caller may read it (hidden posts: admins only)."""
     stmt = select(Post).where(Post.id == post_id)
     if lock:
@@ -58,8 +61,9 @@ def visible_post(post_id: int, user_id: int | None, role: str | None, *, lock: b
     return post, course
 
 
-def visible_reply(reply_id: int, user_id: int | None, role: str | None, *,
-                  lock: bool = False) -> tuple[Reply, Post, Course]:
+def visible_reply(
+    reply_id: int, user_id: int | None, role: str | None, *, lock: bool = False
+) -> tuple[Reply, Post, Course]:
     """The reply, its post and course if the caller may read it (hidden reply or post: admins only)."""
     stmt = select(Reply).where(Reply.id == reply_id)
     if lock:

@@ -1,4 +1,5 @@
 """Q&A forum: posts, replies, votes and moderation flags."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -41,7 +42,8 @@ class Post(db.Model):
     reply_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # posts <-> replies is a cycle: the constraint is added after both tables exist.
     accepted_reply_id: Mapped[int | None] = mapped_column(
-        ForeignKey("replies.id", ondelete="SET NULL", use_alter=True))
+        ForeignKey("replies.id", ondelete="SET NULL", use_alter=True)
+    )
     hidden: Mapped[bool] = mapped_column(default=False, server_default="0")
     edited_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()

@@ -3,6 +3,7 @@
 Flags and resolutions run with the flagged item's row locked, so the count of open flags that
 triggers the automatic hide is exact under concurrency. Hidden content stays in the database.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -38,8 +39,9 @@ def _set_hidden(item, hidden: bool) -> None:
     item.hidden = hidden
     if isinstance(item, Reply):
         delta = -1 if hidden else 1
-        db.session.execute(update(Post).where(Post.id == item.post_id)
-                           .values(reply_count=Post.reply_count + delta))
+        db.session.execute(
+            update(Post).where(Post.id == item.post_id).values(reply_count=Post.reply_count + delta)
+        )
 
 
 def _clean(reason, note) -> tuple[str, str | None]:
@@ -58,15 +60,26 @@ def _flag(item, course: Course, field_name: str, user_id: int, reason, note) -> 
     if item.user_id == user_id:
         raise Conflict("You cannot flag your own content")
     reason, note = _clean(reason, note)
-    if not insert_ignore(Flag, user_id=user_id, reason=reason, note=note, status="open",
-                         created_at=utcnow(), **{field_name: item.id}):
+    if not insert_ignore(
+        Flag,
+        user_id=user_id,
+        reason=reason,
+        note=note,
+        status="open",
+        created_at=utcnow(),
+        **{field_name: item.id},
+    ):
         raise Conflict("You have already flagged this")
-    open_flags = db.session.execute(select(func.count()).select_from(Flag).where(
-        getattr(Flag, field_name) == item.id, Flag.status == "open")).scalar_one()
+    open_flags = db.session.execute(
+        select(func.count())
+        .select_from(Flag)
+        .where(getattr(Flag, field_name) == item.id, Flag.status == "open")
+    ).scalar_one()
     if open_flags >= auto_hide_threshold():
         _set_hidden(item, True)
-    flag = db.session.execute(select(Flag).where(
-        getattr(Flag, field_name) == item.id, Flag.user_id == user_id)).scalar_one()
+    flag = db.session.execute(
+        select(Flag).where(getattr(Flag, field_name) == item.id, Flag.user_id == user_id)
+    ).scalar_one()
     db.session.commit()
     return flag
 
@@ -113,8 +126,12 @@ def list_flags(*, status: str = "open", page: int = 1, per_page: int = 20) -> Pa
     replies = {r.id: r for r in db.session.execute(select(Reply).where(Reply.id.in_(reply_ids))).scalars()}
     post_ids |= {r.post_id for r in replies.values()}
     posts = {p.id: p for p in db.session.execute(select(Post).where(Post.id.in_(post_ids))).scalars()}
-    courses = {c.id: c for c in db.session.execute(
-        select(Course).where(Course.id.in_({p.course_id for p in posts.values()}))).scalars()}
+    courses = {
+        c.id: c
+        for c in db.session.execute(
+            select(Course).where(Course.id.in_({p.course_id for p in posts.values()}))
+        ).scalars()
+    }
     items, by_key = [], {}
     for row in result.items:
         if row.post_id is not None:
@@ -126,7 +143,8 @@ def list_flags(*, status: str = "open", page: int = 1, per_page: int = 20) -> Pa
         by_key[(row.post_id, row.reply_id)] = flagged
         items.append(flagged)
     flags = db.session.execute(
-        select(Flag, User.name).join(User, User.id == Flag.user_id)
+        select(Flag, User.name)
+        .join(User, User.id == Flag.user_id)
         .where(Flag.status == status, (Flag.post_id.in_(post_ids) | Flag.reply_id.in_(reply_ids)))
         .order_by(Flag.created_at, Flag.id)
     ).all()
@@ -159,10 +177,21 @@ def resolve_flag(*, flag_id: int, admin_id: int, action: str) -> Resolution:
         kind, model, column, item_id = "post", Post, Flag.post_id, flag.post_id
     else:
         kind, model, column, item_id = "reply", Reply, Flag.reply_id, flag.reply_id
-    item = db.session.execute(select(model).where(model.id == item_id).with_for_update(of=model)
-                              .execution_options(populate_existing=True)).scalar_one()
-    open_flags = db.session.execute(select(Flag).where(column == item_id, Flag.status == "open")
-                                    .execution_options(populate_existing=True)).scalars().all()
+    item = db.session.execute(
+        select(model)
+        .where(model.id == item_id)
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    open_flags = (
+        db.session.execute(
+            select(Flag)
+            .where(column == item_id, Flag.status == "open")
+            .execution_options(populate_existing=True)
+        )
+        .scalars()
+        .all()
+    )
     if flag.id not in {f.id for f in open_flags}:
         raise InvalidState(f"Flag {flag_id} is already resolved")
     now = utcnow()
@@ -172,8 +201,17 @@ def resolve_flag(*, flag_id: int, admin_id: int, action: str) -> Resolution:
     _set_hidden(item, action == "hide")
     post = item if kind == "post" else db.session.get(Post, item.post_id)
     flag_ids = [f.id for f in open_flags]
-    audit.record(actor_id=admin_id, action=f"forum.flags.{action}", object_type=kind, object_id=item_id,
-                 detail={"course_id": post.course_id, "post_id": post.id, "flag_ids": flag_ids,
-                         "reasons": dict(Counter(f.reason for f in open_flags))})
+    audit.record(
+        actor_id=admin_id,
+        action=f"forum.flags.{action}",
+        object_type=kind,
+        object_id=item_id,
+        detail={
+            "course_id": post.course_id,
+            "post_id": post.id,
+            "flag_ids": flag_ids,
+            "reasons": dict(Counter(f.reason for f in open_flags)),
+        },
+    )
     db.session.commit()
     return Resolution(action, kind, item_id, item.hidden, flag_ids)

@@ -1,4 +1,5 @@
 """Demo forum data for `flask seed`: questions, answers, votes and accepted answers in several courses."""
+
 from __future__ import annotations
 
 import random
@@ -13,9 +14,15 @@ from common.learning.models import Enrollment
 
 QUESTIONS = [
     ("How long should the project in module {m} take?", "I spent a whole evening on it. Is that normal?"),
-    ("Error when running the example from lesson {m}.2", "I get `ModuleNotFoundError` even after installing."),
+    (
+        "Error when running the example from lesson {m}.2",
+        "I get `ModuleNotFoundError` even after installing.",
+    ),
     ("Is there a cheat sheet for module {m}?", "Something I can keep open while I do the exercises."),
-    ("Why does the quiz of module {m} say option 1 is wrong?", "I read the lesson twice and still think it fits."),
+    (
+        "Why does the quiz of module {m} say option 1 is wrong?",
+        "I read the lesson twice and still think it fits.",
+    ),
 ]
 ANSWERS = [
     "Check that your virtual environment is active, then reinstall the package.",
@@ -30,22 +37,44 @@ def seed_forum(*, courses: list[Course], rng: random.Random, per_course: int = 3
     accepted answers. Adds to the session; the caller commits."""
     counts = {"posts": 0, "replies": 0, "votes": 0, "accepted": 0}
     for course in courses:
-        students = db.session.execute(select(Enrollment.user_id).where(
-            Enrollment.course_id == course.id, Enrollment.status == "active")).scalars().all()
+        students = (
+            db.session.execute(
+                select(Enrollment.user_id).where(
+                    Enrollment.course_id == course.id, Enrollment.status == "active"
+                )
+            )
+            .scalars()
+            .all()
+        )
         if len(students) < 2:
             continue
-        modules = db.session.execute(select(Module.id).where(Module.course_id == course.id)
-                                     .order_by(Module.position)).scalars().all()
+        modules = (
+            db.session.execute(
+                select(Module.id).where(Module.course_id == course.id).order_by(Module.position)
+            )
+            .scalars()
+            .all()
+        )
         for n in range(per_course):
             author = rng.choice(students)
             title, body = QUESTIONS[n % len(QUESTIONS)]
             module_no = n % len(modules)
-            post = Post(course_id=course.id, module_id=modules[module_no] if n % 3 else None, user_id=author,
-                        title=title.format(m=module_no + 1), body=body)
+            post = Post(
+                course_id=course.id,
+                module_id=modules[module_no] if n % 3 else None,
+                user_id=author,
+                title=title.format(m=module_no + 1),
+                body=body,
+            )
             db.session.add(post)
             db.session.flush()
-            gamification.award_xp(user_id=author, type="forum_post", source_id=post.id, course_id=course.id,
-                                  domain=course.domain)
+            gamification.award_xp(
+                user_id=author,
+                type="forum_post",
+                source_id=post.id,
+                course_id=course.id,
+                domain=course.domain,
+            )
             counts["posts"] += 1
             repliers = [course.instructor_id] + [s for s in students if s != author][:2]
             replies = []

@@ -3,6 +3,7 @@
 Bodies are stored and returned exactly as written (plain text / Markdown source); nothing here
 renders HTML. Votes live in forum.votes, flags and moderation in forum.moderation.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,14 @@ from common.admin import audit
 from common.catalog.models import Course, Module
 from common.db import db, is_postgres, utcnow
 from common.errors import Forbidden, ValidationError
-from common.forum.access import author_role, forum_course, is_instructor, require_writer, visible_post, visible_reply
+from common.forum.access import (
+    author_role,
+    forum_course,
+    is_instructor,
+    require_writer,
+    visible_post,
+    visible_reply,
+)
 from common.forum.models import Flag, Post, Reply, Vote
 from common.gamification.service import award_xp, revoke_xp
 from common.pagination import Page, paginate
@@ -26,8 +34,9 @@ SORTS = ("newest", "top", "unanswered")
 # C0 and C1 control characters other than tab, line feed and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Exactly the expression of the GIN index ix_posts_search, as literal SQL so the planner matches it.
-_SEARCH_VECTOR = literal_column("to_tsvector('english', coalesce(posts.title, '') || ' ' || "
-                                "coalesce(posts.body, ''))")
+_SEARCH_VECTOR = literal_column(
+    "to_tsvector('english', coalesce(posts.title, '') || ' ' || coalesce(posts.body, ''))"
+)
 
 
 @dataclass
@@ -90,14 +99,25 @@ def _my_vote(user_id: int, *, post_id: int | None = None, reply_id: int | None =
 
 
 def _post_view(post: Post, course: Course, user_id: int, role: str | None) -> PostView:
-    return PostView(post, author_role(course, post.user), _my_vote(user_id, post_id=post.id),
-                    _accepted_shown(post, role))
+    return PostView(
+        post, author_role(course, post.user), _my_vote(user_id, post_id=post.id), _accepted_shown(post, role)
+    )
 
 
 # ---- posts ----------------------------------------------------------------------------------
 
-def list_posts(*, course_id: int, user_id: int, role: str | None, module_id: int | None = None,
-               sort: str = "newest", q: str | None = None, page: int = 1, per_page: int = 20) -> Page:
+
+def list_posts(
+    *,
+    course_id: int,
+    user_id: int,
+    role: str | None,
+    module_id: int | None = None,
+    sort: str = "newest",
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
     """A course's posts (items are PostView) with the caller's vote, in a fixed number of queries."""
     course = forum_course(course_id, user_id, role)
     accepted = aliased(Reply)
@@ -114,17 +134,28 @@ def list_posts(*, course_id: int, user_id: int, role: str | None, module_id: int
     q = (q or "").strip()
     if q:
         if is_postgres():
-            stmt = stmt.where(_SEARCH_VECTOR.bool_op("@@")(func.websearch_to_tsquery(literal_column("'english'"), q)))
+            stmt = stmt.where(
+                _SEARCH_VECTOR.bool_op("@@")(func.websearch_to_tsquery(literal_column("'english'"), q))
+            )
         else:
-            stmt = stmt.where(Post.title.icontains(q, autoescape=True) | Post.body.icontains(q, autoescape=True))
+            stmt = stmt.where(
+                Post.title.icontains(q, autoescape=True) | Post.body.icontains(q, autoescape=True)
+            )
     if sort == "unanswered":
         stmt = stmt.where(Post.reply_count == 0)
-    order = (Post.votes.desc(), Post.created_at.desc(), Post.id.desc()) if sort == "top" \
+    order = (
+        (Post.votes.desc(), Post.created_at.desc(), Post.id.desc())
+        if sort == "top"
         else (Post.created_at.desc(), Post.id.desc())
+    )
     result = paginate(stmt.order_by(*order), page=page, per_page=per_page, scalars=False)
     result.items = [
-        PostView(post, author_role(course, post.user), my_vote,
-                 None if accepted_hidden and role != "admin" else post.accepted_reply_id)
+        PostView(
+            post,
+            author_role(course, post.user),
+            my_vote,
+            None if accepted_hidden and role != "admin" else post.accepted_reply_id,
+        )
         for post, my_vote, accepted_hidden in result.items
     ]
     return result
@@ -136,17 +167,24 @@ def get_post(*, post_id: int, user_id: int, role: str | None) -> PostView:
     return _post_view(post, course, user_id, role)
 
 
-def create_post(*, course_id: int, user_id: int, role: str | None, title, body,
-                module_id: int | None = None) -> PostView:
+def create_post(
+    *, course_id: int, user_id: int, role: str | None, title, body, module_id: int | None = None
+) -> PostView:
     """Ask a question in a course (optionally about one of its modules); awards forum_post XP."""
     course = forum_course(course_id, user_id, role)
     require_writer(course, user_id, role)
-    post = Post(course_id=course.id, user_id=user_id, module_id=_check_module(course, module_id),
-                title=clean_text("title", title, min_length=TITLE_MIN, max_length=TITLE_MAX),
-                body=clean_text("body", body, min_length=BODY_MIN, max_length=BODY_MAX))
+    post = Post(
+        course_id=course.id,
+        user_id=user_id,
+        module_id=_check_module(course, module_id),
+        title=clean_text("title", title, min_length=TITLE_MIN, max_length=TITLE_MAX),
+        body=clean_text("body", body, min_length=BODY_MIN, max_length=BODY_MAX),
+    )
     db.session.add(post)
     db.session.flush()
-    xp = award_xp(user_id=user_id, type="forum_post", source_id=post.id, course_id=course.id, domain=course.domain)
+    xp = award_xp(
+        user_id=user_id, type="forum_post", source_id=post.id, course_id=course.id, domain=course.domain
+    )
     db.session.commit()
     return PostView(post, author_role(course, post.user), xp_awarded=xp)
 
@@ -179,8 +217,13 @@ def delete_post(*, post_id: int, user_id: int, role: str | None) -> None:
         raise Forbidden("Only the author, the course's instructor or an admin may delete a post")
     revoke_xp(user_id=post.user_id, type="forum_post", source_id=post.id)
     if post.user_id != user_id:
-        audit.record(actor_id=user_id, action="forum.post.delete", object_type="post", object_id=post.id,
-                     detail={"course_id": course.id, "author_id": post.user_id, "title": post.title})
+        audit.record(
+            actor_id=user_id,
+            action="forum.post.delete",
+            object_type="post",
+            object_id=post.id,
+            detail={"course_id": course.id, "author_id": post.user_id, "title": post.title},
+        )
     # Explicit rather than by ON DELETE CASCADE alone: SQLite (the embedded default) does not
     # enforce foreign keys.
     reply_ids = select(Reply.id).where(Reply.post_id == post.id)
@@ -208,6 +251,7 @@ def accept_reply(*, post_id: int, user_id: int, role: str | None, reply_id: int 
 
 # ---- replies --------------------------------------------------------------------------------
 
+
 def list_replies(*, post_id: int, user_id: int, role: str | None, page: int = 1, per_page: int = 20) -> Page:
     """A post's replies (items are ReplyView): the accepted answer first, then by votes, then oldest."""
     post, course = visible_post(post_id, user_id, role)
@@ -221,8 +265,10 @@ def list_replies(*, post_id: int, user_id: int, role: str | None, page: int = 1,
     accepted_first = case((Reply.id == post.accepted_reply_id, 0), else_=1)
     stmt = stmt.order_by(accepted_first, Reply.votes.desc(), Reply.created_at, Reply.id)
     result = paginate(stmt, page=page, per_page=per_page, scalars=False)
-    result.items = [ReplyView(reply, author_role(course, reply.user), my_vote, reply.id == post.accepted_reply_id)
-                    for reply, my_vote in result.items]
+    result.items = [
+        ReplyView(reply, author_role(course, reply.user), my_vote, reply.id == post.accepted_reply_id)
+        for reply, my_vote in result.items
+    ]
     return result
 
 
@@ -230,8 +276,11 @@ def create_reply(*, post_id: int, user_id: int, role: str | None, body) -> Reply
     """Answer a post (enrolled students and the course's instructor)."""
     post, course = visible_post(post_id, user_id, role)
     require_writer(course, user_id, role)
-    reply = Reply(post_id=post.id, user_id=user_id,
-                  body=clean_text("body", body, min_length=BODY_MIN, max_length=BODY_MAX))
+    reply = Reply(
+        post_id=post.id,
+        user_id=user_id,
+        body=clean_text("body", body, min_length=BODY_MIN, max_length=BODY_MAX),
+    )
     db.session.add(reply)
     db.session.execute(update(Post).where(Post.id == post.id).values(reply_count=Post.reply_count + 1))
     db.session.commit()
@@ -246,8 +295,12 @@ def update_reply(*, reply_id: int, user_id: int, role: str | None, body) -> Repl
     reply.body = clean_text("body", body, min_length=BODY_MIN, max_length=BODY_MAX)
     reply.edited_at = utcnow()
     db.session.commit()
-    return ReplyView(reply, author_role(course, reply.user), _my_vote(user_id, reply_id=reply.id),
-                     reply.id == post.accepted_reply_id)
+    return ReplyView(
+        reply,
+        author_role(course, reply.user),
+        _my_vote(user_id, reply_id=reply.id),
+        reply.id == post.accepted_reply_id,
+    )
 
 
 def delete_reply(*, reply_id: int, user_id: int, role: str | None) -> None:
@@ -256,8 +309,13 @@ def delete_reply(*, reply_id: int, user_id: int, role: str | None) -> None:
     if not _may_delete(course, reply.user_id, user_id, role):
         raise Forbidden("Only the author, the course's instructor or an admin may delete a reply")
     if reply.user_id != user_id:
-        audit.record(actor_id=user_id, action="forum.reply.delete", object_type="reply", object_id=reply.id,
-                     detail={"course_id": course.id, "post_id": post.id, "author_id": reply.user_id})
+        audit.record(
+            actor_id=user_id,
+            action="forum.reply.delete",
+            object_type="reply",
+            object_id=reply.id,
+            detail={"course_id": course.id, "post_id": post.id, "author_id": reply.user_id},
+        )
     values = {}
     if post.accepted_reply_id == reply.id:
         values["accepted_reply_id"] = None

@@ -5,6 +5,7 @@ read of the caller's previous vote, the vote row change and the counter update b
 serialised per item: `votes` equals the sum of the item's vote rows at every commit, whatever
 the concurrency.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +25,11 @@ HELPFUL_ANSWER_SCORE = 10
 
 def best_reply_score(user_id: int) -> int:
     """The best score among the user's visible replies: their progress towards `helpful-answer`."""
-    return db.session.execute(select(func.coalesce(func.max(Reply.votes), 0)).where(
-        Reply.user_id == user_id, Reply.hidden.is_(False))).scalar_one()
+    return db.session.execute(
+        select(func.coalesce(func.max(Reply.votes), 0)).where(
+            Reply.user_id == user_id, Reply.hidden.is_(False)
+        )
+    ).scalar_one()
 
 
 register_counter("reply_upvotes", best_reply_score)
@@ -51,7 +55,9 @@ def _apply(model, field: str, item_id: int, user_id: int, value: int) -> int:
         db.session.execute(update(Vote).where(target, Vote.user_id == user_id).values(value=value))
     db.session.flush()
     return db.session.execute(
-        update(model).where(model.id == item_id).values(votes=model.votes + (value - previous))
+        update(model)
+        .where(model.id == item_id)
+        .values(votes=model.votes + (value - previous))
         .returning(model.votes)
     ).scalar_one()
 

@@ -1,4 +1,5 @@
 """The badge catalogue (data: one line per badge), the counters its criteria read, and awarding."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -15,7 +16,13 @@ from common.gamification.models import Badge, UserBadge, XpEvent
 BADGES = [
     ("first-lesson", "First lesson", "Complete your first lesson.", "lesson_complete", 1),
     ("first-quiz", "First quiz passed", "Answer a quiz correctly for the first time.", "quiz_pass", 1),
-    ("first-course", "First course completed", "Complete every lesson and quiz of a course.", "course_complete", 1),
+    (
+        "first-course",
+        "First course completed",
+        "Complete every lesson and quiz of a course.",
+        "course_complete",
+        1,
+    ),
     ("five-courses", "Five courses completed", "Complete five courses.", "course_complete", 5),
     ("week-streak", "7-day streak", "Earn XP on 7 consecutive days (UTC).", "streak_days", 7),
     ("xp-100", "100 XP", "Earn 100 XP.", "xp_total", 100),
@@ -24,8 +31,15 @@ BADGES = [
     ("first-post", "First forum post", "Write your first forum post.", "forum_post", 1),
     ("helpful-answer", "Helpful answer", "Write a forum answer that gets 10 upvotes.", "reply_upvotes", 10),
 ]
-CRITERIA = ("lesson_complete", "quiz_pass", "forum_post", "course_complete", "streak_days", "xp_total",
-            "reply_upvotes")
+CRITERIA = (
+    "lesson_complete",
+    "quiz_pass",
+    "forum_post",
+    "course_complete",
+    "streak_days",
+    "xp_total",
+    "reply_upvotes",
+)
 
 
 def ensure_badges(*, commit: bool = True) -> None:
@@ -34,16 +48,27 @@ def ensure_badges(*, commit: bool = True) -> None:
     for code, name, description, criterion, threshold in BADGES:
         badge = stored.get(code)
         if badge is None:
-            insert_ignore(Badge, code=code, name=name, description=description, criterion=criterion,
-                          threshold=threshold)
-        elif (badge.name, badge.description, badge.criterion, badge.threshold) != (name, description, criterion,
-                                                                                   threshold):
-            badge.name, badge.description, badge.criterion, badge.threshold = name, description, criterion, threshold
+            insert_ignore(
+                Badge, code=code, name=name, description=description, criterion=criterion, threshold=threshold
+            )
+        elif (badge.name, badge.description, badge.criterion, badge.threshold) != (
+            name,
+            description,
+            criterion,
+            threshold,
+        ):
+            badge.name, badge.description, badge.criterion, badge.threshold = (
+                name,
+                description,
+                criterion,
+                threshold,
+            )
     if commit:
         db.session.commit()
 
 
 # ---- counters ------------------------------------------------------------------------------------
+
 
 def utc_day(column):
     """The UTC calendar day of a timestamp column, on PostgreSQL and SQLite."""
@@ -55,10 +80,16 @@ def utc_day(column):
 def streak_days(user_id: int, today: date, *, alive_from_yesterday: bool = False, horizon: int = 366) -> int:
     """Consecutive UTC days with XP ending `today` (or yesterday, if `alive_from_yesterday`: a streak
     is still current until a whole day passes without XP). Looks back `horizon` days at most."""
-    since = datetime.combine(today - timedelta(days=horizon), datetime.min.time()).replace(tzinfo=utcnow().tzinfo)
+    since = datetime.combine(today - timedelta(days=horizon), datetime.min.time()).replace(
+        tzinfo=utcnow().tzinfo
+    )
     day = utc_day(XpEvent.timestamp)
-    days = {d if isinstance(d, date) else date.fromisoformat(d) for d in db.session.execute(
-        select(day).where(XpEvent.user_id == user_id, XpEvent.timestamp >= since).distinct()).scalars()}
+    days = {
+        d if isinstance(d, date) else date.fromisoformat(d)
+        for d in db.session.execute(
+            select(day).where(XpEvent.user_id == user_id, XpEvent.timestamp >= since).distinct()
+        ).scalars()
+    }
     cursor = today
     if cursor not in days and alive_from_yesterday:
         cursor -= timedelta(days=1)
@@ -70,15 +101,19 @@ def streak_days(user_id: int, today: date, *, alive_from_yesterday: bool = False
 
 
 def _count_type(user_id: int, type: str) -> int:
-    return db.session.execute(select(func.count()).select_from(XpEvent)
-                              .where(XpEvent.user_id == user_id, XpEvent.type == type)).scalar_one()
+    return db.session.execute(
+        select(func.count()).select_from(XpEvent).where(XpEvent.user_id == user_id, XpEvent.type == type)
+    ).scalar_one()
 
 
 def _courses_completed(user_id: int) -> int:
     from common.learning.models import Enrollment  # learning builds on gamification, not the other way
 
-    return db.session.execute(select(func.count()).select_from(Enrollment).where(
-        Enrollment.user_id == user_id, Enrollment.completed_at.is_not(None))).scalar_one()
+    return db.session.execute(
+        select(func.count())
+        .select_from(Enrollment)
+        .where(Enrollment.user_id == user_id, Enrollment.completed_at.is_not(None))
+    ).scalar_one()
 
 
 # Counters other domains provide (e.g. the forum's best reply score for `reply_upvotes`); a
@@ -107,6 +142,7 @@ def counter(user_id: int, criterion: str, today: date | None = None) -> int:
 
 # ---- awarding ------------------------------------------------------------------------------------
 
+
 def award_earned(user_id: int, criteria: dict[str, int | None], now: datetime | None = None) -> list[str]:
     """Grant the unheld badges of these criteria whose threshold the user now reaches; no commit.
 
@@ -116,7 +152,9 @@ def award_earned(user_id: int, criteria: dict[str, int | None], now: datetime | 
     unheld = db.session.execute(
         select(Badge.id, Badge.code, Badge.criterion, Badge.threshold).where(
             Badge.criterion.in_(list(criteria)),
-            ~select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.badge_id == Badge.id).exists(),
+            ~select(UserBadge.id)
+            .where(UserBadge.user_id == user_id, UserBadge.badge_id == Badge.id)
+            .exists(),
         )
     ).all()
     now = now or utcnow()
@@ -124,10 +162,14 @@ def award_earned(user_id: int, criteria: dict[str, int | None], now: datetime | 
     granted = []
     for badge in unheld:
         if values[badge.criterion] is None:
-            values[badge.criterion] = (streak_days(user_id, now.date(), horizon=badge.threshold)
-                                       if badge.criterion == "streak_days" else counter(user_id, badge.criterion))
+            values[badge.criterion] = (
+                streak_days(user_id, now.date(), horizon=badge.threshold)
+                if badge.criterion == "streak_days"
+                else counter(user_id, badge.criterion)
+            )
         if values[badge.criterion] >= badge.threshold and insert_ignore(
-                UserBadge, user_id=user_id, badge_id=badge.id, awarded_at=now):
+            UserBadge, user_id=user_id, badge_id=badge.id, awarded_at=now
+        ):
             granted.append(badge.code)
     return granted
 
@@ -146,24 +188,36 @@ def grant_badge(*, user_id: int, code: str) -> bool:
 def badge_catalogue() -> dict:
     """The stored catalogue, in the order of BADGES: {items, total}."""
     order = {code: i for i, (code, *_rest) in enumerate(BADGES)}
-    rows = db.session.execute(select(Badge.code, Badge.name, Badge.description, Badge.criterion,
-                                     Badge.threshold)).all()
+    rows = db.session.execute(
+        select(Badge.code, Badge.name, Badge.description, Badge.criterion, Badge.threshold)
+    ).all()
     db.session.commit()  # a read: end it with COMMIT (see learning.end_read)
-    items = sorted((dict(r._mapping) for r in rows), key=lambda b: (order.get(b["code"], len(order)), b["code"]))
+    items = sorted(
+        (dict(r._mapping) for r in rows), key=lambda b: (order.get(b["code"], len(order)), b["code"])
+    )
     return {"items": items, "total": len(items)}
 
 
 def my_badges(*, user_id: int, today: date | None = None) -> dict:
     """Earned badges with their award dates, and progress (current, threshold) towards the others."""
-    held = dict(db.session.execute(select(UserBadge.badge_id, UserBadge.awarded_at)
-                                   .where(UserBadge.user_id == user_id)).all())
-    rows = db.session.execute(select(Badge.id, Badge.code, Badge.name, Badge.description, Badge.criterion,
-                                     Badge.threshold)).all()
+    held = dict(
+        db.session.execute(
+            select(UserBadge.badge_id, UserBadge.awarded_at).where(UserBadge.user_id == user_id)
+        ).all()
+    )
+    rows = db.session.execute(
+        select(Badge.id, Badge.code, Badge.name, Badge.description, Badge.criterion, Badge.threshold)
+    ).all()
     order = {code: i for i, (code, *_rest) in enumerate(BADGES)}
     earned, progress, values = [], [], {}
     for row in sorted(rows, key=lambda r: (order.get(r.code, len(order)), r.code)):
-        item = {"code": row.code, "name": row.name, "description": row.description, "criterion": row.criterion,
-                "threshold": row.threshold}
+        item = {
+            "code": row.code,
+            "name": row.name,
+            "description": row.description,
+            "criterion": row.criterion,
+            "threshold": row.threshold,
+        }
         if row.id in held:
             earned.append({**item, "awarded_at": held[row.id]})
             continue

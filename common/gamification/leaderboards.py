@@ -9,6 +9,7 @@ Members are user ids padded to 10 digits, so Redis's order among equal scores (m
 is `user_id DESC`, the order SQL uses too: both paths cut ties at the same users.
 A board lives until the end of the period after its own, so the period that just ended stays readable.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -36,6 +37,7 @@ PENDING = "gamification.board_deltas"
 
 
 # ---- periods ---------------------------------------------------------------------------------
+
 
 def period_start(period: str, today: date | None = None) -> date:
     """The first day of the ISO week (Monday) or calendar month that contains `today` (UTC)."""
@@ -98,6 +100,7 @@ def _redis_call(fn, *args, **kwargs):
 
 # ---- real-time increments, applied after commit ----------------------------------------------
 
+
 def queue_delta(session: Session, *, user_id: int, points: int, at: datetime, domain: str | None) -> None:
     """Remember a board change of the caller's unit of work; applied to Redis once it commits."""
     pending = session.info.setdefault(PENDING, defaultdict(int))
@@ -142,7 +145,9 @@ def _apply_pending(session: Session) -> None:
     try:
         run_script(client, _APPLY, keys, args)
     except Exception:  # noqa: BLE001 - the data is committed: never fail the caller's commit over Redis
-        current_app.logger.warning("leaderboards: %d board changes wait for the rebuild", len(keys), exc_info=True)
+        current_app.logger.warning(
+            "leaderboards: %d board changes wait for the rebuild", len(keys), exc_info=True
+        )
 
 
 def _drop_pending(session: Session, transaction) -> None:
@@ -234,8 +239,15 @@ def board_bounds(period: str, now: datetime | None = None, previous: bool = Fals
     return start, period_end(period, start)
 
 
-def read_board(*, period: str, domain: str = "", limit: int = 10, user_id: int | None = None,
-               previous: bool = False, now: datetime | None = None) -> tuple[str, dict | None]:
+def read_board(
+    *,
+    period: str,
+    domain: str = "",
+    limit: int = 10,
+    user_id: int | None = None,
+    previous: bool = False,
+    now: datetime | None = None,
+) -> tuple[str, dict | None]:
     """A board's top `limit` and the caller's standing, from Redis when its boards are built.
 
     Returns (JSON body of {period, period_start, period_end, domain, source, items} without `me`,
@@ -245,25 +257,38 @@ def read_board(*, period: str, domain: str = "", limit: int = 10, user_id: int |
     is unreachable (`leaderboard_entries`, as of the last rebuild).
     """
     start, end = board_bounds(period, now, previous)
-    head = {"period": period, "period_start": at_midnight(start), "period_end": at_midnight(end), "domain": domain}
+    head = {
+        "period": period,
+        "period_start": at_midnight(start),
+        "period_end": at_midnight(end),
+        "domain": domain,
+    }
     client = _redis()
     if client is not None:
         key = board_key(period, start, domain)
         rest = key[3:]
         try:
             built, *found = run_script(
-                client, _READ, [f"lbb:{period}:{start.isoformat()}", "lbv:" + rest, *([key] if user_id else [])],
-                [f"lbc:{rest}:", f":{limit}", member(user_id) if user_id else ""])
+                client,
+                _READ,
+                [f"lbb:{period}:{start.isoformat()}", "lbv:" + rest, *([key] if user_id else [])],
+                [f"lbc:{rest}:", f":{limit}", member(user_id) if user_id else ""],
+            )
             if built:
                 version, body, score, higher = found
                 if body is None:
-                    body = _encode({**head, "source": "redis", "items": _items_from_redis(client, key, limit)})
+                    body = _encode(
+                        {**head, "source": "redis", "items": _items_from_redis(client, key, limit)}
+                    )
                     end_read()
                     _redis_call(client.set, f"lbc:{rest}:{version.decode()}:{limit}", body, ex=BODY_TTL)
                 me = None
                 if user_id:
-                    me = ({"rank": int(higher) + 1, "points": int(float(score))} if score is not None
-                          else {"rank": None, "points": 0})
+                    me = (
+                        {"rank": int(higher) + 1, "points": int(float(score))}
+                        if score is not None
+                        else {"rank": None, "points": 0}
+                    )
                 return body if isinstance(body, str) else body.decode(), me
             _request_rebuild(client)
             stored = False
@@ -299,25 +324,40 @@ def end_read() -> None:
 
 def _stored_board(period, start, end, domain, limit, user_id):
     """From `leaderboard_entries`, as of the last rebuild."""
-    board = (LeaderboardEntry.period == period, LeaderboardEntry.period_start == start,
-             LeaderboardEntry.domain == domain)
+    board = (
+        LeaderboardEntry.period == period,
+        LeaderboardEntry.period_start == start,
+        LeaderboardEntry.domain == domain,
+    )
     rows = db.session.execute(
         select(LeaderboardEntry.rank, LeaderboardEntry.user_id, User.name, LeaderboardEntry.points)
-        .join(User, User.id == LeaderboardEntry.user_id).where(*board, _eligible())
-        .order_by(LeaderboardEntry.rank, LeaderboardEntry.user_id.desc()).limit(limit)).all()
+        .join(User, User.id == LeaderboardEntry.user_id)
+        .where(*board, _eligible())
+        .order_by(LeaderboardEntry.rank, LeaderboardEntry.user_id.desc())
+        .limit(limit)
+    ).all()
     items = [{"rank": r.rank, "user": {"id": r.user_id, "name": r.name}, "points": r.points} for r in rows]
     me = None
     if user_id:
-        mine = db.session.execute(select(LeaderboardEntry.rank, LeaderboardEntry.points)
-                                  .where(*board, LeaderboardEntry.user_id == user_id)).first()
-        me = {"rank": mine.rank, "points": mine.points} if mine else {"rank": None, "points": _points(
-            user_id, start, end, domain)}
+        mine = db.session.execute(
+            select(LeaderboardEntry.rank, LeaderboardEntry.points).where(
+                *board, LeaderboardEntry.user_id == user_id
+            )
+        ).first()
+        me = (
+            {"rank": mine.rank, "points": mine.points}
+            if mine
+            else {"rank": None, "points": _points(user_id, start, end, domain)}
+        )
     return items, me
 
 
 def _points(user_id: int, start: date, end: date, domain: str) -> int:
     stmt = select(func.coalesce(func.sum(XpEvent.points), 0)).where(
-        XpEvent.user_id == user_id, XpEvent.timestamp >= at_midnight(start), XpEvent.timestamp < at_midnight(end))
+        XpEvent.user_id == user_id,
+        XpEvent.timestamp >= at_midnight(start),
+        XpEvent.timestamp < at_midnight(end),
+    )
     if domain:
         stmt = stmt.where(XpEvent.domain == domain)
     return db.session.execute(stmt).scalar_one()
@@ -329,15 +369,28 @@ def _live_board(period, start, end, domain, limit, user_id):
     if domain:
         where.append(XpEvent.domain == domain)
     points = func.sum(XpEvent.points).label("points")
-    totals = (select(XpEvent.user_id, points).join(User, User.id == XpEvent.user_id)
-              .where(*where, _eligible()).group_by(XpEvent.user_id).subquery())
+    totals = (
+        select(XpEvent.user_id, points)
+        .join(User, User.id == XpEvent.user_id)
+        .where(*where, _eligible())
+        .group_by(XpEvent.user_id)
+        .subquery()
+    )
     rows = db.session.execute(
-        select(totals.c.user_id, User.name, totals.c.points).join(User, User.id == totals.c.user_id)
-        .order_by(totals.c.points.desc(), totals.c.user_id.desc()).limit(limit)).all()
+        select(totals.c.user_id, User.name, totals.c.points)
+        .join(User, User.id == totals.c.user_id)
+        .order_by(totals.c.points.desc(), totals.c.user_id.desc())
+        .limit(limit)
+    ).all()
     me = None
     if user_id:
         mine = db.session.execute(select(totals.c.points).where(totals.c.user_id == user_id)).scalar()
-        higher = db.session.execute(select(func.count()).select_from(totals)
-                                    .where(totals.c.points > mine)).scalar_one() if mine else 0
+        higher = (
+            db.session.execute(
+                select(func.count()).select_from(totals).where(totals.c.points > mine)
+            ).scalar_one()
+            if mine
+            else 0
+        )
         me = {"rank": higher + 1, "points": mine} if mine else {"rank": None, "points": 0}
     return _ranked([tuple(r) for r in rows]), me

@@ -1,4 +1,5 @@
 """XP events, badges and the precomputed leaderboards."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,4 +1,5 @@
 """Leaderboard rebuilds: recompute the boards from `xp_events` into `leaderboard_entries` and Redis."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -6,15 +7,37 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import (
-    Column, Integer, MetaData, String, Table, delete, func, insert, literal, select, text, union_all,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
 )
 
 from common.accounts.models import User
 from common.cache import CacheUnavailable
 from common.db import db, utcnow
 from common.gamification.leaderboards import (
-    DOMAIN_BOARD_SIZE, PERIODS, _eligible, _expire_at, _redis, _redis_call, at_midnight, board_key, member,
-    period_end, period_start, previous_start, run_script,
+    DOMAIN_BOARD_SIZE,
+    PERIODS,
+    _eligible,
+    _expire_at,
+    _redis,
+    _redis_call,
+    at_midnight,
+    board_key,
+    member,
+    period_end,
+    period_start,
+    previous_start,
+    run_script,
 )
 from common.gamification.models import LeaderboardEntry, XpEvent
 
@@ -36,8 +59,15 @@ def _rebuild_targets(now: datetime) -> list[tuple[str, date]]:
 
 
 def _aggregate_table() -> Table:
-    return Table("lb_rebuild", MetaData(), Column("target", Integer), Column("domain", String(64)),
-                 Column("user_id", Integer), Column("points", Integer), prefixes=["TEMPORARY"])
+    return Table(
+        "lb_rebuild",
+        MetaData(),
+        Column("target", Integer),
+        Column("domain", String(64)),
+        Column("user_id", Integer),
+        Column("points", Integer),
+        prefixes=["TEMPORARY"],
+    )
 
 
 def rebuild_leaderboards(today: date | None = None, *, now: datetime | None = None) -> dict:
@@ -86,26 +116,46 @@ def _rebuild(now: datetime, client) -> dict:
     parts = []
     for index, (period, start) in enumerate(targets):
         parts.append(
-            select(literal(index).label("target"), domain_col.label("domain"), XpEvent.user_id,
-                   func.sum(XpEvent.points).label("points"))
+            select(
+                literal(index).label("target"),
+                domain_col.label("domain"),
+                XpEvent.user_id,
+                func.sum(XpEvent.points).label("points"),
+            )
             .join(User, User.id == XpEvent.user_id)
-            .where(XpEvent.timestamp >= at_midnight(start), XpEvent.timestamp < at_midnight(period_end(period, start)),
-                   _eligible())
-            .group_by(domain_col, XpEvent.user_id))
+            .where(
+                XpEvent.timestamp >= at_midnight(start),
+                XpEvent.timestamp < at_midnight(period_end(period, start)),
+                _eligible(),
+            )
+            .group_by(domain_col, XpEvent.user_id)
+        )
     db.session.execute(insert(agg).from_select(["target", "domain", "user_id", "points"], union_all(*parts)))
     stats: dict = defaultdict(int)
     for index, (period, start) in enumerate(targets):
-        db.session.execute(delete(LeaderboardEntry).where(LeaderboardEntry.period == period,
-                                                          LeaderboardEntry.period_start == start))
-        db.session.execute(insert(LeaderboardEntry).from_select(
-            ["period", "period_start", "domain", "user_id", "points", "rank"], _entries_query(agg, index, period, start)))
+        db.session.execute(
+            delete(LeaderboardEntry).where(
+                LeaderboardEntry.period == period, LeaderboardEntry.period_start == start
+            )
+        )
+        db.session.execute(
+            insert(LeaderboardEntry).from_select(
+                ["period", "period_start", "domain", "user_id", "points", "rank"],
+                _entries_query(agg, index, period, start),
+            )
+        )
         stats[period] += db.session.execute(
-            select(func.count()).select_from(LeaderboardEntry)
-            .where(LeaderboardEntry.period == period, LeaderboardEntry.period_start == start)).scalar_one()
+            select(func.count())
+            .select_from(LeaderboardEntry)
+            .where(LeaderboardEntry.period == period, LeaderboardEntry.period_start == start)
+        ).scalar_one()
     for period in PERIODS:  # keep the current and the just-ended period only
         keep = previous_start(period, period_start(period, now.date()))
-        db.session.execute(delete(LeaderboardEntry).where(LeaderboardEntry.period == period,
-                                                          LeaderboardEntry.period_start < keep))
+        db.session.execute(
+            delete(LeaderboardEntry).where(
+                LeaderboardEntry.period == period, LeaderboardEntry.period_start < keep
+            )
+        )
     if client is not None:
         try:
             _fill_temporary(client, agg, targets)
@@ -124,13 +174,27 @@ def _rebuild(now: datetime, client) -> dict:
 def _entries_query(agg: Table, index: int, period: str, start: date):
     rows = select(agg.c.domain, agg.c.user_id, agg.c.points).where(agg.c.target == index).subquery()
     total = func.sum(rows.c.points)
-    overall = (select(literal(period), literal(start), literal(""), rows.c.user_id, total,
-                      func.rank().over(order_by=total.desc())).group_by(rows.c.user_id))
-    ranked = select(rows.c.domain, rows.c.user_id, rows.c.points,
-                    func.rank().over(partition_by=rows.c.domain, order_by=rows.c.points.desc()).label("rank")
-                    ).where(rows.c.domain != "").subquery()
-    by_domain = (select(literal(period), literal(start), ranked.c.domain, ranked.c.user_id, ranked.c.points,
-                        ranked.c.rank).where(ranked.c.rank <= DOMAIN_BOARD_SIZE))
+    overall = select(
+        literal(period),
+        literal(start),
+        literal(""),
+        rows.c.user_id,
+        total,
+        func.rank().over(order_by=total.desc()),
+    ).group_by(rows.c.user_id)
+    ranked = (
+        select(
+            rows.c.domain,
+            rows.c.user_id,
+            rows.c.points,
+            func.rank().over(partition_by=rows.c.domain, order_by=rows.c.points.desc()).label("rank"),
+        )
+        .where(rows.c.domain != "")
+        .subquery()
+    )
+    by_domain = select(
+        literal(period), literal(start), ranked.c.domain, ranked.c.user_id, ranked.c.points, ranked.c.rank
+    ).where(ranked.c.rank <= DOMAIN_BOARD_SIZE)
     return union_all(overall, by_domain)
 
 
@@ -139,7 +203,9 @@ def _snapshot(client, targets) -> dict[str, str]:
     copies = {}
     try:
         for period, start in targets:
-            for key in _redis_call(lambda: list(client.scan_iter(match=f"lb:{period}:{start.isoformat()}:*"))):
+            for key in _redis_call(
+                lambda: list(client.scan_iter(match=f"lb:{period}:{start.isoformat()}:*"))
+            ):
                 key = key.decode()
                 copies[key] = "lbs" + key[2:]
                 _redis_call(client.zunionstore, copies[key], [key])
@@ -154,8 +220,9 @@ def _fill_temporary(client, agg: Table, targets) -> None:
     for period, start in targets:
         for key in _redis_call(lambda: list(client.scan_iter(match=f"lbt:{period}:{start.isoformat()}:*"))):
             _redis_call(client.delete, key)
-    overall = select(agg.c.target, literal("").label("domain"), agg.c.user_id, func.sum(agg.c.points)).group_by(
-        agg.c.target, agg.c.user_id)
+    overall = select(
+        agg.c.target, literal("").label("domain"), agg.c.user_id, func.sum(agg.c.points)
+    ).group_by(agg.c.target, agg.c.user_id)
     by_domain = select(agg.c.target, agg.c.domain, agg.c.user_id, agg.c.points).where(agg.c.domain != "")
     for stmt in (overall, by_domain):
         batch: dict[str, dict[str, int]] = defaultdict(dict)
@@ -200,7 +267,9 @@ return 1
 def _swap(client, targets, snapped: dict[str, str]) -> None:
     for period, start in targets:
         prefix = f"{period}:{start.isoformat()}:"
-        temporary = {k.decode()[4:] for k in _redis_call(lambda: list(client.scan_iter(match=f"lbt:{prefix}*")))}
+        temporary = {
+            k.decode()[4:] for k in _redis_call(lambda: list(client.scan_iter(match=f"lbt:{prefix}*")))
+        }
         live = {k[3:] for k in snapped if k.startswith(f"lb:{prefix}")}
         expire_at = _expire_at(period, start)
         for rest in temporary | live:

@@ -1,4 +1,5 @@
 """XP awards and revocations, badge checks, the caller's XP summary; boards in leaderboards.py."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -10,17 +11,30 @@ from common.accounts.models import User
 from common.db import db, insert_ignore, is_postgres, utcnow
 from common.gamification import leaderboards
 from common.gamification.badges import (  # noqa: F401  (re-exported: the domain's public interface)
-    BADGES, award_earned, badge_catalogue, ensure_badges, grant_badge, my_badges, register_counter, streak_days,
+    BADGES,
+    award_earned,
+    badge_catalogue,
+    ensure_badges,
+    grant_badge,
+    my_badges,
+    register_counter,
+    streak_days,
 )
 from common.gamification.leaderboards import (  # noqa: F401
-    period_start, read_board, remove_user_from_boards,
+    period_start,
+    read_board,
+    remove_user_from_boards,
 )
 from common.gamification.rebuild import rebuild_leaderboards  # noqa: F401
 from common.gamification.models import XpEvent
 
 XP_TYPES = ("lesson_complete", "quiz_pass", "forum_post")
 # The setting that holds each type's points.
-POINTS_SETTING = {"lesson_complete": "XP_LESSON_COMPLETE", "quiz_pass": "XP_QUIZ_PASS", "forum_post": "XP_FORUM_POST"}
+POINTS_SETTING = {
+    "lesson_complete": "XP_LESSON_COMPLETE",
+    "quiz_pass": "XP_QUIZ_PASS",
+    "forum_post": "XP_FORUM_POST",
+}
 
 leaderboards.install_session_hooks()
 
@@ -30,8 +44,9 @@ def xp_points(type: str) -> int:
     return current_app.config[POINTS_SETTING[type]]
 
 
-def award_xp(*, user_id: int, type: str, source_id: int, course_id: int | None = None,
-             domain: str | None = None) -> int:
+def award_xp(
+    *, user_id: int, type: str, source_id: int, course_id: int | None = None, domain: str | None = None
+) -> int:
     """Award the points for (user, type, source) once; returns the points awarded (0 if not).
 
     Runs inside the caller's unit of work (no commit): the unique constraint on
@@ -40,21 +55,40 @@ def award_xp(*, user_id: int, type: str, source_id: int, course_id: int | None =
     badges this award earns are granted in the same transaction; the Redis boards follow once the
     caller's transaction commits (and never if it rolls back).
     """
-    return award_xp_at(user_id=user_id, type=type, source_id=source_id, course_id=course_id, domain=domain,
-                       now=utcnow())
+    return award_xp_at(
+        user_id=user_id, type=type, source_id=source_id, course_id=course_id, domain=domain, now=utcnow()
+    )
 
 
-def award_xp_at(*, user_id: int, type: str, source_id: int, course_id: int | None = None,
-                domain: str | None = None, now: datetime) -> int:
+def award_xp_at(
+    *,
+    user_id: int,
+    type: str,
+    source_id: int,
+    course_id: int | None = None,
+    domain: str | None = None,
+    now: datetime,
+) -> int:
     """award_xp with an explicit clock (the time the award is recorded at; boundary tests, imports)."""
     points = xp_points(type)
     if type == "forum_post" and not _under_daily_cap(user_id, now):
         return 0
-    if not insert_ignore(XpEvent, user_id=user_id, type=type, points=points, source_id=source_id,
-                         course_id=course_id, domain=domain, timestamp=now):
+    if not insert_ignore(
+        XpEvent,
+        user_id=user_id,
+        type=type,
+        points=points,
+        source_id=source_id,
+        course_id=course_id,
+        domain=domain,
+        timestamp=now,
+    ):
         return 0
     xp_total = db.session.execute(
-        update(User).where(User.id == user_id).values(xp_total=User.xp_total + points).returning(User.xp_total)
+        update(User)
+        .where(User.id == user_id)
+        .values(xp_total=User.xp_total + points)
+        .returning(User.xp_total)
     ).scalar_one()
     award_earned(user_id, {type: None, "xp_total": xp_total, "streak_days": None}, now)
     leaderboards.queue_delta(db.session(), user_id=user_id, points=points, at=now, domain=domain)
@@ -72,9 +106,16 @@ def _under_daily_cap(user_id: int, now: datetime) -> bool:
     if is_postgres():
         db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     day = leaderboards.at_midnight(now.date())
-    paid = db.session.execute(select(func.count()).select_from(XpEvent).where(
-        XpEvent.user_id == user_id, XpEvent.type == "forum_post", XpEvent.timestamp >= day,
-        XpEvent.timestamp < day + timedelta(days=1))).scalar_one()
+    paid = db.session.execute(
+        select(func.count())
+        .select_from(XpEvent)
+        .where(
+            XpEvent.user_id == user_id,
+            XpEvent.type == "forum_post",
+            XpEvent.timestamp >= day,
+            XpEvent.timestamp < day + timedelta(days=1),
+        )
+    ).scalar_one()
     return paid < current_app.config["XP_FORUM_POST_DAILY_CAP"]
 
 
@@ -86,15 +127,24 @@ def revoke_xp(*, user_id: int, type: str, source_id: int) -> int:
     already earned stay.
     """
     row = db.session.execute(
-        delete(XpEvent).where(XpEvent.user_id == user_id, XpEvent.type == type, XpEvent.source_id == source_id)
+        delete(XpEvent)
+        .where(XpEvent.user_id == user_id, XpEvent.type == type, XpEvent.source_id == source_id)
         .returning(XpEvent.points, XpEvent.timestamp, XpEvent.domain)
     ).first()
     if row is None:
         return 0
-    db.session.execute(update(User).where(User.id == user_id)
-                       .values(xp_total=func.greatest(User.xp_total - row.points, 0) if is_postgres()
-                               else func.max(User.xp_total - row.points, 0)))
-    leaderboards.queue_delta(db.session(), user_id=user_id, points=-row.points, at=row.timestamp, domain=row.domain)
+    db.session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(
+            xp_total=func.greatest(User.xp_total - row.points, 0)
+            if is_postgres()
+            else func.max(User.xp_total - row.points, 0)
+        )
+    )
+    leaderboards.queue_delta(
+        db.session(), user_id=user_id, points=-row.points, at=row.timestamp, domain=row.domain
+    )
     return row.points
 
 
@@ -119,26 +169,51 @@ def my_xp(*, user_id: int, now: datetime | None = None, recent: int = 20) -> dic
     total = db.session.execute(select(User.xp_total).where(User.id == user_id)).scalar_one()
     by_type = {t: {"points": 0, "count": 0} for t in XP_TYPES}
     for type_, points, count in db.session.execute(
-            select(XpEvent.type, func.sum(XpEvent.points), func.count()).where(mine).group_by(XpEvent.type)):
+        select(XpEvent.type, func.sum(XpEvent.points), func.count()).where(mine).group_by(XpEvent.type)
+    ):
         by_type[type_] = {"points": int(points), "count": count}
-    week_points, month_points = db.session.execute(select(
-        func.coalesce(func.sum(XpEvent.points).filter(XpEvent.timestamp >= week), 0),
-        func.coalesce(func.sum(XpEvent.points).filter(XpEvent.timestamp >= month), 0),
-    ).where(mine, XpEvent.timestamp >= since)).one()
+    week_points, month_points = db.session.execute(
+        select(
+            func.coalesce(func.sum(XpEvent.points).filter(XpEvent.timestamp >= week), 0),
+            func.coalesce(func.sum(XpEvent.points).filter(XpEvent.timestamp >= month), 0),
+        ).where(mine, XpEvent.timestamp >= since)
+    ).one()
     title = func.coalesce(Lesson.title, Quiz.question, Post.title)
     rows = db.session.execute(
-        select(XpEvent.id, XpEvent.type, XpEvent.points, XpEvent.timestamp, XpEvent.source_id, XpEvent.course_id,
-               title.label("title"))
+        select(
+            XpEvent.id,
+            XpEvent.type,
+            XpEvent.points,
+            XpEvent.timestamp,
+            XpEvent.source_id,
+            XpEvent.course_id,
+            title.label("title"),
+        )
         .outerjoin(Lesson, and_(XpEvent.type == "lesson_complete", Lesson.id == XpEvent.source_id))
         .outerjoin(Quiz, and_(XpEvent.type == "quiz_pass", Quiz.id == XpEvent.source_id))
         .outerjoin(Post, and_(XpEvent.type == "forum_post", Post.id == XpEvent.source_id))
-        .where(mine).order_by(XpEvent.timestamp.desc(), XpEvent.id.desc()).limit(recent)).all()
+        .where(mine)
+        .order_by(XpEvent.timestamp.desc(), XpEvent.id.desc())
+        .limit(recent)
+    ).all()
     kinds = {"lesson_complete": "lesson", "quiz_pass": "quiz", "forum_post": "post"}
-    events = [{"id": r.id, "type": r.type, "points": r.points, "timestamp": r.timestamp,
-               "source": {"kind": kinds[r.type], "id": r.source_id, "title": r.title, "course_id": r.course_id}}
-              for r in rows]
+    events = [
+        {
+            "id": r.id,
+            "type": r.type,
+            "points": r.points,
+            "timestamp": r.timestamp,
+            "source": {"kind": kinds[r.type], "id": r.source_id, "title": r.title, "course_id": r.course_id},
+        }
+        for r in rows
+    ]
     streak = streak_days(user_id, now.date(), alive_from_yesterday=True)
     db.session.commit()  # a read: end it with COMMIT (see learning.end_read)
-    return {"total": total, "by_type": by_type, "this_week": int(week_points), "this_month": int(month_points),
-            "streak_days": streak, "recent": events}
-
+    return {
+        "total": total,
+        "by_type": by_type,
+        "this_week": int(week_points),
+        "this_month": int(month_points),
+        "streak_days": streak,
+        "recent": events,
+    }

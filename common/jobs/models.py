@@ -1,4 +1,5 @@
 """Background jobs: status lives here, not in the Celery result backend."""
+
 from __future__ import annotations
 
 from datetime import datetime

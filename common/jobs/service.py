@@ -5,6 +5,7 @@ A job's message reaching the broker is recorded (`enqueued_at`); a job whose mes
 moves a job to `running`, and a `running` job is taken over only once its lease ran out (its worker
 died); a task that schedules a retry gives the job back first (`release`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,14 @@ class QueueUnavailable(ServiceUnavailable):
     """The job is recorded but its message could not reach the broker; jobs.sweep sends it later."""
 
 
-def create_job(*, kind: str, owner_id: int | None, params: dict | None = None,
-               dedup_key: str | None = None, task_name: str | None = None) -> tuple[Job, bool]:
+def create_job(
+    *,
+    kind: str,
+    owner_id: int | None,
+    params: dict | None = None,
+    dedup_key: str | None = None,
+    task_name: str | None = None,
+) -> tuple[Job, bool]:
     """Insert a queued job; with a dedup_key an existing job is returned instead.
 
     Returns (job, created). Commits.
@@ -39,8 +46,14 @@ def create_job(*, kind: str, owner_id: int | None, params: dict | None = None,
         existing = db.session.execute(db.select(Job).where(Job.dedup_key == dedup_key)).scalar_one_or_none()
         if existing is not None:
             return existing, False
-    job = Job(id=str(uuid.uuid4()), kind=kind, owner_id=owner_id, params=params, dedup_key=dedup_key,
-              task_name=task_name)
+    job = Job(
+        id=str(uuid.uuid4()),
+        kind=kind,
+        owner_id=owner_id,
+        params=params,
+        dedup_key=dedup_key,
+        task_name=task_name,
+    )
     db.session.add(job)
     try:
         db.session.commit()
@@ -72,20 +85,30 @@ def send(job: Job) -> bool:
     return True
 
 
-def start_job(*, kind: str, task_name: str, owner_id: int | None, params: dict | None = None,
-              dedup_key: str | None = None) -> Job:
+def start_job(
+    *,
+    kind: str,
+    task_name: str,
+    owner_id: int | None,
+    params: dict | None = None,
+    dedup_key: str | None = None,
+) -> Job:
     """Create the job row, commit, then send `task_name(job_id)`; deduplicated by dedup_key.
 
     A deduplicated job that is still `queued` and never reached the broker is sent again. If the
     broker is unreachable: QueueUnavailable (503); the job stays queued for jobs.sweep.
     """
-    job, created = create_job(kind=kind, owner_id=owner_id, params=params, dedup_key=dedup_key,
-                              task_name=task_name)
+    job, created = create_job(
+        kind=kind, owner_id=owner_id, params=params, dedup_key=dedup_key, task_name=task_name
+    )
     if created or (job.status == "queued" and job.enqueued_at is None and job.task_name):
         if not send(job):
-            raise QueueUnavailable("The task queue is unavailable; your request is recorded and will be "
-                                   "processed when it is back. Try again shortly.",
-                                   errors={"job_id": job.id}, headers={"Retry-After": "30"})
+            raise QueueUnavailable(
+                "The task queue is unavailable; your request is recorded and will be "
+                "processed when it is back. Try again shortly.",
+                errors={"job_id": job.id},
+                headers={"Retry-After": "30"},
+            )
     db.session.refresh(job)
     return job
 
@@ -101,11 +124,21 @@ def sweep_unsent(*, older_than_seconds: int | None = None, limit: int = 500) -> 
     cutoff = now - timedelta(seconds=age)
     # A message that did reach the broker but no task ever claimed it within a lease is presumed lost.
     lost = now - timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
-    stuck = db.session.execute(
-        select(Job).where(Job.status == "queued", Job.task_name.is_not(None), Job.created_at <= cutoff,
-                          or_(Job.enqueued_at.is_(None), and_(Job.enqueued_at < lost, Job.started_at.is_(None))))
-        .order_by(Job.created_at).limit(limit)
-    ).scalars().all()
+    stuck = (
+        db.session.execute(
+            select(Job)
+            .where(
+                Job.status == "queued",
+                Job.task_name.is_not(None),
+                Job.created_at <= cutoff,
+                or_(Job.enqueued_at.is_(None), and_(Job.enqueued_at < lost, Job.started_at.is_(None))),
+            )
+            .order_by(Job.created_at)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     db.session.commit()
     bound = current_app.config["JOB_MAX_SEND_ATTEMPTS"]
     sent = 0
@@ -130,9 +163,16 @@ def claim(job_id: str) -> bool:
     now = utcnow()
     lease = now + timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
     result = db.session.execute(
-        update(Job).where(Job.id == job_id, or_(
-            Job.status == "queued",
-            and_(Job.status == "running", or_(Job.lease_expires_at.is_(None), Job.lease_expires_at <= now))))
+        update(Job)
+        .where(
+            Job.id == job_id,
+            or_(
+                Job.status == "queued",
+                and_(
+                    Job.status == "running", or_(Job.lease_expires_at.is_(None), Job.lease_expires_at <= now)
+                ),
+            ),
+        )
         .values(status="running", started_at=now, lease_expires_at=lease)
     )
     db.session.commit()
@@ -143,24 +183,36 @@ def release(job_id: str) -> None:
     """Give up a claim before the task retries later: the job stays `running` (a retry is coming) with
     its lease ended, so the retry (or a redelivery) can claim it again."""
     db.session.rollback()
-    db.session.execute(update(Job).where(Job.id == job_id, Job.status == "running")
-                       .values(lease_expires_at=utcnow()))
+    db.session.execute(
+        update(Job).where(Job.id == job_id, Job.status == "running").values(lease_expires_at=utcnow())
+    )
     db.session.commit()
 
 
 def set_progress(job_id: str, progress: int) -> None:
     """Record progress; also renews the claim's lease (a heartbeat for long jobs)."""
     lease = utcnow() + timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
-    db.session.execute(update(Job).where(Job.id == job_id, Job.status == "running")
-                       .values(progress=max(0, min(100, progress)), lease_expires_at=lease))
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running")
+        .values(progress=max(0, min(100, progress)), lease_expires_at=lease)
+    )
     db.session.commit()
 
 
 def succeed(job_id: str, *, result: dict | None = None, result_url: str | None = None) -> None:
     db.session.execute(
-        update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running")))
-        .values(status="succeeded", progress=100, result=result, result_url=result_url,
-                error=None, finished_at=utcnow(), lease_expires_at=None)
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(("queued", "running")))
+        .values(
+            status="succeeded",
+            progress=100,
+            result=result,
+            result_url=result_url,
+            error=None,
+            finished_at=utcnow(),
+            lease_expires_at=None,
+        )
     )
     db.session.commit()
 
@@ -168,7 +220,8 @@ def succeed(job_id: str, *, result: dict | None = None, result_url: str | None =
 def fail(job_id: str, error: str) -> None:
     db.session.rollback()
     db.session.execute(
-        update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running")))
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(("queued", "running")))
         .values(status="failed", error=error[:2000], finished_at=utcnow(), lease_expires_at=None)
     )
     db.session.commit()

@@ -1,4 +1,5 @@
 """Enrollments and per-lesson progress."""
+
 from __future__ import annotations
 
 from datetime import datetime

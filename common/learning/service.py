@@ -1,4 +1,5 @@
 """Enrollment rules (granting and revoking access); course-system rules build on these."""
+
 from __future__ import annotations
 
 from functools import cache
@@ -25,15 +26,30 @@ def grant_enrollment(*, user_id: int, course_id: int, source: str, payment_id: i
     after its commit, which reinstates the certificate). Safe under concurrency: the (user, course)
     unique key decides.
     """
-    if insert_ignore(Enrollment, user_id=user_id, course_id=course_id, source=source,
-                     payment_id=payment_id, status="active", enrolled_at=utcnow()):
+    if insert_ignore(
+        Enrollment,
+        user_id=user_id,
+        course_id=course_id,
+        source=source,
+        payment_id=payment_id,
+        status="active",
+        enrolled_at=utcnow(),
+    ):
         _bump_count(course_id, +1)
         return True
     reactivated = db.session.execute(
         update(Enrollment)
-        .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "revoked")
-        .values(status="active", source=source, payment_id=payment_id, revoked_at=None, enrolled_at=utcnow(),
-                completed_at=None)
+        .where(
+            Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "revoked"
+        )
+        .values(
+            status="active",
+            source=source,
+            payment_id=payment_id,
+            revoked_at=None,
+            enrolled_at=utcnow(),
+            completed_at=None,
+        )
     ).rowcount
     if reactivated:
         _bump_count(course_id, +1)
@@ -44,8 +60,10 @@ def grant_enrollment(*, user_id: int, course_id: int, source: str, payment_id: i
 def certificate_if_completed(*, user_id: int, course_id: int) -> None:
     """After a committed grant: a course already complete gets its certificate (issued or reinstated)."""
     completed = db.session.execute(
-        select(Enrollment.completed_at).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id,
-                                              Enrollment.status == "active")).scalar_one_or_none()
+        select(Enrollment.completed_at).where(
+            Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active"
+        )
+    ).scalar_one_or_none()
     db.session.commit()
     if completed is not None:
         request_certificate_after_completion(user_id=user_id, course_id=course_id)
@@ -57,7 +75,11 @@ def revoke_enrollment(*, user_id: int, course_id: int, payment_id: int | None = 
     With `payment_id`, only an enrollment that this payment granted is revoked (a refund of a
     duplicate payment leaves access bought by another payment alone).
     """
-    conditions = [Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active"]
+    conditions = [
+        Enrollment.user_id == user_id,
+        Enrollment.course_id == course_id,
+        Enrollment.status == "active",
+    ]
     if payment_id is not None:
         conditions.append(Enrollment.payment_id == payment_id)
     revoked = db.session.execute(
@@ -69,8 +91,9 @@ def revoke_enrollment(*, user_id: int, course_id: int, payment_id: int | None = 
 
 
 def _bump_count(course_id: int, delta: int) -> None:
-    db.session.execute(update(Course).where(Course.id == course_id)
-                       .values(enrollment_count=Course.enrollment_count + delta))
+    db.session.execute(
+        update(Course).where(Course.id == course_id).values(enrollment_count=Course.enrollment_count + delta)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,42 +117,78 @@ def enroll_free(*, user_id: int, course_id: int, role: str | None = "student") -
         raise PaymentRequired(
             f"This course costs {course.price} {course.currency} (smallest unit); "
             "buy it with POST /api/payments/order",
-            errors={"hint": {"method": "POST", "path": "/api/payments/order", "body": {"course_id": course.id}}},
+            errors={
+                "hint": {"method": "POST", "path": "/api/payments/order", "body": {"course_id": course.id}}
+            },
         )
     if not grant_enrollment(user_id=user_id, course_id=course.id, source="free"):
         db.session.rollback()
         raise Conflict("You are already enrolled in this course")
     db.session.commit()
-    return db.session.execute(select(Enrollment).where(
-        Enrollment.user_id == user_id, Enrollment.course_id == course.id)).scalar_one()
+    return db.session.execute(
+        select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.course_id == course.id)
+    ).scalar_one()
 
 
 def _actively_enrolled(user_id: int, course_id: int) -> bool:
-    return db.session.execute(select(Enrollment.id).where(
-        Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active")
-    ).first() is not None
+    return (
+        db.session.execute(
+            select(Enrollment.id).where(
+                Enrollment.user_id == user_id,
+                Enrollment.course_id == course_id,
+                Enrollment.status == "active",
+            )
+        ).first()
+        is not None
+    )
 
 
 @cache
 def _enrollments_page_stmt():
     """Built once (bound parameters): constructing this select costs more than running it."""
-    total_lessons = (select(func.count()).select_from(Lesson).where(Lesson.course_id == Enrollment.course_id)
-                     .correlate(Enrollment).scalar_subquery())
-    done = (select(func.count()).select_from(LessonProgress)
-            .where(LessonProgress.user_id == Enrollment.user_id, LessonProgress.course_id == Enrollment.course_id)
-            .correlate(Enrollment).scalar_subquery())
+    total_lessons = (
+        select(func.count())
+        .select_from(Lesson)
+        .where(Lesson.course_id == Enrollment.course_id)
+        .correlate(Enrollment)
+        .scalar_subquery()
+    )
+    done = (
+        select(func.count())
+        .select_from(LessonProgress)
+        .where(LessonProgress.user_id == Enrollment.user_id, LessonProgress.course_id == Enrollment.course_id)
+        .correlate(Enrollment)
+        .scalar_subquery()
+    )
     return (
-        select(Enrollment.id, Enrollment.course_id, Enrollment.status, Enrollment.source, Enrollment.enrolled_at,
-               Enrollment.completed_at, Course.title, Course.description, Course.domain, Course.price,
-               Course.currency, Course.status.label("course_status"), Course.enrollment_count,
-               Course.created_at.label("course_created_at"), Course.updated_at.label("course_updated_at"),
-               Course.instructor_id, User.name.label("instructor_name"),
-               done.label("completed_lessons"), total_lessons.label("total_lessons"),
-               func.count().over().label("total_rows"))
-        .join(Course, Course.id == Enrollment.course_id).join(User, User.id == Course.instructor_id)
+        select(
+            Enrollment.id,
+            Enrollment.course_id,
+            Enrollment.status,
+            Enrollment.source,
+            Enrollment.enrolled_at,
+            Enrollment.completed_at,
+            Course.title,
+            Course.description,
+            Course.domain,
+            Course.price,
+            Course.currency,
+            Course.status.label("course_status"),
+            Course.enrollment_count,
+            Course.created_at.label("course_created_at"),
+            Course.updated_at.label("course_updated_at"),
+            Course.instructor_id,
+            User.name.label("instructor_name"),
+            done.label("completed_lessons"),
+            total_lessons.label("total_lessons"),
+            func.count().over().label("total_rows"),
+        )
+        .join(Course, Course.id == Enrollment.course_id)
+        .join(User, User.id == Course.instructor_id)
         .where(Enrollment.user_id == bindparam("user_id"), Enrollment.status == "active")
         .order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
-        .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
     )
 
 
@@ -140,15 +199,19 @@ def my_enrollments(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
     lesson totals and completion counts are correlated subqueries on indexed columns. Only a page
     past the end (no rows, so no window count) needs a second query for the total.
     """
-    rows = db.session.execute(_enrollments_page_stmt(),
-                              {"user_id": user_id, "limit": per_page, "offset": (page - 1) * per_page}).all()
+    rows = db.session.execute(
+        _enrollments_page_stmt(), {"user_id": user_id, "limit": per_page, "offset": (page - 1) * per_page}
+    ).all()
     if rows:
         total = rows[0].total_rows
     elif page == 1:
         total = 0
     else:
-        total = db.session.execute(select(func.count()).select_from(Enrollment).where(
-            Enrollment.user_id == user_id, Enrollment.status == "active")).scalar_one()
+        total = db.session.execute(
+            select(func.count())
+            .select_from(Enrollment)
+            .where(Enrollment.user_id == user_id, Enrollment.status == "active")
+        ).scalar_one()
     end_read()
     return Page(items=rows, page=page, per_page=per_page, total=total)
 
@@ -171,25 +234,56 @@ def percent(completed: int, total: int) -> int:
 def _progress_stmt():
     """Built once (bound parameters), like _enrollments_page_stmt."""
     user_id = bindparam("user_id")
-    enrolled = and_(Enrollment.course_id == Course.id, Enrollment.user_id == user_id, Enrollment.status == "active")
-    quiz_total = (select(func.count()).select_from(Quiz).where(Quiz.module_id == Module.id)
-                  .correlate(Module).scalar_subquery())
-    passed = select(QuizResult.id).where(QuizResult.quiz_id == Quiz.id, QuizResult.user_id == user_id,
-                                         QuizResult.is_correct.is_(True)).exists()
-    quiz_passed = (select(func.count()).select_from(Quiz).where(Quiz.module_id == Module.id, passed)
-                   .correlate(Module).scalar_subquery())
+    enrolled = and_(
+        Enrollment.course_id == Course.id, Enrollment.user_id == user_id, Enrollment.status == "active"
+    )
+    quiz_total = (
+        select(func.count())
+        .select_from(Quiz)
+        .where(Quiz.module_id == Module.id)
+        .correlate(Module)
+        .scalar_subquery()
+    )
+    passed = (
+        select(QuizResult.id)
+        .where(QuizResult.quiz_id == Quiz.id, QuizResult.user_id == user_id, QuizResult.is_correct.is_(True))
+        .exists()
+    )
+    quiz_passed = (
+        select(func.count())
+        .select_from(Quiz)
+        .where(Quiz.module_id == Module.id, passed)
+        .correlate(Module)
+        .scalar_subquery()
+    )
     return (
-        select(Course.id, Course.title, Course.status, Course.instructor_id, Course.approved_at, Enrollment.enrolled_at,
-               Enrollment.completed_at, Module.id.label("m_id"), Module.title.label("m_title"),
-               Module.position.label("m_position"), quiz_total.label("quiz_total"), quiz_passed.label("quiz_passed"),
-               Lesson.id.label("l_id"), Lesson.title.label("l_title"), Lesson.position.label("l_position"),
-               Lesson.duration_seconds, LessonProgress.completed_at.label("l_completed_at"))
+        select(
+            Course.id,
+            Course.title,
+            Course.status,
+            Course.instructor_id,
+            Course.approved_at,
+            Enrollment.enrolled_at,
+            Enrollment.completed_at,
+            Module.id.label("m_id"),
+            Module.title.label("m_title"),
+            Module.position.label("m_position"),
+            quiz_total.label("quiz_total"),
+            quiz_passed.label("quiz_passed"),
+            Lesson.id.label("l_id"),
+            Lesson.title.label("l_title"),
+            Lesson.position.label("l_position"),
+            Lesson.duration_seconds,
+            LessonProgress.completed_at.label("l_completed_at"),
+        )
         .select_from(Course)
         .outerjoin(Enrollment, enrolled)
         # The outline only for an enrolled caller: nobody else gets past the checks below.
         .outerjoin(Module, and_(Module.course_id == Course.id, Enrollment.id.is_not(None)))
         .outerjoin(Lesson, Lesson.module_id == Module.id)
-        .outerjoin(LessonProgress, and_(LessonProgress.user_id == user_id, LessonProgress.lesson_id == Lesson.id))
+        .outerjoin(
+            LessonProgress, and_(LessonProgress.user_id == user_id, LessonProgress.lesson_id == Lesson.id)
+        )
         .where(Course.id == bindparam("course_id"))
         .order_by(Module.position, Lesson.position)
     )
@@ -205,8 +299,12 @@ def course_progress(*, user_id: int, course_id: int, role: str | None = "student
     rows = db.session.execute(_progress_stmt(), {"user_id": user_id, "course_id": course_id}).all()
     end_read()
     # A course unpublished after approval (it keeps approved_at) stays open to the students enrolled in it.
-    if not rows or not (rows[0].status == "approved" or role == "admin" or rows[0].instructor_id == user_id
-                        or (rows[0].enrolled_at is not None and rows[0].approved_at is not None)):
+    if not rows or not (
+        rows[0].status == "approved"
+        or role == "admin"
+        or rows[0].instructor_id == user_id
+        or (rows[0].enrolled_at is not None and rows[0].approved_at is not None)
+    ):
         raise not_found("Course", course_id)
     head = rows[0]
     if head.enrolled_at is None:
@@ -220,28 +318,54 @@ def course_progress(*, user_id: int, course_id: int, role: str | None = "student
         module = modules.get(row.m_id)
         if module is None:
             module = modules[row.m_id] = {
-                "id": row.m_id, "title": row.m_title, "position": row.m_position, "completed_lessons": 0,
-                "total_lessons": 0, "quizzes": {"total": row.quiz_total, "passed": row.quiz_passed}, "lessons": []}
+                "id": row.m_id,
+                "title": row.m_title,
+                "position": row.m_position,
+                "completed_lessons": 0,
+                "total_lessons": 0,
+                "quizzes": {"total": row.quiz_total, "passed": row.quiz_passed},
+                "lessons": [],
+            }
             quizzes_total += row.quiz_total
             quizzes_passed += row.quiz_passed
         if row.l_id is None:
             continue
         finished = row.l_completed_at
-        module["lessons"].append({"id": row.l_id, "title": row.l_title, "position": row.l_position,
-                                  "duration_seconds": row.duration_seconds, "completed": finished is not None,
-                                  "completed_at": finished})
+        module["lessons"].append(
+            {
+                "id": row.l_id,
+                "title": row.l_title,
+                "position": row.l_position,
+                "duration_seconds": row.duration_seconds,
+                "completed": finished is not None,
+                "completed_at": finished,
+            }
+        )
         module["total_lessons"] += 1
         total += 1
         if finished is not None:
             module["completed_lessons"] += 1
             completed += 1
         elif next_lesson is None:
-            next_lesson = {"id": row.l_id, "module_id": row.m_id, "title": row.l_title, "position": row.l_position}
+            next_lesson = {
+                "id": row.l_id,
+                "module_id": row.m_id,
+                "title": row.l_title,
+                "position": row.l_position,
+            }
     return {
-        "course_id": head.id, "title": head.title, "enrolled_at": head.enrolled_at, "completed_at": head.completed_at,
-        "progress": {"completed_lessons": completed, "total_lessons": total, "percent": percent(completed, total)},
+        "course_id": head.id,
+        "title": head.title,
+        "enrolled_at": head.enrolled_at,
+        "completed_at": head.completed_at,
+        "progress": {
+            "completed_lessons": completed,
+            "total_lessons": total,
+            "percent": percent(completed, total),
+        },
         "quizzes": {"total": quizzes_total, "passed": quizzes_passed},
-        "next_lesson": next_lesson, "modules": list(modules.values()),
+        "next_lesson": next_lesson,
+        "modules": list(modules.values()),
     }
 
 
@@ -258,7 +382,9 @@ def lock_enrollment(enrollment_id: int) -> bool:
 
 @cache
 def _lock_stmt(row_locks: bool):
-    stmt = select(Enrollment.id).where(Enrollment.id == bindparam("enrollment_id"), Enrollment.status == "active")
+    stmt = select(Enrollment.id).where(
+        Enrollment.id == bindparam("enrollment_id"), Enrollment.status == "active"
+    )
     # SQLite has no row locks; its database-wide write lock serialises writers instead.
     return stmt.with_for_update(of=Enrollment, key_share=True) if row_locks else stmt
 
@@ -268,13 +394,28 @@ def _lesson_state_stmt():
     """The lesson's course, the caller's active enrollment and their completion of it, if any."""
     user_id = bindparam("user_id")
     return (
-        select(Lesson.course_id, Course.status, Course.instructor_id, Course.approved_at, Course.domain,
-               Enrollment.id.label("enrolled"),
-               Enrollment.completed_at, LessonProgress.completed_at.label("done_at"))
+        select(
+            Lesson.course_id,
+            Course.status,
+            Course.instructor_id,
+            Course.approved_at,
+            Course.domain,
+            Enrollment.id.label("enrolled"),
+            Enrollment.completed_at,
+            LessonProgress.completed_at.label("done_at"),
+        )
         .join(Course, Course.id == Lesson.course_id)
-        .outerjoin(Enrollment, and_(Enrollment.course_id == Lesson.course_id, Enrollment.user_id == user_id,
-                                    Enrollment.status == "active"))
-        .outerjoin(LessonProgress, and_(LessonProgress.user_id == user_id, LessonProgress.lesson_id == Lesson.id))
+        .outerjoin(
+            Enrollment,
+            and_(
+                Enrollment.course_id == Lesson.course_id,
+                Enrollment.user_id == user_id,
+                Enrollment.status == "active",
+            ),
+        )
+        .outerjoin(
+            LessonProgress, and_(LessonProgress.user_id == user_id, LessonProgress.lesson_id == Lesson.id)
+        )
         .where(Lesson.id == bindparam("lesson_id"))
     )
 
@@ -287,8 +428,12 @@ def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student
     repeated call is a single read and changes nothing.
     """
     row = db.session.execute(_lesson_state_stmt(), {"user_id": user_id, "lesson_id": lesson_id}).one_or_none()
-    if row is None or not (row.status == "approved" or role == "admin" or row.instructor_id == user_id
-                           or (row.enrolled is not None and row.approved_at is not None)):
+    if row is None or not (
+        row.status == "approved"
+        or role == "admin"
+        or row.instructor_id == user_id
+        or (row.enrolled is not None and row.approved_at is not None)
+    ):
         end_read()
         raise not_found("Lesson", lesson_id)
     if row.enrolled is None:
@@ -301,17 +446,24 @@ def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student
         if not lock_enrollment(row.enrolled):
             raise Forbidden("Enroll in this course first")
         now = utcnow()
-        if not insert_ignore(LessonProgress, user_id=user_id, lesson_id=lesson_id, course_id=row.course_id,
-                             completed_at=now):
+        if not insert_ignore(
+            LessonProgress, user_id=user_id, lesson_id=lesson_id, course_id=row.course_id, completed_at=now
+        ):
             # A concurrent call recorded it first (it held the lock, so it has committed).
             done_at, course_done = db.session.execute(
                 select(LessonProgress.completed_at, Enrollment.completed_at)
                 .join(Enrollment, Enrollment.id == row.enrolled)
-                .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)).one()
+                .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)
+            ).one()
             end_read()  # the insert changed nothing; this also releases the lock
             return _already_completed(lesson_id, row.course_id, done_at, course_done is not None)
-        xp = award_xp(user_id=user_id, type="lesson_complete", source_id=lesson_id, course_id=row.course_id,
-                      domain=row.domain)
+        xp = award_xp(
+            user_id=user_id,
+            type="lesson_complete",
+            source_id=lesson_id,
+            course_id=row.course_id,
+            domain=row.domain,
+        )
         newly = row.completed_at is None and stamp_if_complete(user_id=user_id, course_id=row.course_id)
         db.session.commit()
     except Exception:
@@ -319,15 +471,29 @@ def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student
         raise
     if newly:
         request_certificate_after_completion(user_id=user_id, course_id=row.course_id)
-    return {"lesson_id": lesson_id, "course_id": row.course_id, "completed": True, "completed_at": now,
-            "already_completed": False, "xp_awarded": xp, "course_completed": newly or row.completed_at is not None,
-            "course_newly_completed": newly}
+    return {
+        "lesson_id": lesson_id,
+        "course_id": row.course_id,
+        "completed": True,
+        "completed_at": now,
+        "already_completed": False,
+        "xp_awarded": xp,
+        "course_completed": newly or row.completed_at is not None,
+        "course_newly_completed": newly,
+    }
 
 
 def _already_completed(lesson_id: int, course_id: int, completed_at, course_completed: bool) -> dict:
-    return {"lesson_id": lesson_id, "course_id": course_id, "completed": True, "completed_at": completed_at,
-            "already_completed": True, "xp_awarded": 0, "course_completed": course_completed,
-            "course_newly_completed": False}
+    return {
+        "lesson_id": lesson_id,
+        "course_id": course_id,
+        "completed": True,
+        "completed_at": completed_at,
+        "already_completed": True,
+        "xp_awarded": 0,
+        "course_completed": course_completed,
+        "course_newly_completed": False,
+    }
 
 
 def stamp_if_complete(*, user_id: int, course_id: int) -> bool:
@@ -337,8 +503,12 @@ def stamp_if_complete(*, user_id: int, course_id: int) -> bool:
     for the one transaction that newly completes the course. A course without lessons never
     completes. Callers that may race with the student's other writes hold `lock_enrollment`.
     """
-    stamped = db.session.execute(_stamp_stmt(), {"p_user_id": user_id, "p_course_id": course_id, "p_now": utcnow()}
-                                 ).rowcount == 1
+    stamped = (
+        db.session.execute(
+            _stamp_stmt(), {"p_user_id": user_id, "p_course_id": course_id, "p_now": utcnow()}
+        ).rowcount
+        == 1
+    )
     if stamped:  # the course-count badges, in the same unit of work
         record_course_completion(user_id=user_id)
     return stamped
@@ -349,17 +519,34 @@ def _stamp_stmt():
     # Not named after columns: update() reserves those names for its SET clause.
     user_id, course_id = bindparam("p_user_id"), bindparam("p_course_id")
     lessons = select(func.count()).select_from(Lesson).where(Lesson.course_id == course_id).scalar_subquery()
-    lessons_done = (select(func.count()).select_from(LessonProgress)
-                    .where(LessonProgress.user_id == user_id, LessonProgress.course_id == course_id).scalar_subquery())
+    lessons_done = (
+        select(func.count())
+        .select_from(LessonProgress)
+        .where(LessonProgress.user_id == user_id, LessonProgress.course_id == course_id)
+        .scalar_subquery()
+    )
     quizzes = select(func.count()).select_from(Quiz).where(Quiz.course_id == course_id).scalar_subquery()
     quizzes_passed = (
         select(func.count(func.distinct(QuizResult.quiz_id)))
-        .where(QuizResult.user_id == user_id, QuizResult.course_id == course_id, QuizResult.is_correct.is_(True),
-               QuizResult.quiz_id.in_(select(Quiz.id).where(Quiz.course_id == course_id))).scalar_subquery())
+        .where(
+            QuizResult.user_id == user_id,
+            QuizResult.course_id == course_id,
+            QuizResult.is_correct.is_(True),
+            QuizResult.quiz_id.in_(select(Quiz.id).where(Quiz.course_id == course_id)),
+        )
+        .scalar_subquery()
+    )
     return (
         update(Enrollment)
-        .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active",
-               Enrollment.completed_at.is_(None), lessons > 0, lessons_done >= lessons, quizzes_passed >= quizzes)
+        .where(
+            Enrollment.user_id == user_id,
+            Enrollment.course_id == course_id,
+            Enrollment.status == "active",
+            Enrollment.completed_at.is_(None),
+            lessons > 0,
+            lessons_done >= lessons,
+            quizzes_passed >= quizzes,
+        )
         .values(completed_at=bindparam("p_now", type_=Enrollment.completed_at.type))
         .execution_options(synchronize_session=False)
     )

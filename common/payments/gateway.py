@@ -1,4 +1,5 @@
 """A thin wrapper over the official Razorpay SDK: configured client, explicit timeouts, clean errors, signatures."""
+
 from __future__ import annotations
 
 import hashlib
@@ -50,7 +51,12 @@ def client() -> razorpay.Client:
     Celery thread pool).
     """
     cfg = current_app.config
-    key = (id(current_app._get_current_object()), api_base(), cfg["RAZORPAY_KEY_ID"], cfg["RAZORPAY_KEY_SECRET"])
+    key = (
+        id(current_app._get_current_object()),
+        api_base(),
+        cfg["RAZORPAY_KEY_ID"],
+        cfg["RAZORPAY_KEY_SECRET"],
+    )
     clients = getattr(_local, "clients", None)
     if clients is None:
         clients = _local.clients = {}
@@ -83,8 +89,9 @@ def _call(what: str, fn, *args):
     except (requests.RequestException, ValueError) as exc:
         # An HTML error page from a proxy (502/503) or any other non-JSON answer lands here.
         log.warning("razorpay answered %s with something unexpected: %s", what, exc)
-        raise GatewayError(f"Razorpay gave an unexpected answer to {what}; try again shortly",
-                           retryable=True) from exc
+        raise GatewayError(
+            f"Razorpay gave an unexpected answer to {what}; try again shortly", retryable=True
+        ) from exc
     if not isinstance(answer, dict):  # JSON, but not an entity (a proxy's or a broken answer)
         log.warning("razorpay answered %s with %s, not an object", what, type(answer).__name__)
         raise GatewayError(f"Razorpay gave an unexpected answer to {what}; try again shortly", retryable=True)
@@ -92,8 +99,11 @@ def _call(what: str, fn, *args):
 
 
 def create_order(*, amount: int, currency: str, receipt: str, notes: dict) -> dict:
-    return _call("create the order", client().order.create,
-                 {"amount": amount, "currency": currency, "receipt": receipt, "notes": notes})
+    return _call(
+        "create the order",
+        client().order.create,
+        {"amount": amount, "currency": currency, "receipt": receipt, "notes": notes},
+    )
 
 
 def order_payments(order_id: str) -> list[dict]:
@@ -105,8 +115,12 @@ def fetch_payment(payment_id: str) -> dict:
 
 
 def refund_payment(payment_id: str, *, amount: int, notes: dict) -> dict:
-    return _call("refund the payment", client().payment.refund, payment_id,
-                 {"amount": amount, "speed": "normal", "notes": notes})
+    return _call(
+        "refund the payment",
+        client().payment.refund,
+        payment_id,
+        {"amount": amount, "speed": "normal", "notes": notes},
+    )
 
 
 # --- signatures -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """Razorpay payments and the webhook events received for them."""
+
 from __future__ import annotations
 
 from datetime import datetime

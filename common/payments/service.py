@@ -1,4 +1,5 @@
 """Payment rules: Razorpay orders, Checkout verification, fulfilment exactly once, refunds, history."""
+
 from __future__ import annotations
 
 import hashlib
@@ -59,23 +60,46 @@ def create_order(*, user_id: int, course_id: int) -> tuple[Payment, bool]:
         if is_enrolled(user_id, course.id):
             raise Conflict("You are already enrolled in this course")
         open_order = db.session.execute(
-            select(Payment).where(Payment.user_id == user_id, Payment.course_id == course.id,
-                                  Payment.status == "created", Payment.amount == course.price,
-                                  Payment.currency == course.currency)
-            .order_by(Payment.created_at.desc()).limit(1)
+            select(Payment)
+            .where(
+                Payment.user_id == user_id,
+                Payment.course_id == course.id,
+                Payment.status == "created",
+                Payment.amount == course.price,
+                Payment.currency == course.currency,
+            )
+            .order_by(Payment.created_at.desc())
+            .limit(1)
         ).scalar_one_or_none()
         if open_order is not None:
             if open_order.payment_id is not None:
                 raise Conflict("A payment for this course is already being processed")
             return open_order, False
         receipt = "rcpt_" + secrets.token_hex(12)
-        order = gateway.create_order(amount=course.price, currency=course.currency, receipt=receipt,
-                                     notes={"user_id": str(user_id), "course_id": str(course.id)})
-        if not order.get("id") or order.get("amount") != course.price or order.get("currency") != course.currency:
-            raise gateway.GatewayError("Razorpay returned an order that does not match the course price",
-                                       retryable=False)
-        payment = Payment(user_id=user_id, course_id=course.id, course_title=course.title, amount=course.price,
-                          currency=course.currency, receipt=receipt, order_id=order["id"], status="created")
+        order = gateway.create_order(
+            amount=course.price,
+            currency=course.currency,
+            receipt=receipt,
+            notes={"user_id": str(user_id), "course_id": str(course.id)},
+        )
+        if (
+            not order.get("id")
+            or order.get("amount") != course.price
+            or order.get("currency") != course.currency
+        ):
+            raise gateway.GatewayError(
+                "Razorpay returned an order that does not match the course price", retryable=False
+            )
+        payment = Payment(
+            user_id=user_id,
+            course_id=course.id,
+            course_title=course.title,
+            amount=course.price,
+            currency=course.currency,
+            receipt=receipt,
+            order_id=order["id"],
+            status="created",
+        )
         db.session.add(payment)
     return payment, True
 
@@ -100,7 +124,9 @@ def verify_payment(*, user_id: int, order_id: str, payment_id: str, signature) -
     ).scalar_one_or_none()
     if payment is None:
         raise not_found("Order", order_id)
-    if not gateway.checkout_signature_ok(order_id=payment.order_id, payment_id=payment_id, signature=signature):
+    if not gateway.checkout_signature_ok(
+        order_id=payment.order_id, payment_id=payment_id, signature=signature
+    ):
         log.warning("checkout signature mismatch for order %s (user %s)", order_id, user_id)
         raise BadRequest("Payment signature verification failed")
     with unit_of_work():
@@ -114,9 +140,13 @@ def verify_payment(*, user_id: int, order_id: str, payment_id: str, signature) -
         # payment_id is unique, and the signature binds it to this order: no other row can hold it.
         row.payment_id = payment_id
         row.verified_at = utcnow()
-    job = start_job(kind="payment_fulfilment", task_name="payments.fulfil_order", owner_id=user_id,
-                    params={"payment_id": row.id, "razorpay_payment_id": payment_id},
-                    dedup_key=f"payments.fulfil:{row.id}:{payment_id}")
+    job = start_job(
+        kind="payment_fulfilment",
+        task_name="payments.fulfil_order",
+        owner_id=user_id,
+        params={"payment_id": row.id, "razorpay_payment_id": payment_id},
+        dedup_key=f"payments.fulfil:{row.id}:{payment_id}",
+    )
     db.session.refresh(row)  # an in-process task (embedded default) may already have fulfilled it
     return row, job
 
@@ -131,8 +161,12 @@ def fulfil_payment(*, payment_id: int, razorpay_payment_id: str) -> Payment:
     payment = _get(payment_id)
     if payment.status not in SETTLEABLE:
         if payment.payment_id != razorpay_payment_id:
-            log.warning("payment %s is %s; ignoring Razorpay payment %s", payment.id, payment.status,
-                        razorpay_payment_id)
+            log.warning(
+                "payment %s is %s; ignoring Razorpay payment %s",
+                payment.id,
+                payment.status,
+                razorpay_payment_id,
+            )
         db.session.commit()
         return payment
     db.session.commit()  # no transaction stays open across the Razorpay call
@@ -143,21 +177,31 @@ def settle(payment_id: int, entity: dict) -> Payment:
     """Apply Razorpay's payment entity to our payment (captured -> paid, failed -> failed ...). Commits."""
     payment = _get(payment_id)
     if entity.get("order_id") != payment.order_id:
-        log.warning("payment %s: Razorpay payment %s belongs to order %s", payment.id, entity.get("id"),
-                    entity.get("order_id"))
+        log.warning(
+            "payment %s: Razorpay payment %s belongs to order %s",
+            payment.id,
+            entity.get("id"),
+            entity.get("order_id"),
+        )
         raise InvalidState(f"Razorpay payment {entity.get('id')} does not belong to order {payment.order_id}")
     status = entity.get("status")
     if status == "failed":
-        return mark_failed(payment.id, razorpay_payment_id=entity.get("id"),
-                           reason=entity.get("error_description") or "payment failed")
+        return mark_failed(
+            payment.id,
+            razorpay_payment_id=entity.get("id"),
+            reason=entity.get("error_description") or "payment failed",
+        )
     if status == "refunded":
         return mark_refunded(payment.id, refund_id=None, razorpay_payment_id=entity.get("id"))
     if status != "captured":
-        raise gateway.GatewayError(f"Razorpay payment {entity.get('id')} is {status}, not captured yet",
-                                   retryable=True)
+        raise gateway.GatewayError(
+            f"Razorpay payment {entity.get('id')} is {status}, not captured yet", retryable=True
+        )
     if entity.get("amount") != payment.amount or str(entity.get("currency", "")).upper() != payment.currency:
-        reason = (f"amount mismatch: order is {payment.amount} {payment.currency}, Razorpay payment "
-                  f"{entity.get('id')} is {entity.get('amount')} {entity.get('currency')}")
+        reason = (
+            f"amount mismatch: order is {payment.amount} {payment.currency}, Razorpay payment "
+            f"{entity.get('id')} is {entity.get('amount')} {entity.get('currency')}"
+        )
         log.error("payment %s not fulfilled: %s", payment.id, reason)
         return mark_failed(payment.id, razorpay_payment_id=entity.get("id"), reason=reason, force=True)
     return mark_paid(payment.id, razorpay_payment_id=entity["id"])
@@ -174,17 +218,31 @@ def mark_paid(payment_id: int, *, razorpay_payment_id: str) -> Payment:
     with unit_of_work():
         row = _locked(payment_id)
         if row.status in SETTLEABLE:
-            row.status, row.payment_id, row.paid_at, row.failure_reason = "paid", razorpay_payment_id, utcnow(), None
+            row.status, row.payment_id, row.paid_at, row.failure_reason = (
+                "paid",
+                razorpay_payment_id,
+                utcnow(),
+                None,
+            )
             if row.course_id is not None:
-                granted = grant_enrollment(user_id=row.user_id, course_id=row.course_id, source="payment",
-                                           payment_id=row.id)
+                granted = grant_enrollment(
+                    user_id=row.user_id, course_id=row.course_id, source="payment", payment_id=row.id
+                )
                 duplicate = not granted
                 if duplicate:
                     row.duplicate_of_id = db.session.execute(
-                        select(Enrollment.payment_id).where(Enrollment.user_id == row.user_id,
-                                                            Enrollment.course_id == row.course_id)).scalar()
-            log.info("payment %s paid (%s); user %s enrolled in course %s%s", row.id, razorpay_payment_id,
-                     row.user_id, row.course_id, " (already enrolled: a double charge)" if duplicate else "")
+                        select(Enrollment.payment_id).where(
+                            Enrollment.user_id == row.user_id, Enrollment.course_id == row.course_id
+                        )
+                    ).scalar()
+            log.info(
+                "payment %s paid (%s); user %s enrolled in course %s%s",
+                row.id,
+                razorpay_payment_id,
+                row.user_id,
+                row.course_id,
+                " (already enrolled: a double charge)" if duplicate else "",
+            )
     if granted:
         certificate_if_completed(user_id=row.user_id, course_id=row.course_id)
     if duplicate:
@@ -204,19 +262,35 @@ def refund_duplicate(*, payment_id: int) -> Job | None:
         if row.status != "paid" or row.refund_requested_at is not None:
             return None
         row.refund_requested_at = utcnow()
-        audit.record(actor_id=None, action="payment.duplicate_refund", object_type="payment", object_id=row.id,
-                     detail={"order_id": row.order_id, "amount": row.amount, "currency": row.currency,
-                             "duplicate_of": row.duplicate_of_id})
+        audit.record(
+            actor_id=None,
+            action="payment.duplicate_refund",
+            object_type="payment",
+            object_id=row.id,
+            detail={
+                "order_id": row.order_id,
+                "amount": row.amount,
+                "currency": row.currency,
+                "duplicate_of": row.duplicate_of_id,
+            },
+        )
     log.warning("payment %s is a double charge (course %s already held); refunding it", row.id, row.course_id)
     stamp = int(row.refund_requested_at.timestamp() * 1000)
     try:
-        return start_job(kind="payment_refund", task_name="payments.refund", owner_id=None,
-                         params={"payment_id": row.id}, dedup_key=f"payments.refund:{row.id}:{stamp}")
+        return start_job(
+            kind="payment_refund",
+            task_name="payments.refund",
+            owner_id=None,
+            params={"payment_id": row.id},
+            dedup_key=f"payments.refund:{row.id}:{stamp}",
+        )
     except QueueUnavailable:
         return None  # recorded; jobs.sweep sends it
 
 
-def mark_failed(payment_id: int, *, razorpay_payment_id: str | None, reason: str, force: bool = False) -> Payment:
+def mark_failed(
+    payment_id: int, *, razorpay_payment_id: str | None, reason: str, force: bool = False
+) -> Payment:
     """created -> failed; never touches a paid or refunded payment. A failed attempt does not clobber
     another attempt already verified on the same order unless `force` (that attempt itself is bad)."""
     with unit_of_work():
@@ -228,7 +302,9 @@ def mark_failed(payment_id: int, *, razorpay_payment_id: str | None, reason: str
     return row
 
 
-def mark_refunded(payment_id: int, *, refund_id: str | None, razorpay_payment_id: str | None = None) -> Payment:
+def mark_refunded(
+    payment_id: int, *, refund_id: str | None, razorpay_payment_id: str | None = None
+) -> Payment:
     """-> refunded; revokes the enrollment (and certificate) only if this payment had granted it.
 
     Razorpay's payment and refund ids are filled in whichever event or check brings them, so every
@@ -243,8 +319,11 @@ def mark_refunded(payment_id: int, *, refund_id: str | None, razorpay_payment_id
             row.status, row.refunded_at = "refunded", utcnow()
             row.refund_id = row.refund_id or refund_id
             # Only the access this payment granted goes (never access bought by another payment).
-            if was_paid and row.course_id is not None \
-                    and revoke_enrollment(user_id=row.user_id, course_id=row.course_id, payment_id=row.id):
+            if (
+                was_paid
+                and row.course_id is not None
+                and revoke_enrollment(user_id=row.user_id, course_id=row.course_id, payment_id=row.id)
+            ):
                 revoke_for(user_id=row.user_id, course_id=row.course_id, reason="refunded")
             log.info("payment %s refunded (%s)", row.id, row.refund_id)
     return row
@@ -260,13 +339,23 @@ def request_refund(*, payment_id: int, admin_id: int) -> Job:
         if row.refund_requested_at is not None:
             raise Conflict(f"A refund of payment {row.id} is already under way")
         row.refund_requested_at = utcnow()
-        audit.record(actor_id=admin_id, action="payment.refund", object_type="payment", object_id=row.id,
-                     detail={"order_id": row.order_id, "amount": row.amount, "currency": row.currency},
-                     before={"status": "paid", "refund_requested": False},
-                     after={"status": "paid", "refund_requested": True})
+        audit.record(
+            actor_id=admin_id,
+            action="payment.refund",
+            object_type="payment",
+            object_id=row.id,
+            detail={"order_id": row.order_id, "amount": row.amount, "currency": row.currency},
+            before={"status": "paid", "refund_requested": False},
+            after={"status": "paid", "refund_requested": True},
+        )
     stamp = int(row.refund_requested_at.timestamp() * 1000)
-    return start_job(kind="payment_refund", task_name="payments.refund", owner_id=admin_id,
-                     params={"payment_id": row.id}, dedup_key=f"payments.refund:{row.id}:{stamp}")
+    return start_job(
+        kind="payment_refund",
+        task_name="payments.refund",
+        owner_id=admin_id,
+        params={"payment_id": row.id},
+        dedup_key=f"payments.refund:{row.id}:{stamp}",
+    )
 
 
 def execute_refund(*, payment_id: int) -> Payment:
@@ -307,8 +396,11 @@ def abandon_refund(*, payment_id: int) -> None:
 # --- reads ----------------------------------------------------------------------------------------
 def payment_history(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
     """The user's payments, newest first."""
-    stmt = (select(Payment).where(Payment.user_id == user_id)
-            .order_by(Payment.created_at.desc(), Payment.id.desc()))
+    stmt = (
+        select(Payment)
+        .where(Payment.user_id == user_id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+    )
     return paginate(stmt, page=page, per_page=per_page)
 
 
@@ -333,8 +425,9 @@ def find_by_razorpay_payment(payment_id: str | None) -> Payment | None:
 
 
 def _get(payment_id: int) -> Payment:
-    payment = db.session.execute(select(Payment).where(Payment.id == payment_id)
-                                 .execution_options(populate_existing=True)).scalar_one_or_none()
+    payment = db.session.execute(
+        select(Payment).where(Payment.id == payment_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if payment is None:
         raise not_found("Payment", payment_id)
     return payment
@@ -342,8 +435,12 @@ def _get(payment_id: int) -> Payment:
 
 def _locked(payment_id: int) -> Payment:
     """The payment row, locked for the rest of the transaction (SELECT ... FOR UPDATE)."""
-    payment = db.session.execute(select(Payment).where(Payment.id == payment_id).with_for_update()
-                                 .execution_options(populate_existing=True)).scalar_one_or_none()
+    payment = db.session.execute(
+        select(Payment)
+        .where(Payment.id == payment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if payment is None:
         raise not_found("Payment", payment_id)
     return payment

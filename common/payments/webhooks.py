@@ -1,4 +1,5 @@
 """Razorpay webhooks (store once, handle in a worker) and the reconciliation of stuck orders and refunds."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,11 @@ def record_webhook(*, body: bytes, signature, event_id: str | None) -> tuple[Web
         event = safe_json(body)  # the input edge's bounds: depth, numbers, no NUL / lone surrogates
     except ValueError as exc:
         raise BadRequest("Webhook body is not JSON") from exc
-    if not isinstance(event, dict) or not isinstance(event.get("event"), str) \
-            or not isinstance(event.get("payload"), dict):
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("event"), str)
+        or not isinstance(event.get("payload"), dict)
+    ):
         raise BadRequest("Webhook body is not a Razorpay event")
     problem = _malformed(event)
     if problem:
@@ -50,9 +54,16 @@ def record_webhook(*, body: bytes, signature, event_id: str | None) -> tuple[Web
         raise BadRequest("x-razorpay-event-id is too long")
     handled = event["event"] in HANDLED_EVENTS
     now = utcnow()
-    created = insert_ignore(WebhookEvent, provider="razorpay", event_id=event_id, event_type=event["event"][:64],
-                            payload=event, status="received" if handled else "ignored", received_at=now,
-                            processed_at=None if handled else now)
+    created = insert_ignore(
+        WebhookEvent,
+        provider="razorpay",
+        event_id=event_id,
+        event_type=event["event"][:64],
+        payload=event,
+        status="received" if handled else "ignored",
+        received_at=now,
+        processed_at=None if handled else now,
+    )
     db.session.commit()
     row = db.session.execute(select(WebhookEvent).where(WebhookEvent.event_id == event_id)).scalar_one()
     if created and handled:
@@ -69,8 +80,10 @@ def retry_backoff(attempts: int) -> timedelta:
 
 
 # The entity fields _dispatch reads, and the JSON type each must have when present.
-_ENTITY_FIELDS = {"payment": {"id": str, "order_id": str, "error_description": str, "amount_refunded": int},
-                  "refund": {"id": str, "payment_id": str, "amount": int}}
+_ENTITY_FIELDS = {
+    "payment": {"id": str, "order_id": str, "error_description": str, "amount_refunded": int},
+    "refund": {"id": str, "payment_id": str, "amount": int},
+}
 
 
 def _malformed(event: dict) -> str | None:
@@ -122,9 +135,14 @@ def handle_webhook_event(*, event_row_id: int) -> str:
             status, note = "failed", f"gave up after {attempts} attempts: {exc.message}"
             log.error("webhook event %s (%s): %s", event_row_id, event_type, note)
         else:
-            db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_row_id)
-                               .values(next_attempt_at=utcnow() + retry_backoff(attempts),
-                                       error=f"attempt {attempts}: {exc.message}"[:1000]))
+            db.session.execute(
+                update(WebhookEvent)
+                .where(WebhookEvent.id == event_row_id)
+                .values(
+                    next_attempt_at=utcnow() + retry_backoff(attempts),
+                    error=f"attempt {attempts}: {exc.message}"[:1000],
+                )
+            )
             db.session.commit()
             raise
     except (KeyError, TypeError, AttributeError, ValueError, SADataError, SAProgrammingError) as exc:
@@ -132,9 +150,11 @@ def handle_webhook_event(*, event_row_id: int) -> str:
         # good, so neither Celery nor payments.reconcile re-runs it forever.
         db.session.rollback()
         status, note = "failed", f"malformed payload: {exc!r}"
-    db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_row_id,
-                                                  WebhookEvent.status == "received")
-                       .values(status=status, error=note[:1000] if note else None, processed_at=utcnow()))
+    db.session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.id == event_row_id, WebhookEvent.status == "received")
+        .values(status=status, error=note[:1000] if note else None, processed_at=utcnow())
+    )
     db.session.commit()
     log.info("webhook event %s (%s): %s %s", event_row_id, event_type, status, note or "")
     return status
@@ -161,26 +181,33 @@ def _dispatch(event_type: str, payload: dict) -> tuple[str, str | None]:
         payment = service.find_by_order(entity.get("order_id"))
         if payment is None:
             return "ignored", f"unknown order {entity.get('order_id')}"
-        service.mark_failed(payment.id, razorpay_payment_id=entity.get("id"),
-                            reason=entity.get("error_description") or "payment failed")
+        service.mark_failed(
+            payment.id,
+            razorpay_payment_id=entity.get("id"),
+            reason=entity.get("error_description") or "payment failed",
+        )
         return "processed", None
     # refund.processed
     refund = _entity(payload, "refund")
     payment_entity = (payload.get("payment") or {}).get("entity") or {}
-    payment = (service.find_by_razorpay_payment(refund.get("payment_id"))
-               or service.find_by_order(payment_entity.get("order_id")))
+    payment = service.find_by_razorpay_payment(refund.get("payment_id")) or service.find_by_order(
+        payment_entity.get("order_id")
+    )
     if payment is None:
         return "ignored", f"unknown payment {refund.get('payment_id')}"
     refunded = max(int(refund.get("amount") or 0), int(payment_entity.get("amount_refunded") or 0))
     if refunded < payment.amount:
         return "ignored", f"partial refund of {refunded} of {payment.amount}; access kept"
-    service.mark_refunded(payment.id, refund_id=refund.get("id"), razorpay_payment_id=refund.get("payment_id"))
+    service.mark_refunded(
+        payment.id, refund_id=refund.get("id"), razorpay_payment_id=refund.get("payment_id")
+    )
     return "processed", None
 
 
 # --- reconciliation -------------------------------------------------------------------------------
-def reconcile(*, older_than_seconds: int | None = None, limit: int = 100,
-              budget_seconds: float | None = None) -> dict:
+def reconcile(
+    *, older_than_seconds: int | None = None, limit: int = 100, budget_seconds: float | None = None
+) -> dict:
     """Settle what webhooks and workers left behind, by asking Razorpay.
 
     - orders still `created` after a few minutes: verified ones (with a payment id) first, then the
@@ -197,27 +224,53 @@ def reconcile(*, older_than_seconds: int | None = None, limit: int = 100,
     deadline = time.monotonic() + budget
     now = utcnow()
     cutoff = now - timedelta(seconds=age)
-    stats = {"checked": 0, "paid": 0, "failed": 0, "refunded": 0, "open": 0, "errors": 0, "requeued": 0,
-             "deferred": 0}
-    stuck = db.session.execute(
-        select(Payment.id).where(Payment.status == "created", Payment.updated_at < cutoff,
-                                 Payment.created_at > now - RECONCILE_HORIZON)
-        .order_by(Payment.payment_id.is_(None), Payment.checked_at.asc().nulls_first(), Payment.created_at)
-        .limit(limit)
-    ).scalars().all()
-    refunding = db.session.execute(
-        select(Payment.id).where(Payment.status == "paid", Payment.refund_requested_at < cutoff)
-        .order_by(Payment.refund_requested_at).limit(limit)
-    ).scalars().all()
+    stats = {
+        "checked": 0,
+        "paid": 0,
+        "failed": 0,
+        "refunded": 0,
+        "open": 0,
+        "errors": 0,
+        "requeued": 0,
+        "deferred": 0,
+    }
+    stuck = (
+        db.session.execute(
+            select(Payment.id)
+            .where(
+                Payment.status == "created",
+                Payment.updated_at < cutoff,
+                Payment.created_at > now - RECONCILE_HORIZON,
+            )
+            .order_by(
+                Payment.payment_id.is_(None), Payment.checked_at.asc().nulls_first(), Payment.created_at
+            )
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    refunding = (
+        db.session.execute(
+            select(Payment.id)
+            .where(Payment.status == "paid", Payment.refund_requested_at < cutoff)
+            .order_by(Payment.refund_requested_at)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     db.session.commit()
-    work = [(_reconcile_order, payment_id) for payment_id in stuck] + \
-           [(_reconcile_refund, payment_id) for payment_id in refunding]
+    work = [(_reconcile_order, payment_id) for payment_id in stuck] + [
+        (_reconcile_refund, payment_id) for payment_id in refunding
+    ]
     try:
         for n, (check, payment_id) in enumerate(work):
             if time.monotonic() >= deadline:
                 stats["deferred"] = len(work) - n
-                log.warning("reconcile stopped at its %ss budget; %s left for the next run", budget,
-                            stats["deferred"])
+                log.warning(
+                    "reconcile stopped at its %ss budget; %s left for the next run", budget, stats["deferred"]
+                )
                 break
             stats["checked"] += 1
             _stamp_checked(payment_id)
@@ -228,11 +281,20 @@ def reconcile(*, older_than_seconds: int | None = None, limit: int = 100,
         db.session.rollback()
         stats["errors"] += 1
         log.warning("reconcile stopped early: Razorpay unavailable")
-    events = db.session.execute(
-        select(WebhookEvent.id).where(WebhookEvent.status == "received", WebhookEvent.received_at < cutoff,
-                                      or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now))
-        .order_by(WebhookEvent.received_at).limit(limit)
-    ).scalars().all()
+    events = (
+        db.session.execute(
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.status == "received",
+                WebhookEvent.received_at < cutoff,
+                or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now),
+            )
+            .order_by(WebhookEvent.received_at)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     db.session.commit()
     for event_row_id in events:
         enqueue("payments.handle_webhook", event_row_id)
@@ -244,15 +306,23 @@ def reconcile(*, older_than_seconds: int | None = None, limit: int = 100,
 def failed_events(*, limit: int = 100) -> list[WebhookEvent]:
     """Webhook events that failed for good (bad payload, unknown payment, or retries exhausted), newest
     first: what an admin list shows; the stored payload allows handling one again by hand."""
-    return list(db.session.execute(
-        select(WebhookEvent).where(WebhookEvent.status == "failed").order_by(WebhookEvent.id.desc()).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(WebhookEvent)
+            .where(WebhookEvent.status == "failed")
+            .order_by(WebhookEvent.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def _stamp_checked(payment_id: int) -> None:
     # No updated_at bump: the stamp is bookkeeping, not a change of the payment.
-    db.session.execute(update(Payment).where(Payment.id == payment_id)
-                       .values(checked_at=utcnow(), updated_at=Payment.updated_at))
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id)
+        .values(checked_at=utcnow(), updated_at=Payment.updated_at)
+    )
     db.session.commit()
 
 

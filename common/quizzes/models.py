@@ -1,4 +1,5 @@
 """MCQ quizzes per module and every attempt at them."""
+
 from __future__ import annotations
 
 from datetime import datetime

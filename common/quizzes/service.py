@@ -1,4 +1,5 @@
 """Quiz rules: authoring MCQs on owned modules, attempts by enrolled students, results and pass counts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,15 +70,19 @@ def _clean_options(options) -> list[str]:
 
 
 def _check_correct_option(correct_option, options: list[str]) -> int:
-    if isinstance(correct_option, bool) or not isinstance(correct_option, int) \
-            or not 0 <= correct_option < len(options):
+    if (
+        isinstance(correct_option, bool)
+        or not isinstance(correct_option, int)
+        or not 0 <= correct_option < len(options)
+    ):
         raise _invalid("correct_option", f"Must be a 0-based index into options (0–{len(options) - 1}).")
     return correct_option
 
 
 def _check_max_attempts(max_attempts) -> int | None:
-    if max_attempts is not None and (isinstance(max_attempts, bool) or not isinstance(max_attempts, int)
-                                     or max_attempts < 1):
+    if max_attempts is not None and (
+        isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1
+    ):
         raise _invalid("max_attempts", "Must be null (unlimited) or at least 1.")
     return max_attempts
 
@@ -109,8 +114,9 @@ def owned_quiz(quiz_id: int, user_id: int, role: str) -> Quiz:
     return quiz
 
 
-def list_quizzes(*, module_id: int, user_id: int | None, role: str | None, page: int = 1,
-                 per_page: int = 20) -> tuple[Page, bool, dict[int, QuizStatus]]:
+def list_quizzes(
+    *, module_id: int, user_id: int | None, role: str | None, page: int = 1, per_page: int = 20
+) -> tuple[Page, bool, dict[int, QuizStatus]]:
     """A module's quizzes in order for enrolled students, the owner and admins.
 
     Returns (page, reveal, statuses): `reveal` says whether the caller may see correct answers
@@ -137,8 +143,17 @@ def _statuses(user_id: int, quiz_ids: list[int]) -> dict[int, QuizStatus]:
     return {quiz_id: found.get(quiz_id, QuizStatus()) for quiz_id in quiz_ids}
 
 
-def create_quiz(*, module_id: int, user_id: int, role: str, question: str, options: list[str],
-                correct_option: int, max_attempts: int | None = None, position: int | None = None) -> Quiz:
+def create_quiz(
+    *,
+    module_id: int,
+    user_id: int,
+    role: str,
+    question: str,
+    options: list[str],
+    correct_option: int,
+    max_attempts: int | None = None,
+    position: int | None = None,
+) -> Quiz:
     """Add an MCQ to a module the caller owns; appended after the last quiz unless `position` is given."""
     module = access.owned_module(module_id, user_id, role)
     options = _clean_options(options)
@@ -147,9 +162,15 @@ def create_quiz(*, module_id: int, user_id: int, role: str, question: str, optio
         position = 0 if last is None else last + 1
     else:
         position = _check_position(position)
-    quiz = Quiz(module_id=module.id, course_id=module.course_id, question=_check_question(question),
-                options=options, correct_option=_check_correct_option(correct_option, options),
-                max_attempts=_check_max_attempts(max_attempts), position=position)
+    quiz = Quiz(
+        module_id=module.id,
+        course_id=module.course_id,
+        question=_check_question(question),
+        options=options,
+        correct_option=_check_correct_option(correct_option, options),
+        max_attempts=_check_max_attempts(max_attempts),
+        position=position,
+    )
     db.session.add(quiz)
     db.session.commit()
     return quiz
@@ -178,10 +199,13 @@ def update_quiz(*, quiz_id: int, user_id: int, role: str, **changes) -> Quiz:
     values = {}
     options = _clean_options(changes["options"]) if "options" in changes else quiz.options
     if "options" in changes and "correct_option" not in changes and quiz.correct_option >= len(options):
-        raise _invalid("correct_option", "The current answer falls outside the new options; "
-                                         "give a correct_option too.")
+        raise _invalid(
+            "correct_option", "The current answer falls outside the new options; give a correct_option too."
+        )
     values["options"] = options
-    values["correct_option"] = _check_correct_option(changes.get("correct_option", quiz.correct_option), options)
+    values["correct_option"] = _check_correct_option(
+        changes.get("correct_option", quiz.correct_option), options
+    )
     if "question" in changes:
         values["question"] = _check_question(changes["question"])
     if "max_attempts" in changes:
@@ -198,13 +222,27 @@ def delete_quiz(*, quiz_id: int, user_id: int, role: str) -> None:
     """Delete a quiz of a course the caller owns (its attempts go with it; XP already earned stays)."""
     quiz = owned_quiz(quiz_id, user_id, role)
     attempts = db.session.execute(
-        select(func.count()).select_from(QuizResult).where(QuizResult.quiz_id == quiz.id)).scalar_one()
+        select(func.count()).select_from(QuizResult).where(QuizResult.quiz_id == quiz.id)
+    ).scalar_one()
     # Students' recorded attempts go with it, so the deletion is worth a trace.
-    audit.record(actor_id=user_id, action="quiz.delete", object_type="quiz", object_id=quiz.id,
-                 detail={"question": quiz.question[:200], "module_id": quiz.module_id, "course_id": quiz.course_id,
-                         "attempts": attempts},
-                 before={"question": quiz.question[:200], "options": quiz.options,
-                         "correct_option": quiz.correct_option, "position": quiz.position})
+    audit.record(
+        actor_id=user_id,
+        action="quiz.delete",
+        object_type="quiz",
+        object_id=quiz.id,
+        detail={
+            "question": quiz.question[:200],
+            "module_id": quiz.module_id,
+            "course_id": quiz.course_id,
+            "attempts": attempts,
+        },
+        before={
+            "question": quiz.question[:200],
+            "options": quiz.options,
+            "correct_option": quiz.correct_option,
+            "position": quiz.position,
+        },
+    )
     db.session.delete(quiz)
     db.session.commit()
 
@@ -216,18 +254,37 @@ def _locked_quiz(quiz_id: int, user_id: int):
     one student's attempts in a course run one at a time: the attempt count, the max_attempts check
     and the course-completion check cannot interleave, while other students never wait.
     """
-    return db.session.execute(_locked_quiz_stmt(is_postgres()), {"quiz_id": quiz_id, "user_id": user_id}).one_or_none()
+    return db.session.execute(
+        _locked_quiz_stmt(is_postgres()), {"quiz_id": quiz_id, "user_id": user_id}
+    ).one_or_none()
 
 
 @cache
 def _locked_quiz_stmt(row_locks: bool):
     # Built once per dialect with bound parameters: building the select costs more than running it.
     stmt = (
-        select(Quiz.id, Quiz.module_id, Quiz.course_id, Quiz.options, Quiz.correct_option, Quiz.max_attempts,
-               Course.status, Course.instructor_id, Course.approved_at, Course.domain, Enrollment.completed_at)
+        select(
+            Quiz.id,
+            Quiz.module_id,
+            Quiz.course_id,
+            Quiz.options,
+            Quiz.correct_option,
+            Quiz.max_attempts,
+            Course.status,
+            Course.instructor_id,
+            Course.approved_at,
+            Course.domain,
+            Enrollment.completed_at,
+        )
         .join(Course, Course.id == Quiz.course_id)
-        .join(Enrollment, and_(Enrollment.course_id == Quiz.course_id, Enrollment.user_id == bindparam("user_id"),
-                               Enrollment.status == "active"))
+        .join(
+            Enrollment,
+            and_(
+                Enrollment.course_id == Quiz.course_id,
+                Enrollment.user_id == bindparam("user_id"),
+                Enrollment.status == "active",
+            ),
+        )
         .where(Quiz.id == bindparam("quiz_id"))
     )
     # SQLite has no row locks; its database-wide write lock serialises writers instead.
@@ -241,18 +298,23 @@ def _insert_result_stmt():
 
 @cache
 def _attempts_stmt():
-    return (select(func.count(), func.coalesce(func.max(case((QuizResult.is_correct, 1), else_=0)), 0))
-            .where(QuizResult.user_id == bindparam("user_id"), QuizResult.quiz_id == bindparam("quiz_id")))
+    return select(func.count(), func.coalesce(func.max(case((QuizResult.is_correct, 1), else_=0)), 0)).where(
+        QuizResult.user_id == bindparam("user_id"), QuizResult.quiz_id == bindparam("quiz_id")
+    )
 
 
 def _refuse(quiz_id: int, user_id: int | None, role: str | None) -> Exception:
     """Why a caller who is not an actively enrolled student may not answer: 404 if the quiz's course
     is invisible to them (never leak existence), 403 otherwise."""
-    row = db.session.execute(select(Course.status, Course.instructor_id).join(Quiz, Quiz.course_id == Course.id)
-                             .where(Quiz.id == quiz_id)).one_or_none()
+    row = db.session.execute(
+        select(Course.status, Course.instructor_id)
+        .join(Quiz, Quiz.course_id == Course.id)
+        .where(Quiz.id == quiz_id)
+    ).one_or_none()
     end_read()
-    if row is None or not (row.status == "approved" or role == "admin"
-                           or (user_id is not None and row.instructor_id == user_id)):
+    if row is None or not (
+        row.status == "approved" or role == "admin" or (user_id is not None and row.instructor_id == user_id)
+    ):
         return not_found("Quiz", quiz_id)
     if role != "student":
         return Forbidden("Only enrolled students answer quizzes")
@@ -274,41 +336,77 @@ def submit_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_opt
         # A course unpublished after approval (it keeps approved_at) stays open to its enrolled students.
         if not (quiz.status == "approved" or quiz.instructor_id == user_id or quiz.approved_at is not None):
             raise not_found("Quiz", quiz_id)
-        if isinstance(selected_option, bool) or not isinstance(selected_option, int) \
-                or not 0 <= selected_option < len(quiz.options):
+        if (
+            isinstance(selected_option, bool)
+            or not isinstance(selected_option, int)
+            or not 0 <= selected_option < len(quiz.options)
+        ):
             end_read()  # nothing written: keep the connection's prepared statements (see end_read)
-            raise _invalid("selected_option",
-                           f"Must be a 0-based index into options (0–{len(quiz.options) - 1}).")
-        used, passed_before = db.session.execute(_attempts_stmt(), {"user_id": user_id, "quiz_id": quiz.id}).one()
+            raise _invalid(
+                "selected_option", f"Must be a 0-based index into options (0–{len(quiz.options) - 1})."
+            )
+        used, passed_before = db.session.execute(
+            _attempts_stmt(), {"user_id": user_id, "quiz_id": quiz.id}
+        ).one()
         if quiz.max_attempts is not None and used >= quiz.max_attempts:
             end_read()
             raise Conflict(f"All {quiz.max_attempts} attempts at this quiz are used up")
         is_correct = selected_option == quiz.correct_option
-        recorded = {"quiz_id": quiz.id, "module_id": quiz.module_id, "course_id": quiz.course_id,
-                    "selected_option": selected_option, "is_correct": is_correct,
-                    "correct_option": quiz.correct_option, "timestamp": utcnow()}
+        recorded = {
+            "quiz_id": quiz.id,
+            "module_id": quiz.module_id,
+            "course_id": quiz.course_id,
+            "selected_option": selected_option,
+            "is_correct": is_correct,
+            "correct_option": quiz.correct_option,
+            "timestamp": utcnow(),
+        }
         result_id = db.session.execute(_insert_result_stmt(), {"user_id": user_id, **recorded}).scalar_one()
         # The right answer only once it can no longer help: after a correct attempt, or with none left.
-        reveal = bool(passed_before) or is_correct or (quiz.max_attempts is not None and used + 1 >= quiz.max_attempts)
+        reveal = (
+            bool(passed_before)
+            or is_correct
+            or (quiz.max_attempts is not None and used + 1 >= quiz.max_attempts)
+        )
         recorded = {"id": result_id, **recorded, "correct_option": quiz.correct_option if reveal else None}
         xp, completed = 0, False
         if is_correct:
             # The xp_events unique key makes this exactly-once even without the lock above.
-            xp = award_xp(user_id=user_id, type="quiz_pass", source_id=quiz.id, course_id=quiz.course_id,
-                          domain=quiz.domain)
-            completed = quiz.completed_at is None and stamp_if_complete(user_id=user_id, course_id=quiz.course_id)
+            xp = award_xp(
+                user_id=user_id,
+                type="quiz_pass",
+                source_id=quiz.id,
+                course_id=quiz.course_id,
+                domain=quiz.domain,
+            )
+            completed = quiz.completed_at is None and stamp_if_complete(
+                user_id=user_id, course_id=quiz.course_id
+            )
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     if completed:
         request_certificate_after_completion(user_id=user_id, course_id=quiz.course_id)
-    return AttemptOutcome(result=recorded, max_attempts=quiz.max_attempts, attempts_used=used + 1,
-                          xp_awarded=xp, passed=bool(passed_before) or is_correct, course_completed=completed)
+    return AttemptOutcome(
+        result=recorded,
+        max_attempts=quiz.max_attempts,
+        attempts_used=used + 1,
+        xp_awarded=xp,
+        passed=bool(passed_before) or is_correct,
+        course_completed=completed,
+    )
 
 
-def list_results(*, user_id: int, course_id: int | None = None, module_id: int | None = None,
-                 quiz_id: int | None = None, page: int = 1, per_page: int = 20) -> Page:
+def list_results(
+    *,
+    user_id: int,
+    course_id: int | None = None,
+    module_id: int | None = None,
+    quiz_id: int | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
     """The caller's own attempts, newest first, optionally narrowed to a course, module or quiz.
 
     Items are plain dicts; `correct_option` is None for quizzes the caller has neither passed nor
@@ -321,13 +419,23 @@ def list_results(*, user_id: int, course_id: int | None = None, module_id: int |
         stmt = stmt.where(QuizResult.module_id == module_id)
     if quiz_id is not None:
         stmt = stmt.where(QuizResult.quiz_id == quiz_id)
-    result_page = paginate(stmt.order_by(QuizResult.timestamp.desc(), QuizResult.id.desc()), page=page,
-                           per_page=per_page)
+    result_page = paginate(
+        stmt.order_by(QuizResult.timestamp.desc(), QuizResult.id.desc()), page=page, per_page=per_page
+    )
     revealed = _revealed_quizzes(user_id, {r.quiz_id for r in result_page.items})
-    result_page.items = [{"id": r.id, "quiz_id": r.quiz_id, "module_id": r.module_id, "course_id": r.course_id,
-                          "selected_option": r.selected_option, "is_correct": r.is_correct,
-                          "correct_option": r.correct_option if r.quiz_id in revealed else None,
-                          "timestamp": r.timestamp} for r in result_page.items]
+    result_page.items = [
+        {
+            "id": r.id,
+            "quiz_id": r.quiz_id,
+            "module_id": r.module_id,
+            "course_id": r.course_id,
+            "selected_option": r.selected_option,
+            "is_correct": r.is_correct,
+            "correct_option": r.correct_option if r.quiz_id in revealed else None,
+            "timestamp": r.timestamp,
+        }
+        for r in result_page.items
+    ]
     return result_page
 
 
@@ -337,9 +445,14 @@ def _revealed_quizzes(user_id: int, quiz_ids: set[int]) -> set[int]:
         return set()
     passed = func.max(case((QuizResult.is_correct, 1), else_=0)) == 1
     used_up = and_(Quiz.max_attempts.is_not(None), func.count() >= Quiz.max_attempts)
-    return set(db.session.execute(
-        select(QuizResult.quiz_id).join(Quiz, Quiz.id == QuizResult.quiz_id)
-        .where(QuizResult.user_id == user_id, QuizResult.quiz_id.in_(quiz_ids))
-        .group_by(QuizResult.quiz_id, Quiz.max_attempts)
-        .having(or_(passed, used_up))
-    ).scalars().all())
+    return set(
+        db.session.execute(
+            select(QuizResult.quiz_id)
+            .join(Quiz, Quiz.id == QuizResult.quiz_id)
+            .where(QuizResult.user_id == user_id, QuizResult.quiz_id.in_(quiz_ids))
+            .group_by(QuizResult.quiz_id, Quiz.max_attempts)
+            .having(or_(passed, used_up))
+        )
+        .scalars()
+        .all()
+    )

@@ -3,6 +3,7 @@
 Revision ID: 0002
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -26,8 +27,12 @@ def upgrade():
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index("ix_users_created_at", ["created_at"], unique=False)
     with op.batch_alter_table("courses", schema=None) as batch_op:
-        batch_op.alter_column("rejection_reason", existing_type=sa.String(length=1000),
-                              type_=sa.String(length=2000), existing_nullable=True)
+        batch_op.alter_column(
+            "rejection_reason",
+            existing_type=sa.String(length=1000),
+            type_=sa.String(length=2000),
+            existing_nullable=True,
+        )
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.create_index("ix_payments_status_paid", ["status", "paid_at"], unique=False)
         batch_op.create_index("ix_payments_refunded_at", ["refunded_at"], unique=False)
@@ -54,11 +59,17 @@ def downgrade():
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index("ix_payments_refunded_at")
         batch_op.drop_index("ix_payments_status_paid")
-    op.execute("UPDATE courses SET rejection_reason = substr(rejection_reason, 1, 1000) "
-               "WHERE length(rejection_reason) > 1000")
+    op.execute(
+        "UPDATE courses SET rejection_reason = substr(rejection_reason, 1, 1000) "
+        "WHERE length(rejection_reason) > 1000"
+    )
     with op.batch_alter_table("courses", schema=None) as batch_op:
-        batch_op.alter_column("rejection_reason", existing_type=sa.String(length=2000),
-                              type_=sa.String(length=1000), existing_nullable=True)
+        batch_op.alter_column(
+            "rejection_reason",
+            existing_type=sa.String(length=2000),
+            type_=sa.String(length=1000),
+            existing_nullable=True,
+        )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index("ix_users_created_at")
     op.execute("UPDATE jobs SET status = 'failed' WHERE status = 'expired'")

@@ -7,6 +7,7 @@ Data only (no schema change). A frozen copy of common/gamification/badges.py:BAD
 revision; later catalogue lines are stored by ensure_badges (run by every leaderboard rebuild and
 by `flask seed`).
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -18,7 +19,13 @@ depends_on = None
 BADGES = [
     ("first-lesson", "First lesson", "Complete your first lesson.", "lesson_complete", 1),
     ("first-quiz", "First quiz passed", "Answer a quiz correctly for the first time.", "quiz_pass", 1),
-    ("first-course", "First course completed", "Complete every lesson and quiz of a course.", "course_complete", 1),
+    (
+        "first-course",
+        "First course completed",
+        "Complete every lesson and quiz of a course.",
+        "course_complete",
+        1,
+    ),
     ("five-courses", "Five courses completed", "Complete five courses.", "course_complete", 5),
     ("week-streak", "7-day streak", "Earn XP on 7 consecutive days (UTC).", "streak_days", 7),
     ("xp-100", "100 XP", "Earn 100 XP.", "xp_total", 100),
@@ -29,14 +36,21 @@ BADGES = [
 ]
 RETIRED = ("first-steps", "steady-learner", "quiz-whiz", "helpful-voice", "xp-500", "xp-2000")
 
-badges = sa.table("badges", sa.column("code", sa.String), sa.column("name", sa.String),
-                  sa.column("description", sa.String), sa.column("criterion", sa.String),
-                  sa.column("threshold", sa.Integer))
+badges = sa.table(
+    "badges",
+    sa.column("code", sa.String),
+    sa.column("name", sa.String),
+    sa.column("description", sa.String),
+    sa.column("criterion", sa.String),
+    sa.column("threshold", sa.Integer),
+)
 
 
 def upgrade():
     op.execute(badges.delete().where(badges.c.code.in_(RETIRED + tuple(b[0] for b in BADGES))))
-    op.bulk_insert(badges, [dict(zip(("code", "name", "description", "criterion", "threshold"), b)) for b in BADGES])
+    op.bulk_insert(
+        badges, [dict(zip(("code", "name", "description", "criterion", "threshold"), b)) for b in BADGES]
+    )
 
 
 def downgrade():

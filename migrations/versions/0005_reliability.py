@@ -3,6 +3,7 @@
 Revision ID: 0005
 Revises: 0004
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -22,8 +23,13 @@ def upgrade():
     with op.batch_alter_table("payments") as batch:
         batch.add_column(sa.Column("checked_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("duplicate_of_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_payments_duplicate_of_id_payments", "payments", ["duplicate_of_id"], ["id"],
-                                 ondelete="SET NULL")
+        batch.create_foreign_key(
+            "fk_payments_duplicate_of_id_payments",
+            "payments",
+            ["duplicate_of_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
     with op.batch_alter_table("webhook_events") as batch:
         batch.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
         batch.add_column(sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))

@@ -5,6 +5,7 @@ A route without a row fails `test_every_route_has_an_expectation`, so no new rou
 Each (route, role) write runs against a fresh world (tests/authz/world.py), so writes by one
 caller never decide another's answer; the callers of a GET share one.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,11 @@ SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 
 
 def _routes(app) -> list[tuple[str, object]]:
-    return sorted((f"{method} {rule.rule}", rule) for rule in app.url_map.iter_rules()
-                  for method in rule.methods - SKIPPED_METHODS)
+    return sorted(
+        (f"{method} {rule.rule}", rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - SKIPPED_METHODS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +62,18 @@ def test_route_for_every_caller(route, routes, client, monkeypatch):
     for role in ROLES:
         world = shared or build_world()
         body = expect.body(world, role) if callable(expect.body) else expect.body
-        response = client.open(_url(routes[route], world, expect), method=method, json=body,
-                               headers=headers(world, role, expect.token))
+        response = client.open(
+            _url(routes[route], world, expect),
+            method=method,
+            json=body,
+            headers=headers(world, role, expect.token),
+        )
         got[role] = response.status_code
         if response.status_code >= 400 and response.mimetype == "application/json":
             assert response.get_json()["code"] == response.status_code
-    wrong = {role: f"got {got[role]}, expected {expect.statuses[role]}" for role in ROLES
-             if got[role] != expect.statuses[role]}
+    wrong = {
+        role: f"got {got[role]}, expected {expect.statuses[role]}"
+        for role in ROLES
+        if got[role] != expect.statuses[role]
+    }
     assert not wrong, f"{route}: {wrong}"

@@ -5,6 +5,7 @@ enrolled (with a ready certificate and a paid payment), `refunded` was enrolled 
 `student` never enrolled, `suspended` was a student whose account was suspended after sign-in.
 Domains add objects with `@world_builder` and path values with `PATH_VALUES[name] = lambda w: ...`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -31,9 +32,17 @@ def world_builder(fn):
 
 def _payment(user, course, status):
     n = next(_seq)
-    payment = Payment(user_id=user.id, course_id=course.id, course_title=course.title, amount=100, currency="INR",
-                      receipt=f"rcpt_authz_{n}", order_id=f"order_authz_{n}", payment_id=f"pay_authz_{n}",
-                      status=status)
+    payment = Payment(
+        user_id=user.id,
+        course_id=course.id,
+        course_title=course.title,
+        amount=100,
+        currency="INR",
+        receipt=f"rcpt_authz_{n}",
+        order_id=f"order_authz_{n}",
+        payment_id=f"pay_authz_{n}",
+        status=status,
+    )
     db.session.add(payment)
     db.session.commit()
     return payment
@@ -41,7 +50,11 @@ def _payment(user, course, status):
 
 def build_world() -> SimpleNamespace:
     w = SimpleNamespace()
-    w.owner, w.other_instructor, w.admin = make_user("instructor"), make_user("instructor"), make_user("admin")
+    w.owner, w.other_instructor, w.admin = (
+        make_user("instructor"),
+        make_user("instructor"),
+        make_user("admin"),
+    )
     w.student, w.enrolled, w.refunded, w.suspended = (make_user() for _ in range(4))
     w.course = make_course(w.owner, modules=1, lessons=1)
     w.module = w.course.modules[0]
@@ -58,7 +71,9 @@ def build_world() -> SimpleNamespace:
     w.certificate = make_certificate(w.enrolled, w.course, status="ready")
     w.job, _ = create_job(kind="certificate", owner_id=w.enrolled.id)
     w.pairs = {role: tokens.issue_tokens(getattr(w, role)) for role in ROLES if role != "anonymous"}
-    set_suspended(actor_id=w.admin.id, user_id=w.suspended.id, suspended=True)  # its tokens were minted before
+    set_suspended(
+        actor_id=w.admin.id, user_id=w.suspended.id, suspended=True
+    )  # its tokens were minted before
     for builder in WORLD_BUILDERS:
         builder(w)
     return w
@@ -75,7 +90,9 @@ def _forum(w) -> None:
     """A post by `enrolled` with a reply by `owner`; a classmate (also enrolled) has flagged the post."""
     w.classmate = make_user()
     enroll(w.classmate, w.course)
-    w.post = Post(course_id=w.course.id, user_id=w.enrolled.id, title="How do joins work?", body="Stuck on lesson 1.")
+    w.post = Post(
+        course_id=w.course.id, user_id=w.enrolled.id, title="How do joins work?", body="Stuck on lesson 1."
+    )
     db.session.add(w.post)
     db.session.flush()
     w.reply = Reply(post_id=w.post.id, user_id=w.owner.id, body="Try an outer join.")
@@ -92,7 +109,9 @@ def _admin(w) -> None:
     """A pending course to review, a user to act on (never the caller), and a queued report of `admin`'s."""
     w.pending_course = make_course(w.owner, status="pending", modules=1, lessons=1)
     w.target = make_user()
-    w.report_job, _ = create_job(kind="report", owner_id=w.admin.id, params={"type": "users", "format": "csv"})
+    w.report_job, _ = create_job(
+        kind="report", owner_id=w.admin.id, params={"type": "users", "format": "csv"}
+    )
 
 
 # Values for the URL map's path arguments, by argument name.

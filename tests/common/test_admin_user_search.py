@@ -1,4 +1,5 @@
 """The admin user search uses the trigram indexes at scale (100,000 users, the 100k profile's count, EXPLAIN of the real query)."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select, text
@@ -10,15 +11,20 @@ from common.db import db
 
 def _plan(stmt) -> str:
     # Literal values, as the planner sees them; the pyformat compiler doubles `%`, undo that.
-    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})).replace("%%", "%")
+    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})).replace(
+        "%%", "%"
+    )
     return "\n".join(row[0] for row in db.session.execute(text("EXPLAIN " + sql)))
 
 
 def test_search_plan_uses_the_trigram_indexes_at_100k_users(app):
-    db.session.execute(text(
-        "INSERT INTO users (email, name, role, status, token_version, xp_total, email_verified, created_at, updated_at) "
-        "SELECT 'user' || g || '@scale.example.com', 'Person ' || md5(g::text), 'student', 'active', 1, 0, false, "
-        "now(), now() FROM generate_series(1, 100000) g"))
+    db.session.execute(
+        text(
+            "INSERT INTO users (email, name, role, status, token_version, xp_total, email_verified, created_at, updated_at) "
+            "SELECT 'user' || g || '@scale.example.com', 'Person ' || md5(g::text), 'student', 'active', 1, 0, false, "
+            "now(), now() FROM generate_series(1, 100000) g"
+        )
+    )
     db.session.execute(text("UPDATE users SET name = 'Ada Lovelace' WHERE id = 31337"))
     db.session.commit()
     db.session.execute(text("ANALYZE users"))

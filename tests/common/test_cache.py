@@ -1,4 +1,5 @@
 """The two cache backends behave alike; cached reads fail open, auth-relevant calls surface errors."""
+
 from __future__ import annotations
 
 import time
@@ -111,6 +112,8 @@ def test_take_hands_a_value_out_once(backend):
     assert backend.take("once") == b"v"
     assert backend.take("once") is None and backend.get("once") is None
     assert backend.take("never-set") is None
+
+
 def test_breaker_skips_a_failed_redis_until_its_period_ends():
     from tests.redis_server import HungServer
 

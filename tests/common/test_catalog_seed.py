@@ -1,4 +1,5 @@
 """`flask seed` demo data through the catalogue: a page cached before seeding never outlives it."""
+
 from __future__ import annotations
 
 from common.seed import seed_demo_data

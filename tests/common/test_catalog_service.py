@@ -1,4 +1,5 @@
 """Catalog service: the review workflow, positions under concurrency, validation, and the SQLite default."""
+
 from __future__ import annotations
 
 import os
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # ---- review workflow -----------------------------------------------------------------------
 
+
 def test_approve_pending(instructor, admin):
     course = make_course(instructor, status="pending")
     course.rejection_reason = "old"
@@ -30,7 +32,11 @@ def test_approve_pending(instructor, admin):
     assert result.status == "approved" and result.approved_at is not None and result.rejection_reason is None
     entry = db.session.execute(select(AuditLog)).scalar_one()
     assert (entry.action, entry.actor_id, entry.object_type, entry.object_id) == (
-        "course.approve", admin.id, "course", str(course.id))
+        "course.approve",
+        admin.id,
+        "course",
+        str(course.id),
+    )
 
 
 def test_reject_pending_with_reason(instructor, admin):
@@ -64,7 +70,9 @@ def test_full_cycle_rejected_then_resubmitted(instructor, admin):
     course = make_course(instructor, status="draft")
     service.submit_course(course_id=course.id, user_id=instructor.id, role="instructor")
     service.reject_course(actor_id=admin.id, course_id=course.id, reason="Too short")
-    service.update_course(course_id=course.id, user_id=instructor.id, role="instructor", title="Longer course")
+    service.update_course(
+        course_id=course.id, user_id=instructor.id, role="instructor", title="Longer course"
+    )
     assert db.session.get(Course, course.id).status == "rejected"
     service.submit_course(course_id=course.id, user_id=instructor.id, role="instructor")
     approved = service.approve_course(actor_id=admin.id, course_id=course.id)
@@ -73,9 +81,16 @@ def test_full_cycle_rejected_then_resubmitted(instructor, admin):
 
 # ---- validation in the service (callers other than the API) --------------------------------
 
-@pytest.mark.parametrize("values", [
-    {"domain": "Bad Domain"}, {"price": -1}, {"currency": "usd"}, {"title": " "},
-])
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"domain": "Bad Domain"},
+        {"price": -1},
+        {"currency": "usd"},
+        {"title": " "},
+    ],
+)
 def test_create_course_validates(instructor, values):
     params = {"title": "T", "domain": "web", "price": 0, "currency": "INR", **values}
     with pytest.raises(ValidationError):
@@ -85,7 +100,9 @@ def test_create_course_validates(instructor, values):
 def test_update_course_rejects_unknown_fields(instructor):
     course = make_course(instructor)
     with pytest.raises(ValidationError):
-        service.update_course(course_id=course.id, user_id=instructor.id, role="instructor", status="approved")
+        service.update_course(
+            course_id=course.id, user_id=instructor.id, role="instructor", status="approved"
+        )
 
 
 def test_lesson_urls_validated_by_service(instructor):
@@ -93,17 +110,22 @@ def test_lesson_urls_validated_by_service(instructor):
     module = course.modules[0]
     for bad in ("javascript:alert(1)", "ftp://x.example/a", "https://"):
         with pytest.raises(ValidationError):
-            service.create_lesson(module_id=module.id, user_id=instructor.id, role="instructor", title="x",
-                                  video_url=bad)
+            service.create_lesson(
+                module_id=module.id, user_id=instructor.id, role="instructor", title="x", video_url=bad
+            )
     with pytest.raises(ValidationError):
-        service.update_lesson(lesson_id=module.lessons[0].id, user_id=instructor.id, role="instructor",
-                              video_url=None)
+        service.update_lesson(
+            lesson_id=module.lessons[0].id, user_id=instructor.id, role="instructor", video_url=None
+        )
     with pytest.raises(ValidationError):
-        service.update_lesson(lesson_id=module.lessons[0].id, user_id=instructor.id, role="instructor",
-                              module_id=5)
+        service.update_lesson(
+            lesson_id=module.lessons[0].id, user_id=instructor.id, role="instructor", module_id=5
+        )
     for bad in ({"duration_seconds": -1}, {"title": "  "}):
         with pytest.raises(ValidationError) as info:
-            service.update_lesson(lesson_id=module.lessons[0].id, user_id=instructor.id, role="instructor", **bad)
+            service.update_lesson(
+                lesson_id=module.lessons[0].id, user_id=instructor.id, role="instructor", **bad
+            )
         assert set(info.value.errors["json"]) == set(bad)
 
 
@@ -118,14 +140,18 @@ def test_search_uses_the_gin_index(instructor):
     """The service's search expression is the indexed one, so PostgreSQL can use ix_courses_search."""
     make_course(instructor, title="Python", description="snakes")
     db.session.execute(db.text("SET LOCAL enable_seqscan = off"))
-    sql = ("EXPLAIN SELECT id FROM courses WHERE " + str(service._SEARCH_VECTOR)
-           + " @@ plainto_tsquery('english', 'python')")
+    sql = (
+        "EXPLAIN SELECT id FROM courses WHERE "
+        + str(service._SEARCH_VECTOR)
+        + " @@ plainto_tsquery('english', 'python')"
+    )
     plan = "\n".join(row[0] for row in db.session.execute(db.text(sql)))
     db.session.rollback()
     assert "ix_courses_search" in plan
 
 
 # ---- positions under concurrency -----------------------------------------------------------
+
 
 def test_concurrent_module_inserts_stay_dense(app, instructor):
     course = make_course(instructor, status="draft", modules=2, lessons=0)
@@ -136,8 +162,13 @@ def test_concurrent_module_inserts_stay_dense(app, instructor):
     def add(n):
         with app.app_context():
             try:
-                service.create_module(course_id=course_id, user_id=instructor_id, role="instructor",
-                                      title=f"Concurrent {n}", position=0 if n % 2 else None)
+                service.create_module(
+                    course_id=course_id,
+                    user_id=instructor_id,
+                    role="instructor",
+                    title=f"Concurrent {n}",
+                    position=0 if n % 2 else None,
+                )
             except Exception as exc:  # pragma: no cover - reported below
                 errors.append(exc)
             finally:
@@ -149,8 +180,13 @@ def test_concurrent_module_inserts_stay_dense(app, instructor):
     for thread in threads:
         thread.join()
     assert errors == []
-    positions = db.session.execute(select(Module.position).where(Module.course_id == course.id)
-                                   .order_by(Module.position)).scalars().all()
+    positions = (
+        db.session.execute(
+            select(Module.position).where(Module.course_id == course.id).order_by(Module.position)
+        )
+        .scalars()
+        .all()
+    )
     assert positions == list(range(8))
 
 
@@ -159,8 +195,11 @@ def test_move_module_service(instructor):
     ids = [m.id for m in course.modules]
     moved = service.update_module(module_id=ids[0], user_id=instructor.id, role="instructor", position=2)
     assert moved.position == 2
-    order = db.session.execute(select(Module.id).where(Module.course_id == course.id)
-                               .order_by(Module.position)).scalars().all()
+    order = (
+        db.session.execute(select(Module.id).where(Module.course_id == course.id).order_by(Module.position))
+        .scalars()
+        .all()
+    )
     assert order == [ids[1], ids[2], ids[0], ids[3]]
     same = service.update_module(module_id=ids[3], user_id=instructor.id, role="instructor", position=3)
     assert same.position == 3
@@ -205,10 +244,14 @@ with app.app_context():
 
 
 def test_sqlite_embedded_default(tmp_path):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "RATELIMIT_STORAGE_URI")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "RATELIMIT_STORAGE_URI")
+    }
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}", INSTANCE_DIR=str(tmp_path), APP_ENV="test")
-    result = subprocess.run([sys.executable, "-c", SQLITE_SCRIPT], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", SQLITE_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")

@@ -1,4 +1,5 @@
 """The embedded default (SQLite, tasks in-process): completing a course renders the PDF in the request's thread."""
+
 from __future__ import annotations
 
 import os
@@ -68,12 +69,23 @@ PROBE = textwrap.dedent("""
 
 def test_embedded_default_renders_in_process(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in EMBEDDED_VARS}
-    env.update(INSTANCE_DIR=str(tmp_path / "instance"), STORAGE_DIR=str(tmp_path / "storage"),
-               FLASK_APP="web.app:create_app", PYTHONPATH=str(ROOT))
-    upgrade = subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=180)
+    env.update(
+        INSTANCE_DIR=str(tmp_path / "instance"),
+        STORAGE_DIR=str(tmp_path / "storage"),
+        FLASK_APP="web.app:create_app",
+        PYTHONPATH=str(ROOT),
+    )
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "flask", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert upgrade.returncode == 0, upgrade.stderr[-3000:]
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
     assert "EMBEDDED-CERT-OK" in result.stdout, result.stderr[-3000:]
     assert len(list((tmp_path / "storage" / "certificates").glob("*.pdf"))) == 2

@@ -1,4 +1,5 @@
 """The QR code on a rendered certificate scans: PDF from Chromium → raster (PDFium) → decoder (ZXing)."""
+
 from __future__ import annotations
 
 import pypdfium2
@@ -16,9 +17,16 @@ def decode_qr_codes(pdf: bytes, dpi: int = 200) -> list[str]:
         for page in document:
             bitmap = page.render(scale=dpi / 72, grayscale=True)
             # One byte per pixel; PDFium may pad rows, so hand ZXing the real width and stride.
-            image = zxingcpp.ImageView(memoryview(bitmap.buffer).cast("B"), bitmap.width, bitmap.height,
-                                       zxingcpp.ImageFormat.Lum, bitmap.stride)
-            found += [code.text for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+            image = zxingcpp.ImageView(
+                memoryview(bitmap.buffer).cast("B"),
+                bitmap.width,
+                bitmap.height,
+                zxingcpp.ImageFormat.Lum,
+                bitmap.stride,
+            )
+            found += [
+                code.text for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+            ]
     finally:
         document.close()
     return found

@@ -1,4 +1,5 @@
 """The certificate template (escaping, QR) and the warm-Chromium renderer (isolation, crash, time limit)."""
+
 from __future__ import annotations
 
 import io
@@ -17,7 +18,12 @@ from common.certificates import renderer as renderer_module
 from bench.certificates import descendants
 from tests.netprobe import counting_server  # noqa: F401  (fixture)
 from common.certificates.renderer import (
-    ChromiumNotFound, RenderError, Renderer, certificate_html, find_chromium, renderer,
+    ChromiumNotFound,
+    RenderError,
+    Renderer,
+    certificate_html,
+    find_chromium,
+    renderer,
 )
 
 ISSUED = datetime(2026, 3, 14, 9, 30, tzinfo=timezone.utc)
@@ -29,9 +35,14 @@ def pdf_text(pdf: bytes) -> str:
 
 
 def _html(**overrides) -> str:
-    values = dict(learner_name="Ada Lovelace", course_title="Analytical Engines", instructor_name="C. Babbage",
-                  issue_date=ISSUED, verification_code="Vc0de-xyz",
-                  verification_url="http://testserver.local/api/certificates/verify/Vc0de-xyz")
+    values = dict(
+        learner_name="Ada Lovelace",
+        course_title="Analytical Engines",
+        instructor_name="C. Babbage",
+        issue_date=ISSUED,
+        verification_code="Vc0de-xyz",
+        verification_url="http://testserver.local/api/certificates/verify/Vc0de-xyz",
+    )
     values.update(overrides)
     return certificate_html(**values)
 
@@ -50,15 +61,19 @@ def _browser_main_pids() -> list[int]:
 
 
 def test_template_escapes_user_text_and_inlines_the_qr_code():
-    html = _html(learner_name='<img src=http://evil.example/x.png onerror="alert(1)">',
-                 course_title="Tom & Jerry's <b>course</b>", instructor_name="</div><script>x()</script>")
+    html = _html(
+        learner_name='<img src=http://evil.example/x.png onerror="alert(1)">',
+        course_title="Tom & Jerry's <b>course</b>",
+        instructor_name="</div><script>x()</script>",
+    )
     assert "<img" not in html and "<script" not in html and "<b>" not in html
     assert "&lt;img src=http://evil.example/x.png onerror=&#34;alert(1)&#34;&gt;" in html
     assert "Tom &amp; Jerry&#39;s &lt;b&gt;course&lt;/b&gt;" in html
     assert html.count("<svg") == 1 and 'class="segno"' in html  # the QR code, inline
     assert "14 March 2026" in html
     assert "http" not in html.replace("http://evil.example", "").replace(
-        "http://testserver.local/api/certificates/verify/Vc0de-xyz", "")  # no other URL to load
+        "http://testserver.local/api/certificates/verify/Vc0de-xyz", ""
+    )  # no other URL to load
 
 
 def test_find_chromium(monkeypatch, tmp_path):
@@ -77,11 +92,13 @@ def test_find_chromium(monkeypatch, tmp_path):
 
 def test_renders_a_one_page_pdf_and_loads_nothing_from_the_network(counting_server):
     # A page that tries every way to reach the network; JavaScript is off and every request is aborted.
-    hostile = (f'<html><head><link rel="stylesheet" href="{counting_server.url}/style.css">'
-               f'<style>@import url("{counting_server.url}/import.css"); body {{ background: '
-               f'url("{counting_server.url}/bg.png") }}</style></head><body>'
-               f'<img src="{counting_server.url}/pixel.png"><iframe src="{counting_server.url}/frame"></iframe>'
-               f'<script>fetch("{counting_server.url}/fetch")</script><p>offline body</p></body></html>')
+    hostile = (
+        f'<html><head><link rel="stylesheet" href="{counting_server.url}/style.css">'
+        f'<style>@import url("{counting_server.url}/import.css"); body {{ background: '
+        f'url("{counting_server.url}/bg.png") }}</style></head><body>'
+        f'<img src="{counting_server.url}/pixel.png"><iframe src="{counting_server.url}/frame"></iframe>'
+        f'<script>fetch("{counting_server.url}/fetch")</script><p>offline body</p></body></html>'
+    )
     pdf = renderer.render_pdf(hostile, timeout_seconds=20)
     assert pdf.startswith(b"%PDF") and "offline body" in pdf_text(pdf)
     time.sleep(0.2)
@@ -92,7 +109,9 @@ def test_renders_a_one_page_pdf_and_loads_nothing_from_the_network(counting_serv
     urllib.request.urlopen(f"{counting_server.url}/direct", timeout=5).read()
     assert counting_server.hits == ["/direct"]
 
-    pdf = renderer.render_pdf(_html(learner_name=f"<img src={counting_server.url}/name.png>"), timeout_seconds=20)
+    pdf = renderer.render_pdf(
+        _html(learner_name=f"<img src={counting_server.url}/name.png>"), timeout_seconds=20
+    )
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 1
     text = pdf_text(pdf)
@@ -145,7 +164,9 @@ def test_render_from_many_short_lived_threads_shares_one_browser():
 
     def one(i):
         try:
-            results.append(pdf_text(renderer.render_pdf(_html(learner_name=f"Thread {i}"), timeout_seconds=20)))
+            results.append(
+                pdf_text(renderer.render_pdf(_html(learner_name=f"Thread {i}"), timeout_seconds=20))
+            )
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -156,7 +177,11 @@ def test_render_from_many_short_lived_threads_shares_one_browser():
         thread.join()
     assert errors == [] and len(results) == 4
     assert sorted(re.search(r"Thread \d", text).group() for text in results) == [
-        "Thread 0", "Thread 1", "Thread 2", "Thread 3"]
+        "Thread 0",
+        "Thread 1",
+        "Thread 2",
+        "Thread 3",
+    ]
     assert renderer.launches() == launches
 
 

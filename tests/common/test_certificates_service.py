@@ -1,4 +1,5 @@
 """Certificate service: issue exactly once, revoke, render into storage with failure bookkeeping, re-render."""
+
 from __future__ import annotations
 
 import io
@@ -40,7 +41,12 @@ def test_request_certificate_snapshots_names_once(student, course, instructor):
     enroll(student, course)
     cert = service.request_certificate(user_id=student.id, course_id=course.id)
     assert (cert.user_id, cert.course_id, cert.learner_name, cert.course_title, cert.instructor_name) == (
-        student.id, course.id, student.name, "Practical Python", instructor.name)
+        student.id,
+        course.id,
+        student.name,
+        "Practical Python",
+        instructor.name,
+    )
     assert len(cert.verification_code) >= 32 and cert.render_attempts == 0 and cert.revoked_at is None
     # Later renames do not change an issued certificate; a second request returns the same one.
     student.name = "Renamed Later"
@@ -62,6 +68,7 @@ def test_request_certificate_for_unknown_user_or_course(student, course):
 
 def test_concurrent_requests_issue_exactly_one_certificate(app, course):
     user_id, course_id = make_user().id, course.id
+
     def request():
         return service.request_certificate(user_id=user_id, course_id=course_id).id
 
@@ -140,7 +147,11 @@ def test_rerender_resets_audits_and_tracks_a_job(admin, student, course):
     cert.error, cert.render_attempts = "RenderError: boom", 5
     db.session.commit()
     job = service.rerender(certificate_id=cert.id, actor_id=admin.id)
-    assert (job.kind, job.owner_id, job.params) == ("certificate_render", admin.id, {"certificate_id": cert.id})
+    assert (job.kind, job.owner_id, job.params) == (
+        "certificate_render",
+        admin.id,
+        {"certificate_id": cert.id},
+    )
     db.session.expire_all()
     cert = db.session.get(Certificate, cert.id)
     assert (cert.status, cert.error, cert.render_attempts) == ("pending", None, 0)
@@ -156,8 +167,9 @@ def test_rerender_resets_audits_and_tracks_a_job(admin, student, course):
     assert job.result_url == f"http://testserver.local/api/certificates/{cert.id}/download"
 
 
-def test_render_job_fails_on_the_final_attempt_and_for_a_missing_certificate(app, monkeypatch, admin, student,
-                                                                              course):
+def test_render_job_fails_on_the_final_attempt_and_for_a_missing_certificate(
+    app, monkeypatch, admin, student, course
+):
     from common.jobs.service import create_job
 
     cert = make_certificate(student, course)
@@ -169,7 +181,10 @@ def test_render_job_fails_on_the_final_attempt_and_for_a_missing_certificate(app
     with pytest.raises(RenderError):
         service.render_certificate(certificate_id=cert.id, job_id=job.id, final_attempt=True)
     db.session.expire_all()
-    assert db.session.get(Job, job.id).status == "failed" and "CHROMIUM_PATH" in db.session.get(Job, job.id).error
+    assert (
+        db.session.get(Job, job.id).status == "failed"
+        and "CHROMIUM_PATH" in db.session.get(Job, job.id).error
+    )
     gone, _ = create_job(kind="certificate_render", owner_id=admin.id)
     assert service.render_certificate(certificate_id=999_999, job_id=gone.id) is None
     assert db.session.get(Job, gone.id).status == "failed"

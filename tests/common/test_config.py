@@ -1,4 +1,5 @@
 """Settings from the environment: embedded defaults, production fail-fast, URL normalisation."""
+
 from __future__ import annotations
 
 import pytest

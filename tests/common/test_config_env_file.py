@@ -1,4 +1,5 @@
 """`.env.example` as shipped: every key empty means the defaults, both .env readers agree, all documented."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,12 @@ def test_every_key_empty_loads_the_defaults():
     defaults = load_config(env={})
     assert blank == defaults == spaces
     assert defaults["APP_ENV"] == "development" and defaults["INSTANCE_DIR"].endswith("instance")
-    assert defaults["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and defaults["CELERY_TASK_ALWAYS_EAGER"]
-    assert defaults["RATELIMIT_DEFAULT"] == "600 per minute" and defaults["CORS_ORIGINS"] == ["http://localhost:3000"]
+    assert (
+        defaults["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and defaults["CELERY_TASK_ALWAYS_EAGER"]
+    )
+    assert defaults["RATELIMIT_DEFAULT"] == "600 per minute" and defaults["CORS_ORIGINS"] == [
+        "http://localhost:3000"
+    ]
     assert defaults["FRONTEND_URL"] == [] and defaults["OAUTH_CODE_TTL_SECONDS"] == 60
 
 
@@ -51,7 +56,9 @@ def test_python_dotenv_and_honcho_read_the_same_values():
 
 def test_every_setting_is_in_the_example_and_the_readme():
     readme = (ROOT / "README.md").read_text()
-    read_by_config = set(re.findall(r'env(?:\.get\(|, )"([A-Z][A-Z0-9_]+)"', (ROOT / "common/config.py").read_text()))
+    read_by_config = set(
+        re.findall(r'env(?:\.get\(|, )"([A-Z][A-Z0-9_]+)"', (ROOT / "common/config.py").read_text())
+    )
     keys = set(example_keys())
     assert read_by_config - {"RAZORPAY_STANDIN_PORT"} <= keys
     assert (keys - PROCESS_SETTINGS) <= read_by_config
@@ -65,10 +72,20 @@ def test_unknown_app_env_is_refused():
 
 
 def test_production_requires_public_base_url():
-    env = {name: "set" for name in ("SECRET_KEY", "JWT_SECRET_KEY", "RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET",
-                                    "RAZORPAY_WEBHOOK_SECRET")}
+    env = {
+        name: "set"
+        for name in (
+            "SECRET_KEY",
+            "JWT_SECRET_KEY",
+            "RAZORPAY_KEY_ID",
+            "RAZORPAY_KEY_SECRET",
+            "RAZORPAY_WEBHOOK_SECRET",
+        )
+    }
     env.update(APP_ENV="production", DATABASE_URL="postgresql://u@db/app", REDIS_URL="redis://r/0")
     with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
         load_config(env={**env, "PUBLIC_BASE_URL": ""})
-    assert load_config(env={**env, "PUBLIC_BASE_URL": "https://courses.example.com/"})["PUBLIC_BASE_URL"] \
+    assert (
+        load_config(env={**env, "PUBLIC_BASE_URL": "https://courses.example.com/"})["PUBLIC_BASE_URL"]
         == "https://courses.example.com"
+    )

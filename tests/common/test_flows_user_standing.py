@@ -1,4 +1,5 @@
 """Suspension and promotion to admin take the user off the live leaderboards at once (the flow)."""
+
 from __future__ import annotations
 
 from common.db import db
@@ -14,11 +15,16 @@ def _on_the_board(*users):
     db.session.commit()
 
 
-def test_suspension_drops_the_user_from_the_boards_and_reinstating_keeps_them_off_until_rebuild(admin, student):
+def test_suspension_drops_the_user_from_the_boards_and_reinstating_keeps_them_off_until_rebuild(
+    admin, student
+):
     other = make_user()
     _on_the_board(student, other)
     user_standing.set_suspended(actor_id=admin.id, user_id=student.id, suspended=True, reason="spam")
-    assert board_score(weekly_key(), student.id) is None and board_score(weekly_key("design"), student.id) is None
+    assert (
+        board_score(weekly_key(), student.id) is None
+        and board_score(weekly_key("design"), student.id) is None
+    )
     assert board_score(weekly_key(), other.id) == 20
     user_standing.set_suspended(actor_id=admin.id, user_id=student.id, suspended=False)
     service.rebuild_leaderboards()

@@ -1,4 +1,5 @@
 """Badges: each at threshold - 1 and at threshold, awarded once, in the unit of work that earns them."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -19,18 +20,30 @@ NOON = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)
 
 
 def held(user_id: int) -> set[str]:
-    return set(db.session.execute(select(Badge.code).join(UserBadge, UserBadge.badge_id == Badge.id)
-                                  .where(UserBadge.user_id == user_id)).scalars())
+    return set(
+        db.session.execute(
+            select(Badge.code)
+            .join(UserBadge, UserBadge.badge_id == Badge.id)
+            .where(UserBadge.user_id == user_id)
+        ).scalars()
+    )
 
 
 def award_many(user_id: int, type: str, n: int, start: int = 1) -> None:
     for source in range(start, start + n):
-        service.award_xp_at(user_id=user_id, type=type, source_id=source, now=NOON + timedelta(minutes=source))
+        service.award_xp_at(
+            user_id=user_id, type=type, source_id=source, now=NOON + timedelta(minutes=source)
+        )
 
 
-@pytest.mark.parametrize("code, type, threshold", [
-    ("first-lesson", "lesson_complete", 1), ("first-quiz", "quiz_pass", 1), ("first-post", "forum_post", 1),
-])
+@pytest.mark.parametrize(
+    "code, type, threshold",
+    [
+        ("first-lesson", "lesson_complete", 1),
+        ("first-quiz", "quiz_pass", 1),
+        ("first-post", "forum_post", 1),
+    ],
+)
 def test_first_of_a_kind(student, code, type, threshold):
     assert code not in held(student.id)
     award_many(student.id, type, threshold)
@@ -62,8 +75,12 @@ def test_streak_badge_at_six_and_seven_days_across_utc_midnight(student):
     db.session.commit()
     assert badges.streak_days(student.id, moments[-1].date()) == 6
     assert "week-streak" not in held(student.id)
-    service.award_xp_at(user_id=student.id, type="quiz_pass", source_id=1,
-                        now=datetime(2026, 11, 16, 0, 0, tzinfo=timezone.utc))
+    service.award_xp_at(
+        user_id=student.id,
+        type="quiz_pass",
+        source_id=1,
+        now=datetime(2026, 11, 16, 0, 0, tzinfo=timezone.utc),
+    )
     db.session.commit()
     assert "week-streak" in held(student.id)
 
@@ -71,7 +88,9 @@ def test_streak_badge_at_six_and_seven_days_across_utc_midnight(student):
 def test_a_gap_day_breaks_the_streak(student):
     days = [0, 1, 2, 4, 5, 6, 7]  # day 3 missing
     for n, d in enumerate(days):
-        service.award_xp_at(user_id=student.id, type="lesson_complete", source_id=n, now=NOON + timedelta(days=d))
+        service.award_xp_at(
+            user_id=student.id, type="lesson_complete", source_id=n, now=NOON + timedelta(days=d)
+        )
     db.session.commit()
     assert "week-streak" not in held(student.id)
     assert badges.streak_days(student.id, (NOON + timedelta(days=7)).date()) == 4
@@ -120,12 +139,17 @@ def test_badges_are_awarded_once_under_concurrency(app, student):
         def call():
             service.award_xp(user_id=user_id, type="lesson_complete", source_id=source)
             db.session.commit()
+
         return call
 
     run_together(app, [award(n) for n in range(6)])
     first = db.session.execute(select(Badge.id).where(Badge.code == "first-lesson")).scalar_one()
-    assert db.session.execute(select(func.count()).select_from(UserBadge)
-                              .where(UserBadge.badge_id == first)).scalar_one() == 1
+    assert (
+        db.session.execute(
+            select(func.count()).select_from(UserBadge).where(UserBadge.badge_id == first)
+        ).scalar_one()
+        == 1
+    )
 
 
 def test_grant_badge(student):
@@ -168,9 +192,13 @@ def test_ensure_badges_is_idempotent_and_updates_changed_lines(student):
     service.ensure_badges()
     assert db.session.execute(select(func.count()).select_from(Badge)).scalar_one() == count
     assert db.session.execute(select(Badge.name).where(Badge.code == "xp-100")).scalar_one() == "100 XP"
-    assert db.session.execute(select(Badge.threshold).where(Badge.code == "helpful-answer")).scalar_one() == 10
-    assert db.session.execute(select(Badge.criterion).where(Badge.code == "helpful-answer")).scalar_one() \
+    assert (
+        db.session.execute(select(Badge.threshold).where(Badge.code == "helpful-answer")).scalar_one() == 10
+    )
+    assert (
+        db.session.execute(select(Badge.criterion).where(Badge.code == "helpful-answer")).scalar_one()
         == "reply_upvotes"
+    )
 
 
 def test_revoking_keeps_earned_badges(student):

@@ -1,4 +1,5 @@
 """XP awards: once per source, points from settings, the daily forum cap, revocation, boards after commit."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -55,12 +56,20 @@ def test_forum_posts_pay_up_to_the_daily_cap_per_utc_day(student):
     for source in range(1, 6):
         assert service.award_xp_at(user_id=student.id, type="forum_post", source_id=source, now=late) == 5
     assert service.award_xp_at(user_id=student.id, type="forum_post", source_id=6, now=late) == 0
-    paid = [service.award_xp_at(user_id=student.id, type="forum_post", source_id=10 + n, now=day + timedelta(hours=n))
-            for n in range(7)]
+    paid = [
+        service.award_xp_at(
+            user_id=student.id, type="forum_post", source_id=10 + n, now=day + timedelta(hours=n)
+        )
+        for n in range(7)
+    ]
     db.session.commit()
     assert paid == [5] * 5 + [0, 0]
-    assert db.session.execute(select(func.count()).select_from(XpEvent)
-                              .where(XpEvent.source_id.in_([6, 15, 16]))).scalar_one() == 0  # nothing recorded
+    assert (
+        db.session.execute(
+            select(func.count()).select_from(XpEvent).where(XpEvent.source_id.in_([6, 15, 16]))
+        ).scalar_one()
+        == 0
+    )  # nothing recorded
     assert xp_total(student.id) == 50
     # Other types are never capped.
     assert service.award_xp_at(user_id=student.id, type="lesson_complete", source_id=1, now=day) == 10
@@ -84,6 +93,7 @@ def test_daily_cap_holds_under_concurrency(app, student):
             points = service.award_xp(user_id=user_id, type="forum_post", source_id=source_id)
             db.session.commit()
             return points
+
         return call
 
     results = run_together(app, [post(n) for n in range(1, 9)])
@@ -169,13 +179,16 @@ def test_a_revoked_post_frees_its_daily_slot(student):
     assert xp_total(student.id) == 25
 
 
-@pytest.mark.parametrize("edge, before, after", [
-    # Sunday 23:59:59 belongs to the ISO week that started Monday; Monday 00:00:00 starts the next.
-    ("weekly", datetime(2026, 11, 29, 23, 59, 59, tzinfo=timezone.utc), date(2026, 11, 23)),
-    ("weekly", datetime(2026, 11, 30, 0, 0, 0, tzinfo=timezone.utc), date(2026, 11, 30)),
-    ("monthly", datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone.utc), date(2026, 12, 1)),
-    ("monthly", datetime(2027, 1, 1, 0, 0, 0, tzinfo=timezone.utc), date(2027, 1, 1)),
-])
+@pytest.mark.parametrize(
+    "edge, before, after",
+    [
+        # Sunday 23:59:59 belongs to the ISO week that started Monday; Monday 00:00:00 starts the next.
+        ("weekly", datetime(2026, 11, 29, 23, 59, 59, tzinfo=timezone.utc), date(2026, 11, 23)),
+        ("weekly", datetime(2026, 11, 30, 0, 0, 0, tzinfo=timezone.utc), date(2026, 11, 30)),
+        ("monthly", datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone.utc), date(2026, 12, 1)),
+        ("monthly", datetime(2027, 1, 1, 0, 0, 0, tzinfo=timezone.utc), date(2027, 1, 1)),
+    ],
+)
 def test_award_lands_on_the_board_of_its_period(student, edge, before, after):
     service.award_xp_at(user_id=student.id, type="lesson_complete", source_id=1, now=before)
     db.session.commit()
@@ -201,6 +214,9 @@ def test_remove_user_from_boards(student):
         service.award_xp(user_id=user.id, type="quiz_pass", source_id=1, domain="design")
     db.session.commit()
     assert service.remove_user_from_boards(student.id) == 4  # weekly and monthly, overall and design
-    assert board_score(weekly_key(), student.id) is None and board_score(weekly_key("design"), student.id) is None
+    assert (
+        board_score(weekly_key(), student.id) is None
+        and board_score(weekly_key("design"), student.id) is None
+    )
     assert board_score(weekly_key(), other.id) == 20
     assert service.remove_user_from_boards(student.id) == 0

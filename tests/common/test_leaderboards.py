@@ -1,4 +1,5 @@
 """Leaderboards: rebuild from xp_events, Redis and SQL agreeing, drift healed, periods kept and bounded."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,16 @@ class RedisDown:
 
 def add_event(user, points, domain=None, at=None, type="quiz_pass", source=[0]):
     source[0] += 1
-    db.session.add(XpEvent(user_id=user.id, type=type, points=points, source_id=source[0], domain=domain,
-                           timestamp=at or datetime.now(timezone.utc)))
+    db.session.add(
+        XpEvent(
+            user_id=user.id,
+            type=type,
+            points=points,
+            source_id=source[0],
+            domain=domain,
+            timestamp=at or datetime.now(timezone.utc),
+        )
+    )
 
 
 def test_rebuild_ranks_current_period_overall_and_per_domain():
@@ -54,7 +63,8 @@ def test_rebuild_ranks_current_period_overall_and_per_domain():
     assert stats["weekly"] == 3 + 3 and stats["monthly"] == 6
     board = db.session.execute(
         select(LeaderboardEntry.user_id, LeaderboardEntry.points, LeaderboardEntry.rank)
-        .where(LeaderboardEntry.period == "monthly", LeaderboardEntry.domain == "").order_by(LeaderboardEntry.rank)
+        .where(LeaderboardEntry.period == "monthly", LeaderboardEntry.domain == "")
+        .order_by(LeaderboardEntry.rank)
     ).all()
     assert board == [(a.id, 30, 1), (b.id, 20, 2), (c.id, 5, 3)]
     assert ranking(read(period="weekly", domain="cloud")) == [(1, b.id, 20), (2, c.id, 5)]
@@ -100,8 +110,11 @@ def test_ties_share_a_rank_and_me_outside_the_top(app):
             assert [(r, p) for r, _, p in ranking(board)] == [(1, 30), (2, 20), (2, 20)]
             assert board["me"] == {"rank": 5, "points": 5}
             assert read(period="weekly", user_id=nobody.id)["me"] == {"rank": None, "points": 0}
-            assert read(period="weekly", limit=10)["items"][3] == {"rank": 4, "user": {
-                "id": users[3].id, "name": users[3].name}, "points": 10}
+            assert read(period="weekly", limit=10)["items"][3] == {
+                "rank": 4,
+                "user": {"id": users[3].id, "name": users[3].name},
+                "points": 10,
+            }
         finally:
             if source == "database":
                 down.__exit__()
@@ -123,7 +136,8 @@ def test_redis_and_sql_agree_after_a_rebuild(app):
                 assert (fast["source"], slow["source"]) == ("redis", "database")
                 assert ranking(fast) == ranking(slow) and fast["me"] == slow["me"]
                 assert {k: v for k, v in fast.items() if k != "source"} == {
-                    k: v for k, v in slow.items() if k != "source"}
+                    k: v for k, v in slow.items() if k != "source"
+                }
 
 
 def test_drift_is_healed_by_a_rebuild(student):
@@ -156,7 +170,9 @@ def test_redis_restart_falls_back_to_the_truth_and_asks_for_a_rebuild(student):
     assert [p for _, _, p in ranking(board)] == [20, 10]
     assert cache.backend.client.exists("lbr:requested")
     service.rebuild_leaderboards()
-    assert read(period="weekly")["source"] == "redis" and [p for _, _, p in ranking(read(period="weekly"))] == [20, 10]
+    assert read(period="weekly")["source"] == "redis" and [
+        p for _, _, p in ranking(read(period="weekly"))
+    ] == [20, 10]
 
 
 def test_a_new_award_shows_at_once_after_a_rebuild(student):
@@ -180,7 +196,10 @@ def test_the_period_that_just_ended_is_rebuilt_once_more_and_kept(student):
     db.session.commit()
     service.rebuild_leaderboards(now=monday + timedelta(minutes=10))
     last_week = read(period="weekly", previous=True, user_id=student.id, now=monday)
-    assert last_week["period_start"] == "2026-11-23T00:00:00Z" and last_week["period_end"] == "2026-11-30T00:00:00Z"
+    assert (
+        last_week["period_start"] == "2026-11-23T00:00:00Z"
+        and last_week["period_end"] == "2026-11-30T00:00:00Z"
+    )
     assert last_week["source"] == "redis" and last_week["me"] == {"rank": 1, "points": 30}
     this_week = read(period="weekly", user_id=student.id, now=monday)
     assert this_week["period_start"] == "2026-11-30T00:00:00Z" and this_week["me"]["points"] == 5
@@ -189,13 +208,26 @@ def test_the_period_that_just_ended_is_rebuilt_once_more_and_kept(student):
     db.session.commit()
     service.rebuild_leaderboards(now=monday + timedelta(hours=3))
     assert read(period="weekly", previous=True, user_id=student.id, now=monday)["me"]["points"] == 30
-    assert db.session.execute(select(LeaderboardEntry.points).where(
-        LeaderboardEntry.period == "weekly", LeaderboardEntry.period_start == date(2026, 11, 23),
-        LeaderboardEntry.domain == "")).scalar_one() == 30
+    assert (
+        db.session.execute(
+            select(LeaderboardEntry.points).where(
+                LeaderboardEntry.period == "weekly",
+                LeaderboardEntry.period_start == date(2026, 11, 23),
+                LeaderboardEntry.domain == "",
+            )
+        ).scalar_one()
+        == 30
+    )
     # Two weeks on, the week before last is dropped.
     service.rebuild_leaderboards(now=monday + timedelta(days=14))
-    assert db.session.execute(select(func.count()).select_from(LeaderboardEntry).where(
-        LeaderboardEntry.period == "weekly", LeaderboardEntry.period_start == date(2026, 11, 23))).scalar_one() == 0
+    assert (
+        db.session.execute(
+            select(func.count())
+            .select_from(LeaderboardEntry)
+            .where(LeaderboardEntry.period == "weekly", LeaderboardEntry.period_start == date(2026, 11, 23))
+        ).scalar_one()
+        == 0
+    )
 
 
 def test_month_boundary_with_time_frozen_at_the_edges(app, student):
@@ -209,7 +241,10 @@ def test_month_boundary_with_time_frozen_at_the_edges(app, student):
             service.rebuild_leaderboards(now=new_year + timedelta(minutes=5))
         december = read(period="monthly", user_id=student.id, now=eve)
         january = read(period="monthly", user_id=student.id, now=new_year)
-        assert (december["period_start"], december["period_end"]) == ("2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z")
+        assert (december["period_start"], december["period_end"]) == (
+            "2026-12-01T00:00:00Z",
+            "2027-01-01T00:00:00Z",
+        )
         assert december["me"]["points"] == 20 and january["me"]["points"] == 10
         assert read(period="monthly", previous=True, user_id=student.id, now=new_year)["me"]["points"] == 20
     assert january["source"] == "redis"

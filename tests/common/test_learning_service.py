@@ -1,4 +1,5 @@
 """Learning service: course completion (lessons and quizzes), exactly-once stamping, enrollment rules."""
+
 from __future__ import annotations
 
 
@@ -24,15 +25,26 @@ def _finish_lessons(user, course):
 
 
 def _answer(user, quiz, correct):
-    db.session.add(QuizResult(quiz_id=quiz.id, user_id=user.id, module_id=quiz.module_id, course_id=quiz.course_id,
-                              selected_option=quiz.correct_option if correct else quiz.correct_option + 1,
-                              is_correct=correct, correct_option=quiz.correct_option))
+    db.session.add(
+        QuizResult(
+            quiz_id=quiz.id,
+            user_id=user.id,
+            module_id=quiz.module_id,
+            course_id=quiz.course_id,
+            selected_option=quiz.correct_option if correct else quiz.correct_option + 1,
+            is_correct=correct,
+            correct_option=quiz.correct_option,
+        )
+    )
     db.session.commit()
 
 
 def _completed_at(user, course):
-    return db.session.execute(select(Enrollment.completed_at).where(
-        Enrollment.user_id == user.id, Enrollment.course_id == course.id)).scalar_one()
+    return db.session.execute(
+        select(Enrollment.completed_at).where(
+            Enrollment.user_id == user.id, Enrollment.course_id == course.id
+        )
+    ).scalar_one()
 
 
 def _certificates():
@@ -91,8 +103,17 @@ def test_uncommitted_caller_work_survives_a_negative_check(instructor, student):
     course = make_course(instructor, lessons=1, quizzes=1)
     enroll(student, course)
     quiz = db.session.execute(select(Quiz)).scalar_one()
-    db.session.add(QuizResult(quiz_id=quiz.id, user_id=student.id, module_id=quiz.module_id, course_id=course.id,
-                              selected_option=0, is_correct=True, correct_option=0))
+    db.session.add(
+        QuizResult(
+            quiz_id=quiz.id,
+            user_id=student.id,
+            module_id=quiz.module_id,
+            course_id=course.id,
+            selected_option=0,
+            is_correct=True,
+            correct_option=0,
+        )
+    )
     db.session.flush()
     assert service.check_course_completion(user_id=student.id, course_id=course.id) is False
     db.session.commit()
@@ -121,6 +142,7 @@ def test_complete_lesson_concurrently_awards_once(app, instructor, student):
     course = make_course(instructor, lessons=1)
     enroll(student, course)
     lesson_id, student_id = course.modules[0].lessons[0].id, student.id
+
     def complete():
         return service.complete_lesson(user_id=student_id, lesson_id=lesson_id)
 

@@ -1,4 +1,5 @@
 """The Alembic history matches the models and upgrades/downgrades cleanly on PostgreSQL."""
+
 from __future__ import annotations
 
 import psycopg
@@ -30,7 +31,9 @@ def test_models_and_migrations_agree(app):
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     # Expression indexes are compared as text and always differ cosmetically.
     expression_indexes = {"ix_courses_search", "ix_posts_search", "ix_users_email_trgm", "ix_users_name_trgm"}
-    real = [d for d in diff if not (d[0] in ("add_index", "remove_index") and d[1].name in expression_indexes)]
+    real = [
+        d for d in diff if not (d[0] in ("add_index", "remove_index") and d[1].name in expression_indexes)
+    ]
     assert real == []
 
 
@@ -41,7 +44,15 @@ def test_upgrade_and_downgrade_base_on_empty_postgres(app, scratch_url):
     with other.app_context():
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
-        assert {"users", "courses", "payments", "webhook_events", "certificates", "jobs", "audit_log"} <= tables
+        assert {
+            "users",
+            "courses",
+            "payments",
+            "webhook_events",
+            "certificates",
+            "jobs",
+            "audit_log",
+        } <= tables
         indexes = {i["name"] for i in inspect(db.engine).get_indexes("courses")}
         assert "ix_courses_search" in indexes
         downgrade(revision="base")

@@ -1,4 +1,5 @@
 """The quiz service on its own: the rules hold for every caller (CLI, seed, API), not only the schemas."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,14 @@ def course():
 
 
 def _create(course, **overrides):
-    values = dict(module_id=course.modules[0].id, user_id=course.instructor_id, role="instructor",
-                  question="Q?", options=["a", "b"], correct_option=0)
+    values = dict(
+        module_id=course.modules[0].id,
+        user_id=course.instructor_id,
+        role="instructor",
+        question="Q?",
+        options=["a", "b"],
+        correct_option=0,
+    )
     values.update(overrides)
     return service.create_quiz(**values)
 
@@ -30,26 +37,29 @@ def test_create_trims_and_appends(course):
     assert first.course_id == course.id
 
 
-@pytest.mark.parametrize("field, overrides", [
-    ("options", {"options": "ab"}),
-    ("options", {"options": ["a"]}),
-    ("options", {"options": [str(i) for i in range(11)]}),
-    ("options", {"options": ["a", 1]}),
-    ("options", {"options": ["a", "  "]}),
-    ("options", {"options": ["a", "b" * 501]}),
-    ("options", {"options": ["A", "a"]}),
-    ("correct_option", {"correct_option": 2}),
-    ("correct_option", {"correct_option": -1}),
-    ("correct_option", {"correct_option": True}),
-    ("correct_option", {"correct_option": "0"}),
-    ("question", {"question": " "}),
-    ("question", {"question": None}),
-    ("question", {"question": "q" * 2001}),
-    ("max_attempts", {"max_attempts": 0}),
-    ("max_attempts", {"max_attempts": False}),
-    ("position", {"position": -3}),
-    ("position", {"position": True}),
-])
+@pytest.mark.parametrize(
+    "field, overrides",
+    [
+        ("options", {"options": "ab"}),
+        ("options", {"options": ["a"]}),
+        ("options", {"options": [str(i) for i in range(11)]}),
+        ("options", {"options": ["a", 1]}),
+        ("options", {"options": ["a", "  "]}),
+        ("options", {"options": ["a", "b" * 501]}),
+        ("options", {"options": ["A", "a"]}),
+        ("correct_option", {"correct_option": 2}),
+        ("correct_option", {"correct_option": -1}),
+        ("correct_option", {"correct_option": True}),
+        ("correct_option", {"correct_option": "0"}),
+        ("question", {"question": " "}),
+        ("question", {"question": None}),
+        ("question", {"question": "q" * 2001}),
+        ("max_attempts", {"max_attempts": 0}),
+        ("max_attempts", {"max_attempts": False}),
+        ("position", {"position": -3}),
+        ("position", {"position": True}),
+    ],
+)
 def test_create_validates_everything(course, field, overrides):
     with pytest.raises(ValidationError) as caught:
         _create(course, **overrides)
@@ -69,8 +79,9 @@ def test_update_rules(course):
         service.update_quiz(quiz_id=quiz.id, **owner, position=-1)
     db.session.expire_all()
     assert (quiz.options, quiz.question, quiz.position) == (["a", "b", "c"], "Pick one?", 0)
-    updated = service.update_quiz(quiz_id=quiz.id, **owner, options=["a", "b"], correct_option=1, position=4,
-                                  max_attempts=None)
+    updated = service.update_quiz(
+        quiz_id=quiz.id, **owner, options=["a", "b"], correct_option=1, position=4, max_attempts=None
+    )
     assert (updated.options, updated.correct_option, updated.position) == (["a", "b"], 1, 4)
 
 
@@ -80,7 +91,9 @@ def test_ownership_and_visibility(course):
     with pytest.raises(Forbidden):
         service.delete_quiz(quiz_id=quiz.id, user_id=other.id, role="instructor")
     with pytest.raises(NotFound):
-        service.update_quiz(quiz_id=quiz.id + 100, user_id=course.instructor_id, role="instructor", question="x")
+        service.update_quiz(
+            quiz_id=quiz.id + 100, user_id=course.instructor_id, role="instructor", question="x"
+        )
     course.status = "draft"
     db.session.commit()
     with pytest.raises(NotFound):

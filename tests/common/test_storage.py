@@ -1,4 +1,5 @@
 """Storage backends: the local directory and S3-compatible object storage (a real moto server)."""
+
 from __future__ import annotations
 
 import socket
@@ -33,8 +34,13 @@ S3_CREDS = {"S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "testing", "S3_SECRET_
 @pytest.fixture
 def bucket(s3_endpoint):
     name = f"certs-{_free_port()}"
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket=name)
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket=name)
     return name
 
 
@@ -45,7 +51,9 @@ def test_local_put_get_exists_delete(tmp_path):
     storage.put("certificates/1.pdf", b"%PDF-1 second", "application/pdf")  # overwrite in place
     assert storage.get("certificates/1.pdf") == b"%PDF-1 second"
     assert storage.exists("certificates/1.pdf")
-    assert sorted(p.name for p in (tmp_path / "store" / "certificates").iterdir()) == ["1.pdf"]  # no temp left
+    assert sorted(p.name for p in (tmp_path / "store" / "certificates").iterdir()) == [
+        "1.pdf"
+    ]  # no temp left
     storage.delete("certificates/1.pdf")
     storage.delete("certificates/1.pdf")  # deleting twice is fine
     assert not storage.exists("certificates/1.pdf")
@@ -76,15 +84,22 @@ def test_keys_cannot_escape_the_root(tmp_path, key):
 
 
 def test_s3_put_get_exists_delete(s3_endpoint, bucket):
-    storage = make_storage({"S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_endpoint, **S3_CREDS, "STORAGE_DIR": "/nope"})
+    storage = make_storage(
+        {"S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_endpoint, **S3_CREDS, "STORAGE_DIR": "/nope"}
+    )
     assert isinstance(storage, S3Storage)
     assert not storage.exists("certificates/7.pdf")
     storage.put("certificates/7.pdf", b"%PDF-1.4 s3", "application/pdf")
     assert storage.exists("certificates/7.pdf")
     assert storage.get("certificates/7.pdf") == b"%PDF-1.4 s3"
     # What another machine sees: the object, with its content type, in the bucket.
-    raw = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                       aws_secret_access_key="testing").get_object(Bucket=bucket, Key="certificates/7.pdf")
+    raw = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).get_object(Bucket=bucket, Key="certificates/7.pdf")
     assert raw["ContentType"] == "application/pdf" and raw["Body"].read() == b"%PDF-1.4 s3"
     storage.delete("certificates/7.pdf")
     assert not storage.exists("certificates/7.pdf")
@@ -106,7 +121,9 @@ def test_get_storage_follows_the_settings(app, tmp_path, s3_endpoint, bucket):
     local = get_storage({"STORAGE_DIR": str(tmp_path)})
     assert isinstance(local, LocalStorage) and local.root == tmp_path
     assert get_storage({"STORAGE_DIR": str(tmp_path)}) is local  # one instance per settings
-    s3 = get_storage({"STORAGE_DIR": str(tmp_path), "S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_endpoint, **S3_CREDS})
+    s3 = get_storage(
+        {"STORAGE_DIR": str(tmp_path), "S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_endpoint, **S3_CREDS}
+    )
     assert isinstance(s3, S3Storage) and s3.bucket == bucket
     assert isinstance(get_storage(), LocalStorage)  # the app under test uses its STORAGE_DIR
     assert str(get_storage().root) == app.config["STORAGE_DIR"]

@@ -1,4 +1,5 @@
 """Large files go to storage from disk and come back as a stream, on both backends."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,11 +39,21 @@ def test_local_put_file_and_open(tmp_path):
 
 
 def test_s3_put_file_and_open(tmp_path, s3_endpoint, bucket):  # noqa: F811
-    storage = S3Storage(bucket=bucket, endpoint_url=s3_endpoint, region=S3_CREDS["S3_REGION"],
-                        access_key_id=S3_CREDS["S3_ACCESS_KEY_ID"], secret_access_key=S3_CREDS["S3_SECRET_ACCESS_KEY"])
+    storage = S3Storage(
+        bucket=bucket,
+        endpoint_url=s3_endpoint,
+        region=S3_CREDS["S3_REGION"],
+        access_key_id=S3_CREDS["S3_ACCESS_KEY_ID"],
+        secret_access_key=S3_CREDS["S3_SECRET_ACCESS_KEY"],
+    )
     _roundtrip(storage, tmp_path)
-    missing = S3Storage(bucket="no-such-bucket", endpoint_url=s3_endpoint, region="us-east-1",
-                        access_key_id="testing", secret_access_key="testing")
+    missing = S3Storage(
+        bucket="no-such-bucket",
+        endpoint_url=s3_endpoint,
+        region="us-east-1",
+        access_key_id="testing",
+        secret_access_key="testing",
+    )
     source = tmp_path / "a.csv"
     source.write_bytes(b"x")
     with pytest.raises(StorageError):

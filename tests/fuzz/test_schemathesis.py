@@ -6,6 +6,7 @@ Bounded for the suite (FUZZ_EXAMPLES examples per operation, default 6, derandom
 repeatable); `make fuzz` runs a longer, randomized pass. Every failure it finds becomes a regular
 test (tests/web/test_input_edge.py and friends).
 """
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,12 @@ def _document() -> dict:
 
 
 def _labels() -> list[str]:
-    return [f"{method.upper()} {path}" for path, ops in _document()["paths"].items()
-            for method in ops if method in ("get", "post", "put", "patch", "delete")]
+    return [
+        f"{method.upper()} {path}"
+        for path, ops in _document()["paths"].items()
+        for method in ops
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +61,12 @@ def callers(monkeypatch):
     owner = make_user("instructor")
     student = make_user()
     enroll(student, make_course(owner, quizzes=1))
-    return {"anonymous": {}, "student": auth_headers(student), "instructor": auth_headers(owner),
-            "admin": auth_headers(make_user("admin"))}
+    return {
+        "anonymous": {},
+        "student": auth_headers(student),
+        "instructor": auth_headers(owner),
+        "admin": auth_headers(make_user("admin")),
+    }
 
 
 def test_every_documented_operation_is_fuzzed(client):
@@ -68,10 +77,17 @@ def test_every_documented_operation_is_fuzzed(client):
 @pytest.mark.parametrize("label", _labels())
 def test_operation_as_every_role(label, api_schema, callers):
     operation = api_schema.find_operation_by_label(label)
-    strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
+    strategy = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+    )
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=DERANDOMIZE,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy)
     def fuzz(case):
         for role, headers in callers.items():

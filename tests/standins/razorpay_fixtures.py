@@ -1,4 +1,5 @@
 """Fixtures for payment tests: the Razorpay stand-in in a thread, the app served over HTTP, helpers."""
+
 from __future__ import annotations
 
 import time
@@ -11,8 +12,11 @@ from standins.razorpay import start_in_thread
 
 @pytest.fixture(scope="session")
 def razorpay_server(test_env):
-    server = start_in_thread(key_id=test_env["RAZORPAY_KEY_ID"], key_secret=test_env["RAZORPAY_KEY_SECRET"],
-                             webhook_secret=test_env["RAZORPAY_WEBHOOK_SECRET"])
+    server = start_in_thread(
+        key_id=test_env["RAZORPAY_KEY_ID"],
+        key_secret=test_env["RAZORPAY_KEY_SECRET"],
+        webhook_secret=test_env["RAZORPAY_WEBHOOK_SECRET"],
+    )
     yield server
     server.stop()
 
@@ -56,8 +60,9 @@ def live_app(app):
     thread.join(timeout=5)
 
 
-def webhook_request(razorpay_server, event: str, *, event_id: str | None = None, secret: str | None = None,
-                    **ids) -> tuple[bytes, dict]:
+def webhook_request(
+    razorpay_server, event: str, *, event_id: str | None = None, secret: str | None = None, **ids
+) -> tuple[bytes, dict]:
     state = razorpay_server.state
     return state.signed_request(state.build_event(event, **ids), event_id=event_id, secret=secret)
 

@@ -1,4 +1,5 @@
 """The Razorpay stand-in speaks Razorpay's shapes through the real SDK, and its controls work over HTTP."""
+
 from __future__ import annotations
 
 import json
@@ -18,15 +19,21 @@ from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
 
 @pytest.fixture
 def sdk(razorpay, test_env):
-    return razorpay_sdk.Client(auth=(test_env["RAZORPAY_KEY_ID"], test_env["RAZORPAY_KEY_SECRET"]),
-                               base_url=razorpay.url)
+    return razorpay_sdk.Client(
+        auth=(test_env["RAZORPAY_KEY_ID"], test_env["RAZORPAY_KEY_SECRET"]), base_url=razorpay.url
+    )
 
 
 def test_orders_payments_and_refunds_through_the_sdk(sdk, razorpay, test_env):
     order = sdk.order.create({"amount": 50000, "currency": "INR", "receipt": "rcpt_1", "notes": {"a": "b"}})
-    assert {k: order[k] for k in ("entity", "amount", "amount_paid", "amount_due", "status", "receipt")} == \
-        {"entity": "order", "amount": 50000, "amount_paid": 0, "amount_due": 50000, "status": "created",
-         "receipt": "rcpt_1"}
+    assert {k: order[k] for k in ("entity", "amount", "amount_paid", "amount_due", "status", "receipt")} == {
+        "entity": "order",
+        "amount": 50000,
+        "amount_paid": 0,
+        "amount_due": 50000,
+        "status": "created",
+        "receipt": "rcpt_1",
+    }
     assert sdk.order.fetch(order["id"])["id"] == order["id"]
     checkout = razorpay.state.checkout(order["id"])
     expected = sign(f"{order['id']}|{checkout['razorpay_payment_id']}", test_env["RAZORPAY_KEY_SECRET"])
@@ -48,11 +55,16 @@ def test_orders_payments_and_refunds_through_the_sdk(sdk, razorpay, test_env):
         sdk.payment.refund(payment["id"], {})
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"amount": 99}, "atleast"), ({"amount": "100"}, "integer"), ({"amount": 100, "currency": "XYZ"}, "currency"),
-    ({"amount": 100, "receipt": "r" * 41}, "receipt"), ({"amount": 100, "notes": {str(i): i for i in range(16)}},
-                                                        "notes"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"amount": 99}, "atleast"),
+        ({"amount": "100"}, "integer"),
+        ({"amount": 100, "currency": "XYZ"}, "currency"),
+        ({"amount": 100, "receipt": "r" * 41}, "receipt"),
+        ({"amount": 100, "notes": {str(i): i for i in range(16)}}, "notes"),
+    ],
+)
 def test_order_validation_errors(sdk, data, message):
     with pytest.raises(BadRequestError, match=message):
         sdk.order.create(data)
@@ -62,8 +74,9 @@ def test_errors_have_razorpay_shapes(razorpay):
     answer = requests.get(razorpay.url + "/v1/orders/order_nope", auth=("rzp_test_suite", "wrong"), timeout=5)
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "BAD_REQUEST_ERROR"
-    answer = requests.get(razorpay.url + "/v1/payments/pay_nope", auth=("rzp_test_suite", "suite-key-secret"),
-                          timeout=5)
+    answer = requests.get(
+        razorpay.url + "/v1/payments/pay_nope", auth=("rzp_test_suite", "suite-key-secret"), timeout=5
+    )
     assert answer.status_code == 400
     assert answer.json()["error"]["description"] == "The id provided does not exist"
     assert answer.json()["error"]["field"] == "id"
@@ -86,10 +99,13 @@ def test_faults(sdk, razorpay):
 
 def test_controls_over_http(razorpay, live_app, client, student, instructor):
     course = make_course(instructor, price=10000)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     url = razorpay.url + "/_standin"
-    failed = requests.post(url + "/checkout", json={"order_id": order_id, "outcome": "failed"}, timeout=5).json()
+    failed = requests.post(
+        url + "/checkout", json={"order_id": order_id, "outcome": "failed"}, timeout=5
+    ).json()
     assert failed["error"]["metadata"]["order_id"] == order_id
     ok = requests.post(url + "/checkout", json={"order_id": order_id}, timeout=5).json()
     assert set(ok) == {"razorpay_payment_id", "razorpay_order_id", "razorpay_signature"}
@@ -97,23 +113,41 @@ def test_controls_over_http(razorpay, live_app, client, student, instructor):
     assert again.status_code == 400 and "already been paid" in again.json()["error"]["description"]
     bad = requests.post(url + "/checkout", json={"order_id": order_id, "outcome": "maybe"}, timeout=5)
     assert bad.status_code == 400
-    sent = requests.post(url + "/webhooks", json={"event": "payment.captured", "order_id": order_id,
-                                                  "url": live_app + "/api/payments/webhook", "times": 2},
-                         timeout=10).json()
+    sent = requests.post(
+        url + "/webhooks",
+        json={
+            "event": "payment.captured",
+            "order_id": order_id,
+            "url": live_app + "/api/payments/webhook",
+            "times": 2,
+        },
+        timeout=10,
+    ).json()
     assert sent["statuses"] == [200, 200]
-    wrong = requests.post(url + "/webhooks", json={"event": "payment.captured", "order_id": order_id,
-                                                   "url": live_app + "/api/payments/webhook",
-                                                   "secret": "not-it"}, timeout=10).json()
+    wrong = requests.post(
+        url + "/webhooks",
+        json={
+            "event": "payment.captured",
+            "order_id": order_id,
+            "url": live_app + "/api/payments/webhook",
+            "secret": "not-it",
+        },
+        timeout=10,
+    ).json()
     assert wrong["statuses"] == [400]
     db.session.rollback()
     [event] = db.session.execute(select(WebhookEvent)).scalars().all()
     assert event.event_id == sent["event_id"]
-    no_url = requests.post(url + "/webhooks", json={"event": "payment.captured", "order_id": order_id}, timeout=5)
+    no_url = requests.post(
+        url + "/webhooks", json={"event": "payment.captured", "order_id": order_id}, timeout=5
+    )
     assert no_url.status_code == 400
     assert requests.post(url + "/faults", json={"mode": "nope"}, timeout=5).status_code == 400
     assert requests.post(url + "/faults", json={"mode": "html_502", "count": 1}, timeout=5).json()["fault"]
     assert requests.delete(url + "/faults", timeout=5).json() == {"fault": None}
-    config = requests.post(url + "/config", json={"refund_mode": "pending", "webhook_url": ""}, timeout=5).json()
+    config = requests.post(
+        url + "/config", json={"refund_mode": "pending", "webhook_url": ""}, timeout=5
+    ).json()
     assert config == {"refund_mode": "pending", "webhook_url": None}
     seen = requests.get(url + "/requests", timeout=5).json()
     assert {"method": "POST", "path": "/v1/orders"} in seen
@@ -123,8 +157,9 @@ def test_controls_over_http(razorpay, live_app, client, student, instructor):
 
 def test_auto_webhooks_after_checkout_and_refund(razorpay, live_app, client, student, instructor):
     course = make_course(instructor, price=10000)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     razorpay.state.webhook_url = live_app + "/api/payments/webhook"
     try:
         requests.post(razorpay.url + "/_standin/checkout", json={"order_id": order_id}, timeout=5)
@@ -133,6 +168,7 @@ def test_auto_webhooks_after_checkout_and_refund(razorpay, live_app, client, stu
             def check():
                 db.session.rollback()
                 return len(db.session.execute(select(WebhookEvent)).scalars().all()) >= n
+
             return check
 
         wait_for(stored(2), timeout=10)
@@ -149,12 +185,13 @@ def test_auto_webhooks_after_checkout_and_refund(razorpay, live_app, client, stu
 
 def test_cli_checkout_completes_a_purchase(app, razorpay, client, student, instructor, eager_tasks):
     course = make_course(instructor, price=10000)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     runner = app.test_cli_runner()
     result = runner.invoke(args=["payments", "checkout", order_id, "--complete", "--no-webhooks"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output[:result.output.rindex("}") + 1])
+    payload = json.loads(result.output[: result.output.rindex("}") + 1])
     assert payload["razorpay_order_id"] == order_id
     assert "paid" in result.output
     db.session.rollback()
@@ -179,8 +216,11 @@ def test_cli_checkout_without_a_stand_in(app, razorpay):
 def test_embedded_default_talks_to_the_stand_in(app, razorpay):
     from common.payments import gateway
 
-    app.config.update(RAZORPAY_USE_STANDIN=True, RAZORPAY_STANDIN_URL=razorpay.url,
-                      RAZORPAY_API_BASE="https://api.razorpay.com")
+    app.config.update(
+        RAZORPAY_USE_STANDIN=True,
+        RAZORPAY_STANDIN_URL=razorpay.url,
+        RAZORPAY_API_BASE="https://api.razorpay.com",
+    )
     try:
         assert gateway.api_base() == razorpay.url
         assert gateway.create_order(amount=100, currency="INR", receipt="r", notes={})["entity"] == "order"

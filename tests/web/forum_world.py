@@ -1,4 +1,5 @@
 """A course with every kind of forum caller, and helpers shared by the forum tests."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,11 +21,11 @@ OUTSIDERS = ("outsider", "other_instructor", "refunded")
 class World:
     instructor: User
     course: Course
-    author: User        # an enrolled student who writes
-    reader: User        # another enrolled student
-    outsider: User      # a student not enrolled
+    author: User  # an enrolled student who writes
+    reader: User  # another enrolled student
+    outsider: User  # a student not enrolled
     other_instructor: User
-    refunded: User      # enrolled once, refunded (enrollment revoked)
+    refunded: User  # enrolled once, refunded (enrollment revoked)
     admin: User
     other_course: Course
 
@@ -49,23 +50,46 @@ def world() -> World:
     other_instructor = make_user("instructor")
     other_course = make_course(other_instructor)
     db.session.commit()
-    return World(instructor=instructor, course=course, author=author, reader=reader, outsider=make_user("student"),
-                 other_instructor=other_instructor, refunded=refunded, admin=make_user("admin"),
-                 other_course=other_course)
+    return World(
+        instructor=instructor,
+        course=course,
+        author=author,
+        reader=reader,
+        outsider=make_user("student"),
+        other_instructor=other_instructor,
+        refunded=refunded,
+        admin=make_user("admin"),
+        other_course=other_course,
+    )
 
 
-def make_post(world: World, user: User | None = None, *, title: str = "How do joins work?",
-              body: str = "I am stuck on lesson 2.", votes: int = 0, module_id: int | None = None,
-              hidden: bool = False) -> Post:
-    post = Post(course_id=world.course.id, user_id=(user or world.author).id, title=title, body=body,
-                votes=votes, module_id=module_id, hidden=hidden)
+def make_post(
+    world: World,
+    user: User | None = None,
+    *,
+    title: str = "How do joins work?",
+    body: str = "I am stuck on lesson 2.",
+    votes: int = 0,
+    module_id: int | None = None,
+    hidden: bool = False,
+) -> Post:
+    post = Post(
+        course_id=world.course.id,
+        user_id=(user or world.author).id,
+        title=title,
+        body=body,
+        votes=votes,
+        module_id=module_id,
+        hidden=hidden,
+    )
     db.session.add(post)
     db.session.commit()
     return post
 
 
-def make_reply(post: Post, user: User, *, body: str = "Try an outer join.", votes: int = 0,
-               hidden: bool = False) -> Reply:
+def make_reply(
+    post: Post, user: User, *, body: str = "Try an outer join.", votes: int = 0, hidden: bool = False
+) -> Reply:
     reply = Reply(post_id=post.id, user_id=user.id, body=body, votes=votes, hidden=hidden)
     db.session.add(reply)
     if not hidden:

@@ -1,4 +1,5 @@
 """Every /api/admin route (this blueprint's and any other's, present or future) refuses non-admins."""
+
 from __future__ import annotations
 
 import re
@@ -22,10 +23,17 @@ def _admin_endpoints(app) -> list[tuple[str, str]]:
 
 def test_the_walk_finds_the_admin_routes(app):
     found = set(_admin_endpoints(app))
-    assert {("GET", "/api/admin/courses"), ("POST", "/api/admin/courses/1/approve"),
-            ("POST", "/api/admin/users/1/suspend"), ("GET", "/api/admin/stats"), ("POST", "/api/admin/reports"),
-            ("GET", "/api/admin/reports/1/download"), ("GET", "/api/admin/audit-log"),
-            ("POST", "/api/admin/payments/1/refund"), ("POST", "/api/admin/certificates/1/render")} <= found
+    assert {
+        ("GET", "/api/admin/courses"),
+        ("POST", "/api/admin/courses/1/approve"),
+        ("POST", "/api/admin/users/1/suspend"),
+        ("GET", "/api/admin/stats"),
+        ("POST", "/api/admin/reports"),
+        ("GET", "/api/admin/reports/1/download"),
+        ("GET", "/api/admin/audit-log"),
+        ("POST", "/api/admin/payments/1/refund"),
+        ("POST", "/api/admin/certificates/1/render"),
+    } <= found
 
 
 @pytest.mark.parametrize("role", [None, "student", "instructor"])
@@ -44,7 +52,11 @@ def test_a_suspended_admins_token_stops_working(client, admin):
     headers = auth_headers(admin)
     assert client.get("/api/admin/stats", headers=headers).status_code == 200
     other = make_user("admin")
-    assert client.post(f"/api/admin/users/{admin.id}/suspend", json={"reason": "left"},
-                       headers=auth_headers(other)).status_code == 200
+    assert (
+        client.post(
+            f"/api/admin/users/{admin.id}/suspend", json={"reason": "left"}, headers=auth_headers(other)
+        ).status_code
+        == 200
+    )
     resp = client.get("/api/admin/stats", headers=headers)
     assert resp.status_code == 403 and resp.get_json()["message"] == "This account is suspended"

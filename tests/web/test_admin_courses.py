@@ -1,4 +1,5 @@
 """Admin course review: the queue, approve, reject, unpublish, the catalogue and the audit trail."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -67,15 +68,19 @@ def test_reject_needs_a_reason_and_the_instructor_sees_it(client, admin, instruc
         resp = client.post(f"/api/admin/courses/{course.id}/reject", json=body, headers=_h(admin))
         assert resp.status_code == 422 and "reason" in resp.get_json()["errors"]["json"]
     assert db.session.get(Course, course.id).status == "pending"
-    resp = client.post(f"/api/admin/courses/{course.id}/reject", json={"reason": "Add captions"}, headers=_h(admin))
+    resp = client.post(
+        f"/api/admin/courses/{course.id}/reject", json={"reason": "Add captions"}, headers=_h(admin)
+    )
     assert resp.status_code == 200
     mine = client.get("/api/instructor/courses", headers=_h(instructor)).get_json()["items"][0]
     assert (mine["status"], mine["review_reason"]) == ("rejected", "Add captions")
     outline = client.get(f"/api/courses/{course.id}", headers=_h(instructor)).get_json()
     assert outline["review_reason"] == "Add captions"
     (entry,) = _audit("course.reject")
-    assert entry.detail["reason"] == "Add captions" and entry.after == {"status": "rejected",
-                                                                       "review_reason": "Add captions"}
+    assert entry.detail["reason"] == "Add captions" and entry.after == {
+        "status": "rejected",
+        "review_reason": "Add captions",
+    }
 
 
 def test_approve_and_reject_only_from_pending(client, admin, instructor):
@@ -91,7 +96,10 @@ def test_approve_and_reject_only_from_pending(client, admin, instructor):
 
 def test_unknown_course_is_404(client, admin):
     assert client.post("/api/admin/courses/999/approve", headers=_h(admin)).status_code == 404
-    assert client.post("/api/admin/courses/999/unpublish", json={"reason": "x"}, headers=_h(admin)).status_code == 404
+    assert (
+        client.post("/api/admin/courses/999/unpublish", json={"reason": "x"}, headers=_h(admin)).status_code
+        == 404
+    )
 
 
 def test_unpublish_hides_from_catalogue_but_enrolled_students_keep_access(client, admin, instructor):
@@ -101,9 +109,13 @@ def test_unpublish_hides_from_catalogue_but_enrolled_students_keep_access(client
     learner, outsider = make_user(), make_user()
     enroll(learner, course)
     assert client.get("/api/courses").get_json()["total"] == 1
-    assert client.post(f"/api/admin/courses/{course.id}/unpublish", json={}, headers=_h(admin)).status_code == 422
-    resp = client.post(f"/api/admin/courses/{course.id}/unpublish", json={"reason": "Copyright claim"},
-                       headers=_h(admin))
+    assert (
+        client.post(f"/api/admin/courses/{course.id}/unpublish", json={}, headers=_h(admin)).status_code
+        == 422
+    )
+    resp = client.post(
+        f"/api/admin/courses/{course.id}/unpublish", json={"reason": "Copyright claim"}, headers=_h(admin)
+    )
     assert resp.status_code == 200 and resp.get_json()["review_reason"] == "Copyright claim"
     assert client.get("/api/courses").get_json()["total"] == 0
     assert client.get(f"/api/courses/{course.id}", headers=_h(outsider)).status_code == 404

@@ -1,4 +1,5 @@
 """Report requests without a worker running: validation, dedup while queued, 409 before ready, listing."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,12 +11,20 @@ from common.jobs.models import Job
 from tests.factories import auth_headers, make_user
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"format": "csv"}, "type"), ({"type": "grades", "format": "csv"}, "type"),
-    ({"type": "users"}, "format"), ({"type": "users", "format": "pdf"}, "format"),
-    ({"type": "users", "format": "csv", "from": "yesterday"}, "from"),
-    ({"type": "users", "format": "csv", "from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "from"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"format": "csv"}, "type"),
+        ({"type": "grades", "format": "csv"}, "type"),
+        ({"type": "users"}, "format"),
+        ({"type": "users", "format": "pdf"}, "format"),
+        ({"type": "users", "format": "csv", "from": "yesterday"}, "from"),
+        (
+            {"type": "users", "format": "csv", "from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+            "from",
+        ),
+    ],
+)
 def test_bad_requests_are_422(client, admin, body, field):
     resp = client.post("/api/admin/reports", json=body, headers=auth_headers(admin))
     assert resp.status_code == 422 and field in resp.get_json()["errors"]["json"]
@@ -39,13 +48,20 @@ def test_a_repeated_request_while_queued_returns_the_same_job(client, admin):
     # Once the first job is finished, asking again makes a new report.
     db.session.get(Job, job_id).status = "failed"
     db.session.commit()
-    assert client.post("/api/admin/reports", json=body, headers=auth_headers(admin)).get_json()["job_id"] != job_id
+    assert (
+        client.post("/api/admin/reports", json=body, headers=auth_headers(admin)).get_json()["job_id"]
+        != job_id
+    )
 
 
 def test_status_list_and_download_before_ready(client, admin):
     h = auth_headers(admin)
-    a = client.post("/api/admin/reports", json={"type": "users", "format": "csv"}, headers=h).get_json()["job_id"]
-    b = client.post("/api/admin/reports", json={"type": "courses", "format": "csv"}, headers=h).get_json()["job_id"]
+    a = client.post("/api/admin/reports", json={"type": "users", "format": "csv"}, headers=h).get_json()[
+        "job_id"
+    ]
+    b = client.post("/api/admin/reports", json={"type": "courses", "format": "csv"}, headers=h).get_json()[
+        "job_id"
+    ]
     status = client.get(f"/api/admin/reports/{a}", headers=h).get_json()
     assert (status["status"], status["kind"], status["params"]["type"]) == ("queued", "report", "users")
     listed = client.get("/api/admin/reports", headers=h).get_json()
@@ -63,10 +79,19 @@ def test_a_job_of_another_kind_is_not_a_report(client, admin):
     assert client.get(f"/api/admin/reports/{job.id}", headers=auth_headers(admin)).status_code == 404
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"), ("+1", "'+1"), ("-2+3", "'-2+3"),
-    ("@SUM(A1)", "'@SUM(A1)"), ("\tcmd", "'\tcmd"), ("plain", "plain"), (-5, -5), ("", ""),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("plain", "plain"),
+        (-5, -5),
+        ("", ""),
+    ],
+)
 def test_formula_cells_are_neutralised(value, expected):
     assert neutralise(value) == expected
 

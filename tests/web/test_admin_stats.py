@@ -1,4 +1,5 @@
 """GET /admin/stats against hand-computed fixtures: refunds, currencies, revoked access and zero days."""
+
 from __future__ import annotations
 
 import itertools
@@ -16,10 +17,18 @@ _n = itertools.count(1)
 def _payment(user, course, amount, status, currency="INR", paid_days_ago=None, refunded_days_ago=None):
     n = next(_n)
     now = utcnow()
-    payment = Payment(user_id=user.id, course_id=course.id, course_title=course.title, amount=amount,
-                      currency=currency, receipt=f"rcpt_{n}", order_id=f"order_{n}", status=status,
-                      paid_at=None if paid_days_ago is None else now - timedelta(days=paid_days_ago),
-                      refunded_at=None if refunded_days_ago is None else now - timedelta(days=refunded_days_ago))
+    payment = Payment(
+        user_id=user.id,
+        course_id=course.id,
+        course_title=course.title,
+        amount=amount,
+        currency=currency,
+        receipt=f"rcpt_{n}",
+        order_id=f"order_{n}",
+        status=status,
+        paid_at=None if paid_days_ago is None else now - timedelta(days=paid_days_ago),
+        refunded_at=None if refunded_days_ago is None else now - timedelta(days=refunded_days_ago),
+    )
     db.session.add(payment)
     db.session.commit()
     return payment
@@ -60,14 +69,18 @@ def test_stats_match_the_hand_computed_figures(client):
     assert body["courses"] == {"draft": 1, "pending": 1, "approved": 2, "rejected": 0}
     # s1 in c1 (completed), s2 in c1, s1 in c2 (old) are active; s3's is revoked.
     assert body["enrollments"] == {"active": 3, "completed": 1, "revoked": 1}
-    assert body["earnings"] == [{"currency": "INR", "paid": 80_000, "refunded": 30_000, "net": 50_000},
-                                {"currency": "USD", "paid": 1_000, "refunded": 0, "net": 1_000}]
+    assert body["earnings"] == [
+        {"currency": "INR", "paid": 80_000, "refunded": 30_000, "net": 50_000},
+        {"currency": "USD", "paid": 1_000, "refunded": 0, "net": 1_000},
+    ]
     assert body["top_courses_by_enrollments"] == [
         {"course_id": c1.id, "title": "Alpha", "active_enrollments": 2},
-        {"course_id": c2.id, "title": "Beta", "active_enrollments": 1}]
+        {"course_id": c2.id, "title": "Beta", "active_enrollments": 1},
+    ]
     assert body["top_courses_by_revenue"] == [
         {"course_id": c1.id, "title": "Alpha", "currency": "INR", "net_revenue": 50_000},
-        {"course_id": c2.id, "title": "Beta", "currency": "USD", "net_revenue": 1_000}]
+        {"course_id": c2.id, "title": "Beta", "currency": "USD", "net_revenue": 1_000},
+    ]
     daily = body["daily"]
     today = utcnow().date()
     assert len(daily) == 30 and daily[-1]["date"] == today.isoformat()
@@ -78,15 +91,21 @@ def test_stats_match_the_hand_computed_figures(client):
         return by_date[(today - timedelta(days=ago)).isoformat()]
 
     # Today: 5 signups (s3 is back-dated), 3 enrollments; INR +50,000 paid - 30,000 refunded.
-    assert day(0) == {"date": today.isoformat(), "signups": 5, "enrollments": 3,
-                      "revenue": {"INR": 20_000, "USD": 0}}
+    assert day(0) == {
+        "date": today.isoformat(),
+        "signups": 5,
+        "enrollments": 3,
+        "revenue": {"INR": 20_000, "USD": 0},
+    }
     assert day(2)["revenue"] == {"INR": 0, "USD": 1_000}
     assert day(3)["revenue"] == {"INR": 30_000, "USD": 0}
     assert day(5)["signups"] == 1
     zero_days = [d for d in daily if d["date"] not in {day(a)["date"] for a in (0, 2, 3, 5)}]
     assert len(zero_days) == 26
-    assert all(d["signups"] == 0 and d["enrollments"] == 0 and d["revenue"] == {"INR": 0, "USD": 0}
-               for d in zero_days)
+    assert all(
+        d["signups"] == 0 and d["enrollments"] == 0 and d["revenue"] == {"INR": 0, "USD": 0}
+        for d in zero_days
+    )
 
 
 def test_stats_are_cached_for_the_configured_ttl(client, app):

@@ -1,4 +1,5 @@
 """Admin user management: search, suspend/unsuspend, promote/demote, self and last-admin rules, races."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -37,10 +38,12 @@ def test_search_by_email_or_name_case_insensitive_with_counts(client, admin, ins
     item = body["items"][0]
     assert (item["xp"], item["enrollments"], item["email"]) == (120, 2, "ada.lovelace@example.com")
     assert item["last_login_at"].endswith("Z")
-    assert [u["id"] for u in client.get("/api/admin/users?q=hopper", headers=_h(admin)).get_json()["items"]] \
-        == [grace.id]
-    assert [u["id"] for u in client.get("/api/admin/users?q=NAVY.EX", headers=_h(admin)).get_json()["items"]] \
-        == [grace.id]
+    assert [
+        u["id"] for u in client.get("/api/admin/users?q=hopper", headers=_h(admin)).get_json()["items"]
+    ] == [grace.id]
+    assert [
+        u["id"] for u in client.get("/api/admin/users?q=NAVY.EX", headers=_h(admin)).get_json()["items"]
+    ] == [grace.id]
     # LIKE wildcards in the query are literal.
     assert client.get("/api/admin/users?q=%25", headers=_h(admin)).get_json()["total"] == 0
 
@@ -73,44 +76,78 @@ def test_suspend_revokes_tokens_keeps_content_and_unsuspend_restores(client, adm
     assert resp.status_code == 200 and resp.get_json()["status"] == "suspended"
     assert client.get("/api/auth/me", headers=old).status_code in (401, 403)
     assert (_user(student.id).status, _user(student.id).suspended_reason) == ("suspended", "Spam")
-    assert client.post(f"/api/admin/users/{student.id}/unsuspend", headers=_h(admin)).get_json()["status"] == "active"
+    assert (
+        client.post(f"/api/admin/users/{student.id}/unsuspend", headers=_h(admin)).get_json()["status"]
+        == "active"
+    )
     assert _user(student.id).suspended_reason is None
     assert client.get("/api/auth/me", headers=_h(_user(student.id))).status_code == 200
-    actions = db.session.execute(select(AuditLog.action, AuditLog.before, AuditLog.after)
-                                 .order_by(AuditLog.id)).all()
-    assert actions == [("user.suspend", {"role": "student", "status": "active"},
-                        {"role": "student", "status": "suspended"}),
-                       ("user.unsuspend", {"role": "student", "status": "suspended"},
-                        {"role": "student", "status": "active"})]
+    actions = db.session.execute(
+        select(AuditLog.action, AuditLog.before, AuditLog.after).order_by(AuditLog.id)
+    ).all()
+    assert actions == [
+        ("user.suspend", {"role": "student", "status": "active"}, {"role": "student", "status": "suspended"}),
+        (
+            "user.unsuspend",
+            {"role": "student", "status": "suspended"},
+            {"role": "student", "status": "active"},
+        ),
+    ]
 
 
 def test_suspend_needs_a_reason_and_a_known_user(client, admin, student):
-    assert client.post(f"/api/admin/users/{student.id}/suspend", json={}, headers=_h(admin)).status_code == 422
-    assert client.post("/api/admin/users/999/suspend", json={"reason": "x"}, headers=_h(admin)).status_code == 404
+    assert (
+        client.post(f"/api/admin/users/{student.id}/suspend", json={}, headers=_h(admin)).status_code == 422
+    )
+    assert (
+        client.post("/api/admin/users/999/suspend", json={"reason": "x"}, headers=_h(admin)).status_code
+        == 404
+    )
     assert client.post("/api/admin/users/999/unsuspend", headers=_h(admin)).status_code == 404
-    assert client.post("/api/admin/users/999/promote", json={"role": "admin"}, headers=_h(admin)).status_code == 404
+    assert (
+        client.post("/api/admin/users/999/promote", json={"role": "admin"}, headers=_h(admin)).status_code
+        == 404
+    )
     assert _user(student.id).status == "active"
 
 
 def test_promote_and_demote(client, admin, student):
     old = _h(student)
-    resp = client.post(f"/api/admin/users/{student.id}/promote", json={"role": "instructor"}, headers=_h(admin))
+    resp = client.post(
+        f"/api/admin/users/{student.id}/promote", json={"role": "instructor"}, headers=_h(admin)
+    )
     assert resp.status_code == 200 and resp.get_json()["role"] == "instructor"
     assert client.get("/api/auth/me", headers=old).status_code == 401  # the old role's token is gone
-    assert client.post(f"/api/admin/users/{student.id}/promote", json={"role": "root"},
-                       headers=_h(admin)).status_code == 422
-    assert client.post(f"/api/admin/users/{student.id}/promote", json={"role": "student"},
-                       headers=_h(admin)).get_json()["role"] == "student"
+    assert (
+        client.post(
+            f"/api/admin/users/{student.id}/promote", json={"role": "root"}, headers=_h(admin)
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"/api/admin/users/{student.id}/promote", json={"role": "student"}, headers=_h(admin)
+        ).get_json()["role"]
+        == "student"
+    )
     (entry, _) = db.session.execute(select(AuditLog).order_by(AuditLog.id)).scalars().all()
     assert entry.detail == {"from": "student", "to": "instructor"} and entry.actor_id == admin.id
 
 
 def test_an_admin_cannot_suspend_or_demote_themselves(client, admin):
     make_user("admin")
-    assert client.post(f"/api/admin/users/{admin.id}/suspend", json={"reason": "x"},
-                       headers=_h(admin)).status_code == 409
-    assert client.post(f"/api/admin/users/{admin.id}/promote", json={"role": "student"},
-                       headers=_h(admin)).status_code == 409
+    assert (
+        client.post(
+            f"/api/admin/users/{admin.id}/suspend", json={"reason": "x"}, headers=_h(admin)
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            f"/api/admin/users/{admin.id}/promote", json={"role": "student"}, headers=_h(admin)
+        ).status_code
+        == 409
+    )
     assert (_user(admin.id).role, _user(admin.id).status) == ("admin", "active")
 
 
@@ -145,10 +182,13 @@ def test_two_admins_removing_each_other_at_once_leave_one(app, action):
                 return "done"
             except Conflict:
                 return "refused"
+
         return call
 
     results = run_together(app, [remove(first_id, second_id), remove(second_id, first_id)])
     assert sorted(results) == ["done", "refused"]
-    active_admins = db.session.execute(select(User.id).where(User.role == "admin", User.status == "active")).all()
+    active_admins = db.session.execute(
+        select(User.id).where(User.role == "admin", User.status == "active")
+    ).all()
     assert len(active_admins) == 1
     assert db.session.execute(select(AuditLog)).scalars().all().__len__() == 1

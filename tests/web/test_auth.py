@@ -1,4 +1,5 @@
 """Accounts and tokens: register, login, refresh rotation, logout, profile, suspension, roles."""
+
 from __future__ import annotations
 
 import base64
@@ -30,6 +31,7 @@ def bearer(token):
 
 # --- register -----------------------------------------------------------------------------------
 
+
 def test_register_creates_student_with_tokens(client):
     response = register(client, email="  New@Example.COM ")
     assert response.status_code == 201
@@ -57,20 +59,26 @@ def test_register_duplicate_email_is_409_case_insensitive(client):
     assert register(client).status_code == 201
     response = register(client, email="NEW@example.com")
     assert response.status_code == 409
-    assert response.get_json() == {"code": 409, "status": "Conflict",
-                                   "message": "An account with this email already exists"}
+    assert response.get_json() == {
+        "code": 409,
+        "status": "Conflict",
+        "message": "An account with this email already exists",
+    }
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"password": ""}, "password"),
-    ({"password": "short"}, "password"),
-    ({"password": "x" * 10_000}, "password"),
-    ({"email": "not-an-email"}, "email"),
-    ({"name": "   "}, "name"),
-    ({"name": "n" * 121}, "name"),
-    ({"name": "bad\x00name"}, "name"),
-    ({"password": 12345678}, "password"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"password": ""}, "password"),
+        ({"password": "short"}, "password"),
+        ({"password": "x" * 10_000}, "password"),
+        ({"email": "not-an-email"}, "email"),
+        ({"name": "   "}, "name"),
+        ({"name": "n" * 121}, "name"),
+        ({"name": "bad\x00name"}, "name"),
+        ({"password": 12345678}, "password"),
+    ],
+)
 def test_register_bad_input_is_422(client, overrides, field):
     response = register(client, **overrides)
     assert response.status_code == 422
@@ -92,6 +100,7 @@ def test_register_unknown_field_and_non_json(client):
 
 
 # --- login ----------------------------------------------------------------------------------------
+
 
 def test_login_returns_tokens_and_user(client, student):
     response = login(client, student.email.upper())
@@ -128,6 +137,7 @@ def test_login_oauth_only_account_cannot_use_password(client):
 
 # --- tokens ---------------------------------------------------------------------------------------
 
+
 def test_missing_token_is_401(client):
     response = client.get("/api/auth/me")
     assert response.status_code == 401
@@ -146,22 +156,27 @@ def test_malformed_and_tampered_tokens_are_401(client, student):
 
 
 def test_alg_none_token_is_401(client, student):
-    claims = pyjwt.decode(login(client, student.email).get_json()["access_token"],
-                          options={"verify_signature": False})
+    claims = pyjwt.decode(
+        login(client, student.email).get_json()["access_token"], options={"verify_signature": False}
+    )
     unsigned = pyjwt.encode(claims, key=None, algorithm="none")
     assert client.get("/api/auth/me", headers=bearer(unsigned)).status_code == 401
 
 
 def test_token_signed_with_other_secret_is_401(client, student):
-    claims = pyjwt.decode(login(client, student.email).get_json()["access_token"],
-                          options={"verify_signature": False})
+    claims = pyjwt.decode(
+        login(client, student.email).get_json()["access_token"], options={"verify_signature": False}
+    )
     other = pyjwt.encode(claims, key="another-secret-that-is-long-enough-1234", algorithm="HS256")
     assert client.get("/api/auth/me", headers=bearer(other)).status_code == 401
 
 
 def test_expired_token_is_401(client, student):
-    expired = create_access_token(identity=str(student.id), expires_delta=timedelta(seconds=-10),
-                                  additional_claims={"role": "student", "tv": student.token_version})
+    expired = create_access_token(
+        identity=str(student.id),
+        expires_delta=timedelta(seconds=-10),
+        additional_claims={"role": "student", "tv": student.token_version},
+    )
     response = client.get("/api/auth/me", headers=bearer(expired))
     assert response.status_code == 401
     assert "expired" in response.get_json()["message"].lower()
@@ -213,6 +228,7 @@ def test_logout_needs_a_token(client):
 
 # --- profile --------------------------------------------------------------------------------------
 
+
 def test_me_has_contract_fields(client, student):
     body = client.get("/api/auth/me", headers=auth_headers(student)).get_json()
     assert {"id", "email", "name", "role", "created_at", "xp_total"} <= set(body)
@@ -229,13 +245,21 @@ def test_patch_me_changes_name(client, student):
 
 def test_patch_me_password_needs_current_and_revokes_old_tokens(client, student):
     old = login(client, student.email).get_json()
-    refused = client.patch("/api/auth/me", json={"password": "brand-new-pass"}, headers=bearer(old["access_token"]))
+    refused = client.patch(
+        "/api/auth/me", json={"password": "brand-new-pass"}, headers=bearer(old["access_token"])
+    )
     assert refused.status_code == 422
-    wrong = client.patch("/api/auth/me", json={"password": "brand-new-pass", "current_password": "nope-nope"},
-                         headers=bearer(old["access_token"]))
+    wrong = client.patch(
+        "/api/auth/me",
+        json={"password": "brand-new-pass", "current_password": "nope-nope"},
+        headers=bearer(old["access_token"]),
+    )
     assert wrong.status_code == 422 and "current_password" in wrong.get_json()["errors"]["json"]
-    ok = client.patch("/api/auth/me", json={"password": "brand-new-pass", "current_password": PASSWORD},
-                      headers=bearer(old["access_token"]))
+    ok = client.patch(
+        "/api/auth/me",
+        json={"password": "brand-new-pass", "current_password": PASSWORD},
+        headers=bearer(old["access_token"]),
+    )
     assert ok.status_code == 200
     fresh = ok.get_json()["access_token"]
     assert client.get("/api/auth/me", headers=bearer(old["access_token"])).status_code == 401
@@ -245,8 +269,18 @@ def test_patch_me_password_needs_current_and_revokes_old_tokens(client, student)
     assert login(client, student.email, "brand-new-pass").status_code == 200
 
 
-@pytest.mark.parametrize("body", [{"role": "admin"}, {"email": "x@example.com"}, {"status": "active"},
-                                  {"xp_total": 9999}, {}, {"name": ""}, {"password": "short", "current_password": PASSWORD}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"role": "admin"},
+        {"email": "x@example.com"},
+        {"status": "active"},
+        {"xp_total": 9999},
+        {},
+        {"name": ""},
+        {"password": "short", "current_password": PASSWORD},
+    ],
+)
 def test_patch_me_rejects_privileged_or_bad_fields(client, student, body):
     response = client.patch("/api/auth/me", json=body, headers=auth_headers(student))
     assert response.status_code == 422
@@ -259,6 +293,7 @@ def test_patch_me_anonymous_is_401(client):
 
 
 # --- suspension and roles -------------------------------------------------------------------------
+
 
 def test_suspension_kills_existing_tokens_at_once(client, student, admin):
     from common.accounts.service import set_suspended
@@ -324,7 +359,11 @@ def test_admin_service_guards(admin, student):
     service.set_suspended(actor_id=admin.id, user_id=student.id, suspended=True, reason="abuse")
     entry = db.session.execute(db.select(AuditLog)).scalar_one()
     assert (entry.actor_id, entry.action, entry.object_id, entry.detail) == (
-        admin.id, "user.suspend", str(student.id), {"reason": "abuse"})
+        admin.id,
+        "user.suspend",
+        str(student.id),
+        {"reason": "abuse"},
+    )
 
 
 def test_role_decorator_refuses_wrong_role(student, instructor, admin):

@@ -1,4 +1,5 @@
 """Token families in PostgreSQL: rotation, reuse detection, logout; the token-version compare-and-set."""
+
 from __future__ import annotations
 
 import jwt as pyjwt
@@ -94,6 +95,7 @@ def test_concurrent_refreshes_with_one_token_leave_one_winner_and_a_dead_family(
 
 # --- the token version: a stale reader never overwrites the suspended marker (issue 12, defect 6) ----
 
+
 def test_a_version_read_before_a_suspension_cannot_overwrite_it(client, student, admin):
     from common.accounts.service import set_suspended
 
@@ -177,4 +179,6 @@ def test_expired_families_are_purged_by_the_daily_task(app, client, student):
     assert client.post("/api/auth/refresh", headers=bearer(expired["refresh_token"])).status_code == 401
     import celeryconfig
 
-    assert celeryconfig.beat_schedule["accounts-purge-token-families"]["task"] == "accounts.purge_token_families"
+    assert (
+        celeryconfig.beat_schedule["accounts-purge-token-families"]["task"] == "accounts.purge_token_families"
+    )

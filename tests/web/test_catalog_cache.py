@@ -1,4 +1,5 @@
 """Cached catalogue pages and outlines: served from Redis, never stale after a change, never leaking URLs."""
+
 from __future__ import annotations
 
 import pytest
@@ -91,8 +92,11 @@ def test_module_and_lesson_changes_invalidate_outline(client, instructor):
     assert outline() == outline(instructor) == [("Module 1", ["Lesson 1.1"])]
     client.post(f"/api/courses/{course.id}/modules", json={"title": "Intro", "position": 0}, headers=h)
     assert outline() == outline(instructor) == [("Intro", []), ("Module 1", ["Lesson 1.1"])]
-    resp = client.post(f"/api/modules/{module.id}/lessons", json={"title": "New", "video_url": "https://v.example/n"},
-                       headers=h)
+    resp = client.post(
+        f"/api/modules/{module.id}/lessons",
+        json={"title": "New", "video_url": "https://v.example/n"},
+        headers=h,
+    )
     lesson_id = resp.get_json()["id"]
     assert outline() == [("Intro", []), ("Module 1", ["Lesson 1.1", "New"])]
     client.patch(f"/api/lessons/{lesson_id}", json={"title": "Renamed", "position": 0}, headers=h)
@@ -133,8 +137,9 @@ def test_lesson_url_change_reaches_enrolled_view(client, instructor):
     enroll(student, course)
     lesson = db.session.query(Lesson).filter_by(course_id=course.id, position=0).first()
     client.get(f"/api/courses/{course.id}", headers=_h(student))
-    client.patch(f"/api/lessons/{lesson.id}", json={"video_url": "https://cdn.example/new.mp4"},
-                 headers=_h(instructor))
+    client.patch(
+        f"/api/lessons/{lesson.id}", json={"video_url": "https://cdn.example/new.mp4"}, headers=_h(instructor)
+    )
     body = client.get(f"/api/courses/{course.id}", headers=_h(student)).get_json()
     urls = [lesson["video_url"] for m in body["modules"] for lesson in m["lessons"]]
     assert "https://cdn.example/new.mp4" in urls
@@ -165,7 +170,9 @@ def test_invalid_queries_are_never_served_from_cache(client, instructor):
     _sneak_title(first.get_json()["items"][0]["id"], "Sneaky")
     again = client.get("/api/courses?per_page=5&sort=price")
     assert again.get_json()["items"][0]["title"] == "Listed"
-    assert again.headers["Link"] == first.headers["Link"].replace("sort=price&per_page=5", "per_page=5&sort=price")
+    assert again.headers["Link"] == first.headers["Link"].replace(
+        "sort=price&per_page=5", "per_page=5&sort=price"
+    )
 
 
 def test_unknown_query_parameters_do_not_mint_cache_entries(client, instructor):

@@ -1,4 +1,5 @@
 """Courses: authoring, the review workflow, the catalogue, domains and the instructor dashboard."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,11 +18,16 @@ def _h(user):
     return auth_headers(user) if user else {}
 
 
-NEW = {"title": "Intro to Rust", "description": "Ownership and borrowing.", "domain": "programming",
-       "price": 49900}
+NEW = {
+    "title": "Intro to Rust",
+    "description": "Ownership and borrowing.",
+    "domain": "programming",
+    "price": 49900,
+}
 
 
 # ---- create --------------------------------------------------------------------------------
+
 
 def test_instructor_creates_draft(client, instructor):
     resp = client.post("/api/courses", json=NEW, headers=_h(instructor))
@@ -31,7 +37,11 @@ def test_instructor_creates_draft(client, instructor):
     assert body["instructor"] == {"id": instructor.id, "name": instructor.name}
     assert body["created_at"].endswith("Z")
     course = db.session.get(Course, body["id"])
-    assert (course.title, course.domain, course.instructor_id) == ("Intro to Rust", "programming", instructor.id)
+    assert (course.title, course.domain, course.instructor_id) == (
+        "Intro to Rust",
+        "programming",
+        instructor.id,
+    )
 
 
 def test_admin_may_create(client, admin):
@@ -45,12 +55,23 @@ def test_create_refused(client, role, status):
     assert db.session.scalar(select(func.count()).select_from(Course)) == 0
 
 
-@pytest.mark.parametrize("patch,field", [
-    ({"price": -1}, "price"), ({"price": 12.5}, "price"), ({"price": "100"}, "price"),
-    ({"price": 10**12}, "price"), ({"currency": "inr"}, "currency"), ({"currency": "RUPEE"}, "currency"),
-    ({"domain": "Web Dev"}, "domain"), ({"domain": "-web"}, "domain"), ({"domain": "a" * 65}, "domain"),
-    ({"title": "   "}, "title"), ({"title": "x" * 201}, "title"), ({"status": "approved"}, "status"),
-])
+@pytest.mark.parametrize(
+    "patch,field",
+    [
+        ({"price": -1}, "price"),
+        ({"price": 12.5}, "price"),
+        ({"price": "100"}, "price"),
+        ({"price": 10**12}, "price"),
+        ({"currency": "inr"}, "currency"),
+        ({"currency": "RUPEE"}, "currency"),
+        ({"domain": "Web Dev"}, "domain"),
+        ({"domain": "-web"}, "domain"),
+        ({"domain": "a" * 65}, "domain"),
+        ({"title": "   "}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"status": "approved"}, "status"),
+    ],
+)
 def test_create_bad_input(client, instructor, patch, field):
     resp = client.post("/api/courses", json={**NEW, **patch}, headers=_h(instructor))
     assert resp.status_code == 422
@@ -67,7 +88,9 @@ def test_only_supported_currencies(client, instructor, method):
     """A currency Razorpay would refuse at order time (502 then) is a 422 when the course is written."""
     course = make_course(instructor, status="draft")
     url = "/api/courses" if method == "post" else f"/api/courses/{course.id}"
-    resp = getattr(client, method)(url, json={"title": "T", "domain": "web", "currency": "QVB"}, headers=_h(instructor))
+    resp = getattr(client, method)(
+        url, json={"title": "T", "domain": "web", "currency": "QVB"}, headers=_h(instructor)
+    )
     assert resp.status_code == 422 and "INR" in resp.get_json()["errors"]["json"]["currency"][0]
     db.session.expire_all()
     assert db.session.query(Course).count() == 1 and course.currency == "INR"
@@ -75,11 +98,15 @@ def test_only_supported_currencies(client, instructor, method):
 
 # ---- update / delete -----------------------------------------------------------------------
 
+
 def test_owner_updates_approved_course_stays_public(client, instructor, app, monkeypatch):
     monkeypatch.setitem(app.config, "SUPPORTED_CURRENCIES", ["INR", "USD"])
     course = make_course(instructor, status="approved")
-    resp = client.patch(f"/api/courses/{course.id}", json={"title": "Better title", "price": 0, "currency": "USD"},
-                        headers=_h(instructor))
+    resp = client.patch(
+        f"/api/courses/{course.id}",
+        json={"title": "Better title", "price": 0, "currency": "USD"},
+        headers=_h(instructor),
+    )
     assert resp.status_code == 200
     assert resp.get_json()["status"] == "approved"
     db.session.expire_all()
@@ -94,11 +121,18 @@ def test_update_refusals(client, instructor):
     public = make_course(instructor, status="approved")
     assert client.patch(f"/api/courses/{draft.id}", json={"title": "x"}).status_code == 401
     assert client.patch(f"/api/courses/{draft.id}", json={"title": "x"}, headers=_h(other)).status_code == 404
-    assert client.patch(f"/api/courses/{public.id}", json={"title": "x"}, headers=_h(other)).status_code == 403
+    assert (
+        client.patch(f"/api/courses/{public.id}", json={"title": "x"}, headers=_h(other)).status_code == 403
+    )
     student = make_user("student")
-    assert client.patch(f"/api/courses/{public.id}", json={"title": "x"}, headers=_h(student)).status_code == 403
+    assert (
+        client.patch(f"/api/courses/{public.id}", json={"title": "x"}, headers=_h(student)).status_code == 403
+    )
     assert client.patch(f"/api/courses/{public.id}", json={}, headers=_h(instructor)).status_code == 422
-    assert client.patch(f"/api/courses/{public.id}", json={"price": -5}, headers=_h(instructor)).status_code == 422
+    assert (
+        client.patch(f"/api/courses/{public.id}", json={"price": -5}, headers=_h(instructor)).status_code
+        == 422
+    )
     assert client.patch("/api/courses/999999", json={"title": "x"}, headers=_h(instructor)).status_code == 404
     db.session.expire_all()
     assert public.title != "x" and draft.title != "x"
@@ -106,7 +140,10 @@ def test_update_refusals(client, instructor):
 
 def test_admin_updates_any_course(client, instructor, admin):
     course = make_course(instructor, status="pending")
-    assert client.patch(f"/api/courses/{course.id}", json={"description": ""}, headers=_h(admin)).status_code == 200
+    assert (
+        client.patch(f"/api/courses/{course.id}", json={"description": ""}, headers=_h(admin)).status_code
+        == 200
+    )
     db.session.expire_all()
     assert course.description == "" and course.status == "pending"
 
@@ -153,6 +190,7 @@ def test_delete_refusals(client, instructor, student):
 
 # ---- workflow ------------------------------------------------------------------------------
 
+
 def test_submit_workflow(client, instructor):
     empty = client.post("/api/courses", json=NEW, headers=_h(instructor)).get_json()
     resp = client.post(f"/api/courses/{empty['id']}/submit", headers=_h(instructor))
@@ -160,8 +198,11 @@ def test_submit_workflow(client, instructor):
     client.post(f"/api/courses/{empty['id']}/modules", json={"title": "M"}, headers=_h(instructor))
     assert client.post(f"/api/courses/{empty['id']}/submit", headers=_h(instructor)).status_code == 409
     module = db.session.execute(select(Module)).scalar_one()
-    client.post(f"/api/modules/{module.id}/lessons", json={"title": "L", "video_url": "https://v.example/1"},
-                headers=_h(instructor))
+    client.post(
+        f"/api/modules/{module.id}/lessons",
+        json={"title": "L", "video_url": "https://v.example/1"},
+        headers=_h(instructor),
+    )
     resp = client.post(f"/api/courses/{empty['id']}/submit", headers=_h(instructor))
     assert resp.status_code == 200
     body = resp.get_json()
@@ -170,7 +211,9 @@ def test_submit_workflow(client, instructor):
     assert client.post(f"/api/courses/{empty['id']}/submit", headers=_h(instructor)).status_code == 409
 
 
-@pytest.mark.parametrize("status,code", [("draft", 200), ("rejected", 200), ("pending", 409), ("approved", 409)])
+@pytest.mark.parametrize(
+    "status,code", [("draft", 200), ("rejected", 200), ("pending", 409), ("approved", 409)]
+)
 def test_submit_from_each_status(client, instructor, status, code):
     course = make_course(instructor, status=status)
     course.rejection_reason = "too short" if status == "rejected" else None
@@ -193,15 +236,28 @@ def test_submit_refusals(client, instructor, student):
 
 # ---- catalogue -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def catalogue(instructor):
     other = make_user("instructor", name="Other Teacher")
     courses = {
-        "py": make_course(instructor, title="Python for Data", domain="data-science", price=0,
-                          description="pandas and numpy"),
-        "ml": make_course(instructor, title="Machine Learning", domain="data-science", price=99900,
-                          description="models in python"),
-        "css": make_course(other, title="CSS Layout", domain="design", price=49900, description="grid and flexbox"),
+        "py": make_course(
+            instructor,
+            title="Python for Data",
+            domain="data-science",
+            price=0,
+            description="pandas and numpy",
+        ),
+        "ml": make_course(
+            instructor,
+            title="Machine Learning",
+            domain="data-science",
+            price=99900,
+            description="models in python",
+        ),
+        "css": make_course(
+            other, title="CSS Layout", domain="design", price=49900, description="grid and flexbox"
+        ),
         "draft": make_course(other, title="Python Drafts", domain="data-science", status="draft"),
         "pending": make_course(other, title="Python Pending", domain="design", status="pending"),
     }
@@ -230,13 +286,23 @@ def test_catalogue_only_approved_newest_first(client, catalogue):
 def test_catalogue_filters(client, catalogue, instructor):
     assert _titles(client.get("/api/courses?domain=data-science")) == ["Machine Learning", "Python for Data"]
     assert _titles(client.get("/api/courses?domain=cooking")) == []
-    assert _titles(client.get(f"/api/courses?instructor_id={instructor.id}")) == ["Machine Learning",
-                                                                                  "Python for Data"]
+    assert _titles(client.get(f"/api/courses?instructor_id={instructor.id}")) == [
+        "Machine Learning",
+        "Python for Data",
+    ]
     assert _titles(client.get("/api/courses?min_price=1")) == ["CSS Layout", "Machine Learning"]
     assert _titles(client.get("/api/courses?max_price=49900")) == ["CSS Layout", "Python for Data"]
     assert _titles(client.get("/api/courses?min_price=49900&max_price=49900")) == ["CSS Layout"]
-    assert _titles(client.get("/api/courses?sort=price")) == ["Python for Data", "CSS Layout", "Machine Learning"]
-    assert _titles(client.get("/api/courses?sort=popular")) == ["CSS Layout", "Machine Learning", "Python for Data"]
+    assert _titles(client.get("/api/courses?sort=price")) == [
+        "Python for Data",
+        "CSS Layout",
+        "Machine Learning",
+    ]
+    assert _titles(client.get("/api/courses?sort=popular")) == [
+        "CSS Layout",
+        "Machine Learning",
+        "Python for Data",
+    ]
 
 
 def test_catalogue_full_text_search(client, catalogue):
@@ -246,7 +312,11 @@ def test_catalogue_full_text_search(client, catalogue):
     assert _titles(client.get("/api/courses?q=flexbox%20grid")) == ["CSS Layout"]
     assert _titles(client.get("/api/courses?q=python&domain=design")) == []
     assert _titles(client.get("/api/courses?q=%25%27%3B--")) == []
-    assert _titles(client.get("/api/courses?q=%20%20")) == ["CSS Layout", "Machine Learning", "Python for Data"]
+    assert _titles(client.get("/api/courses?q=%20%20")) == [
+        "CSS Layout",
+        "Machine Learning",
+        "Python for Data",
+    ]
 
 
 def test_catalogue_pagination(client, instructor):
@@ -259,10 +329,21 @@ def test_catalogue_pagination(client, instructor):
     assert _titles(client.get("/api/courses?per_page=2&page=9")) == []
 
 
-@pytest.mark.parametrize("query", [
-    "sort=cheapest", "per_page=1000", "per_page=0", "page=0", "min_price=-1", "max_price=abc",
-    "min_price=500&max_price=100", "domain=Data%20Science", "instructor_id=0", "q=" + "x" * 201,
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sort=cheapest",
+        "per_page=1000",
+        "per_page=0",
+        "page=0",
+        "min_price=-1",
+        "max_price=abc",
+        "min_price=500&max_price=100",
+        "domain=Data%20Science",
+        "instructor_id=0",
+        "q=" + "x" * 201,
+    ],
+)
 def test_catalogue_bad_filters(client, query):
     resp = client.get(f"/api/courses?{query}")
     assert resp.status_code == 422
@@ -272,11 +353,14 @@ def test_catalogue_bad_filters(client, query):
 def test_domains(client, catalogue):
     resp = client.get("/api/courses/domains")
     assert resp.status_code == 200
-    assert resp.get_json() == {"items": [{"domain": "data-science", "count": 2}, {"domain": "design", "count": 1}],
-                               "total": 2}
+    assert resp.get_json() == {
+        "items": [{"domain": "data-science", "count": 2}, {"domain": "design", "count": 1}],
+        "total": 2,
+    }
 
 
 # ---- instructor dashboard ------------------------------------------------------------------
+
 
 def test_instructor_courses(client, instructor, student):
     paid = make_course(instructor, price=1000, title="Paid")
@@ -287,15 +371,28 @@ def test_instructor_courses(client, instructor, student):
     enrollment = enroll(other_student, paid)
     enrollment.status = "revoked"
     for n, status in enumerate(["paid", "paid", "refunded", "created", "failed"]):
-        db.session.add(Payment(user_id=student.id, course_id=paid.id, amount=1000, currency="INR",
-                               receipt=f"r{n}", order_id=f"o{n}", status=status))
+        db.session.add(
+            Payment(
+                user_id=student.id,
+                course_id=paid.id,
+                amount=1000,
+                currency="INR",
+                receipt=f"r{n}",
+                order_id=f"o{n}",
+                status=status,
+            )
+        )
     db.session.commit()
     resp = client.get("/api/instructor/courses", headers=_h(instructor))
     assert resp.status_code == 200
     items = {c["title"]: c for c in resp.get_json()["items"]}
     assert set(items) == {"Paid", "Draft"}
     assert (items["Paid"]["enrollments"], items["Paid"]["revenue"]) == (1, 2000)
-    assert (items["Draft"]["enrollments"], items["Draft"]["revenue"], items["Draft"]["status"]) == (0, 0, "draft")
+    assert (items["Draft"]["enrollments"], items["Draft"]["revenue"], items["Draft"]["status"]) == (
+        0,
+        0,
+        "draft",
+    )
     only = client.get("/api/instructor/courses?status=draft", headers=_h(instructor)).get_json()
     assert [c["id"] for c in only["items"]] == [draft.id]
     assert client.get("/api/instructor/courses?status=nope", headers=_h(instructor)).status_code == 422

@@ -1,4 +1,5 @@
 """Certificate routes: the student's list, one certificate, download, public verification, admin re-render."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -36,12 +37,19 @@ def test_my_certificates_lists_own_with_status_and_links(client, student, instru
     by_id = {item["id"]: item for item in body["items"]}
     assert set(by_id) == {pending.id, failed.id, ready.id}
     assert {by_id[pending.id]["status"], by_id[failed.id]["status"], by_id[ready.id]["status"]} == {
-        "pending", "failed", "ready"}
+        "pending",
+        "failed",
+        "ready",
+    }
     item = by_id[ready.id]
     assert item["cert_url"] == f"{BASE}/api/certificates/{ready.id}/download"
     assert item["verification_url"] == f"{BASE}/api/certificates/verify/{ready.verification_code}"
     assert (item["user_id"], item["course_id"], item["course_title"], item["learner_name"]) == (
-        student.id, courses[2].id, "Course C", student.name)
+        student.id,
+        courses[2].id,
+        "Course C",
+        student.name,
+    )
     assert item["valid"] is True and item["issue_date"].endswith("Z") and item["revoked_at"] is None
     assert by_id[pending.id]["cert_url"] is None and by_id[failed.id]["cert_url"] is None
     assert "error" not in item and "storage_key" not in item
@@ -65,7 +73,9 @@ def test_my_certificates_refuses_anonymous_and_other_roles(client, instructor, a
 
 def test_get_one_certificate_for_owner_and_admin_only(client, student, instructor, admin):
     cert = make_certificate(student, make_course(instructor))
-    assert client.get(f"/api/certificates/{cert.id}", headers=auth_headers(student)).get_json()["id"] == cert.id
+    assert (
+        client.get(f"/api/certificates/{cert.id}", headers=auth_headers(student)).get_json()["id"] == cert.id
+    )
     assert client.get(f"/api/certificates/{cert.id}", headers=auth_headers(admin)).status_code == 200
     for who in (make_user(), instructor):
         resp = client.get(f"/api/certificates/{cert.id}", headers=auth_headers(who))
@@ -103,7 +113,9 @@ def test_download_conflicts_while_not_ready_and_after_revocation(client, student
     revoked = _ready(make_certificate(student, make_course(instructor), revoked=True))
     resp = client.get(f"/api/certificates/{revoked.id}/download", headers=auth_headers(student))
     assert resp.status_code == 409 and "revoked" in resp.get_json()["message"]
-    assert client.get(f"/api/certificates/{revoked.id}/download", headers=auth_headers(admin)).status_code == 200
+    assert (
+        client.get(f"/api/certificates/{revoked.id}/download", headers=auth_headers(admin)).status_code == 200
+    )
 
 
 def test_verify_valid_revoked_and_unknown(client, student, instructor):
@@ -113,12 +125,19 @@ def test_verify_valid_revoked_and_unknown(client, student, instructor):
     assert resp.status_code == 200
     body = resp.get_json()
     assert body == {
-        "verification_code": "valid-code-123", "valid": True, "status": "valid", "learner_name": student.name,
-        "course_title": "Data Science 101", "instructor_name": instructor.name,
-        "issue_date": body["issue_date"], "revoked_at": None,
+        "verification_code": "valid-code-123",
+        "valid": True,
+        "status": "valid",
+        "learner_name": student.name,
+        "course_title": "Data Science 101",
+        "instructor_name": instructor.name,
+        "issue_date": body["issue_date"],
+        "revoked_at": None,
     }
     assert body["issue_date"].endswith("Z")
-    make_certificate(make_user(name="Refunded Learner"), course, revoked=True, verification_code="revoked-code")
+    make_certificate(
+        make_user(name="Refunded Learner"), course, revoked=True, verification_code="revoked-code"
+    )
     body = client.get("/api/certificates/verify/revoked-code").get_json()
     assert (body["valid"], body["status"], body["learner_name"]) == (False, "revoked", "Refunded Learner")
     assert body["revoked_at"].endswith("Z")
@@ -150,9 +169,16 @@ def test_admin_rerender_accepts_and_tracks_a_job(client, student, instructor, ad
     assert body["status"] == "queued" and body["status_url"] == f"/api/jobs/{body['job_id']}"
     assert resp.headers["Location"] == body["status_url"]
     job = db.session.get(Job, body["job_id"])
-    assert (job.kind, job.owner_id, job.params) == ("certificate_render", admin.id, {"certificate_id": cert.id})
+    assert (job.kind, job.owner_id, job.params) == (
+        "certificate_render",
+        admin.id,
+        {"certificate_id": cert.id},
+    )
     db.session.expire_all()
-    assert db.session.get(Certificate, cert.id).status in ("pending", "ready")  # a worker may already be on it
+    assert db.session.get(Certificate, cert.id).status in (
+        "pending",
+        "ready",
+    )  # a worker may already be on it
     assert db.session.execute(select(AuditLog.action)).scalar_one() == "certificate.rerender"
     assert client.get(body["status_url"], headers=auth_headers(admin)).status_code == 200
 
@@ -161,8 +187,13 @@ def test_admin_rerender_refuses_others(client, student, instructor, admin):
     cert = make_certificate(student, make_course(instructor), status="failed")
     assert client.post(f"/api/admin/certificates/{cert.id}/render").status_code == 401
     for who in (student, instructor):
-        assert client.post(f"/api/admin/certificates/{cert.id}/render", headers=auth_headers(who)).status_code == 403
-    assert client.post("/api/admin/certificates/999999/render", headers=auth_headers(admin)).status_code == 404
+        assert (
+            client.post(f"/api/admin/certificates/{cert.id}/render", headers=auth_headers(who)).status_code
+            == 403
+        )
+    assert (
+        client.post("/api/admin/certificates/999999/render", headers=auth_headers(admin)).status_code == 404
+    )
     db.session.expire_all()
     assert db.session.get(Certificate, cert.id).status == "failed"
     assert db.session.execute(select(Job)).first() is None

@@ -1,4 +1,5 @@
 """Flask CLI commands the deployment relies on."""
+
 from __future__ import annotations
 
 import json
@@ -12,14 +13,18 @@ from common.db import db
 
 
 def test_create_admin(app):
-    result = app.test_cli_runner().invoke(args=["users", "create-admin", "Boss@Example.com", "--password", "a-strong-pass"])
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", "Boss@Example.com", "--password", "a-strong-pass"]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.execute(select(User).filter_by(email="boss@example.com")).scalar_one()
     assert user.role == "admin" and verify_password(user.password_hash, "a-strong-pass")
 
 
 def test_create_admin_refuses_short_password(app):
-    result = app.test_cli_runner().invoke(args=["users", "create-admin", "x@example.com", "--password", "short"])
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", "x@example.com", "--password", "short"]
+    )
     assert result.exit_code != 0
     assert db.session.execute(select(User).filter_by(email="x@example.com")).first() is None
 

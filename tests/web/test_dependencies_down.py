@@ -1,4 +1,5 @@
 """When Redis is unreachable, token checks answer from PostgreSQL (the truth) and readiness says so."""
+
 from __future__ import annotations
 
 import pytest
@@ -50,11 +51,22 @@ def test_logout_works_when_redis_is_down(app_without_redis, student, app):
         pair = token_service.issue_tokens(student)
     client = app_without_redis.test_client()
     with app_without_redis.app_context():
-        response = client.post("/api/auth/logout", headers={"Authorization": f"Bearer {pair['access_token']}"})
+        response = client.post(
+            "/api/auth/logout", headers={"Authorization": f"Bearer {pair['access_token']}"}
+        )
         assert response.status_code == 200
         # Recorded in PostgreSQL: both tokens are refused while Redis is down...
-        assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}).status_code == 401
-        assert client.post("/api/auth/refresh",
-                           headers={"Authorization": f"Bearer {pair['refresh_token']}"}).status_code == 401
+        assert (
+            client.get(
+                "/api/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}
+            ).status_code
+            == 401
+        )
+        assert (
+            client.post(
+                "/api/auth/refresh", headers={"Authorization": f"Bearer {pair['refresh_token']}"}
+            ).status_code
+            == 401
+        )
     # ...and Redis, when it answers again, first moves the epoch past every earlier access token.
     assert app_without_redis.extensions["cache"].auth_epoch_pending is True

@@ -1,4 +1,5 @@
 """The error envelope for every failure, security headers, CORS, body size limit and the docs."""
+
 from __future__ import annotations
 
 import pytest
@@ -57,8 +58,12 @@ def test_domain_errors_map_to_statuses(app):
     from web.app import create_app
 
     other = create_app()
-    cases = {"/conflict": errors.Conflict("dup"), "/gone": errors.not_found("Course", 42),
-             "/pay": errors.PaymentRequired("pay first"), "/down": errors.ServiceUnavailable("down")}
+    cases = {
+        "/conflict": errors.Conflict("dup"),
+        "/gone": errors.not_found("Course", 42),
+        "/pay": errors.PaymentRequired("pay first"),
+        "/down": errors.ServiceUnavailable("down"),
+    }
     for path, exc in cases.items():
         other.add_url_rule("/api/_test" + path, path, lambda exc=exc: (_ for _ in ()).throw(exc))
     client = other.test_client()
@@ -77,9 +82,14 @@ def test_security_headers_on_api_responses(client):
 
 
 def test_cors_allow_list(client):
-    allowed = client.options("/api/auth/me", headers={
-        "Origin": "https://app.example.com", "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "Authorization"})
+    allowed = client.options(
+        "/api/auth/me",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "Authorization",
+        },
+    )
     assert allowed.headers.get("Access-Control-Allow-Origin") == "https://app.example.com"
     other = client.get("/api/health", headers={"Origin": "https://evil.example.net"})
     assert other.headers.get("Access-Control-Allow-Origin") != "https://evil.example.net"
@@ -128,8 +138,11 @@ def test_proxy_fix_trusts_configured_hops(app):
     def _ip():
         return {"ip": request.remote_addr, "scheme": request.scheme}
 
-    body = behind_proxy.test_client().get("/api/_test/ip", headers={
-        "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}).get_json()
+    body = (
+        behind_proxy.test_client()
+        .get("/api/_test/ip", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+        .get_json()
+    )
     assert body == {"ip": "203.0.113.9", "scheme": "https"}
 
 
@@ -138,10 +151,20 @@ def test_openapi_document_is_valid_and_every_operation_has_a_summary(client):
 
     spec = client.get("/api/openapi.json").get_json()
     validate(spec)
-    operations = [(path, method, op) for path, ops in spec["paths"].items()
-                  for method, op in ops.items() if method in ("get", "post", "put", "patch", "delete")]
+    operations = [
+        (path, method, op)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
     assert len(operations) > 40
     assert [(p, m) for p, m, op in operations if not op.get("summary")] == []
-    for path in ("/api/courses", "/api/payments/webhook", "/api/certificates/verify/{verification_code}",
-                 "/api/quizzes/{quiz_id}/attempts", "/api/me/enrollments", "/api/jobs/{job_id}"):
+    for path in (
+        "/api/courses",
+        "/api/payments/webhook",
+        "/api/certificates/verify/{verification_code}",
+        "/api/quizzes/{quiz_id}/attempts",
+        "/api/me/enrollments",
+        "/api/jobs/{job_id}",
+    ):
         assert path in spec["paths"], path

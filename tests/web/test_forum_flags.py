@@ -1,4 +1,5 @@
 """Flags: who flags, one per user per item, automatic hiding at the threshold, and hidden really hidden."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,8 +36,11 @@ def test_enrolled_student_flags_once(client, world, kind):
     assert (body["reason"], body["note"], body["status"]) == ("off_topic", "Not about SQL", "open")
     assert _flag(client, url, world.h("reader"), reason="abuse").status_code == 409
     flag = db.session.query(Flag).one()
-    assert (flag.user_id, flag.reason, flag.post_id if kind == "posts" else flag.reply_id) == \
-        (world.reader.id, "off_topic", item.id)
+    assert (flag.user_id, flag.reason, flag.post_id if kind == "posts" else flag.reply_id) == (
+        world.reader.id,
+        "off_topic",
+        item.id,
+    )
 
 
 @pytest.mark.parametrize("kind", ["posts", "replies"])
@@ -63,7 +67,9 @@ def test_service_checks_reason_and_note(world):
     post = make_post(world)
     for reason, note in (("boring", None), ("spam", "x" * 501), ("spam", 42)):
         with pytest.raises(Exception) as caught:
-            moderation.flag_post(post_id=post.id, user_id=world.reader.id, role="student", reason=reason, note=note)
+            moderation.flag_post(
+                post_id=post.id, user_id=world.reader.id, role="student", reason=reason, note=note
+            )
         assert caught.value.status_code == 422
         db.session.rollback()
 
@@ -91,7 +97,7 @@ def test_three_flags_hide_a_post_from_everyone_but_admins(client, world):
     assert {i["id"]: i["hidden"] for i in listed["items"]} == {post.id: True, keep.id: False}
     assert client.get(f"/api/posts/{post.id}", headers=admin).get_json()["hidden"] is True
     assert client.get(f"/api/posts/{post.id}/replies", headers=admin).get_json()["total"] == 1
-    assert count(Post) == 2                                         # still in the database
+    assert count(Post) == 2  # still in the database
 
 
 def test_hidden_reply_leaves_lists_counts_and_accepted(client, world):
@@ -111,12 +117,16 @@ def test_hidden_reply_leaves_lists_counts_and_accepted(client, world):
     assert (shown["reply_count"], shown["accepted_reply_id"]) == (1, None)
     listed = client.get(f"/api/courses/{world.course.id}/posts", headers=h).get_json()["items"][0]
     assert (listed["reply_count"], listed["accepted_reply_id"]) == (1, None)
-    for method, url, body in (("patch", f"/api/replies/{bad.id}", {"body": "x"}),
-                              ("delete", f"/api/replies/{bad.id}", None),
-                              ("post", f"/api/replies/{bad.id}/vote", {"value": 1}),
-                              ("post", f"/api/replies/{bad.id}/flag", {"reason": "spam"})):
+    for method, url, body in (
+        ("patch", f"/api/replies/{bad.id}", {"body": "x"}),
+        ("delete", f"/api/replies/{bad.id}", None),
+        ("post", f"/api/replies/{bad.id}/vote", {"value": 1}),
+        ("post", f"/api/replies/{bad.id}/flag", {"reason": "spam"}),
+    ):
         assert getattr(client, method)(url, json=body, headers=world.h("author")).status_code == 404
-    assert client.post(f"/api/posts/{post.id}/accept", json={"reply_id": bad.id}, headers=h).status_code == 422
+    assert (
+        client.post(f"/api/posts/{post.id}/accept", json={"reply_id": bad.id}, headers=h).status_code == 422
+    )
     admin = client.get(f"/api/posts/{post.id}", headers=world.h("admin")).get_json()
     assert admin["accepted_reply_id"] == bad.id
     assert client.get(f"/api/posts/{post.id}/replies", headers=world.h("admin")).get_json()["total"] == 2
@@ -136,8 +146,13 @@ def test_auto_hide_threshold_is_a_setting(app, client, world):
 def test_three_flags_at_the_same_moment_hide_the_post(app, world):
     post = make_post(world)
     flaggers = [u.id for u in _students(world, 3)]
-    run_together(app, [lambda u=u: moderation.flag_post(post_id=post.id, user_id=u, role="student", reason="spam")
-                       for u in flaggers])
+    run_together(
+        app,
+        [
+            lambda u=u: moderation.flag_post(post_id=post.id, user_id=u, role="student", reason="spam")
+            for u in flaggers
+        ],
+    )
     db.session.expire_all()
     assert db.session.get(Post, post.id).hidden is True
     assert count(Flag, Flag.post_id == post.id, Flag.status == "open") == 3

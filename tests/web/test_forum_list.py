@@ -1,4 +1,5 @@
 """The post list: filters, sorts, full-text search, the caller's vote, and a fixed number of queries."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -40,9 +41,26 @@ def test_list_shape_and_sorts(client, world):
     by_id = {i["id"]: i for i in body["items"]}
     assert by_id[old.id]["my_vote"] == -1 and by_id[new.id]["my_vote"] == 0
     assert by_id[answered.id]["reply_count"] == 1 and by_id[answered.id]["accepted_reply_id"] == reply.id
-    assert by_id[new.id]["author"] == {"id": world.instructor.id, "name": "Ira Instructor", "role": "instructor"}
-    assert set(by_id[old.id]) >= {"id", "course_id", "module_id", "user", "author", "title", "body", "votes",
-                                  "reply_count", "accepted_reply_id", "created_at", "edited_at", "my_vote"}
+    assert by_id[new.id]["author"] == {
+        "id": world.instructor.id,
+        "name": "Ira Instructor",
+        "role": "instructor",
+    }
+    assert set(by_id[old.id]) >= {
+        "id",
+        "course_id",
+        "module_id",
+        "user",
+        "author",
+        "title",
+        "body",
+        "votes",
+        "reply_count",
+        "accepted_reply_id",
+        "created_at",
+        "edited_at",
+        "my_vote",
+    }
 
     assert [i["id"] for i in _list(client, world, sort="top")["items"]] == [old.id, answered.id, new.id]
     assert [i["id"] for i in _list(client, world, sort="unanswered")["items"]] == [new.id, old.id]
@@ -54,8 +72,11 @@ def test_module_filter(client, world):
     make_post(world, title="General question")
     body = _list(client, world, module_id=world.module_id)
     assert [i["id"] for i in body["items"]] == [in_module.id]
-    resp = client.get(f"/api/courses/{world.course.id}/posts", query_string={
-        "module_id": world.other_course.modules[0].id}, headers=world.h("reader"))
+    resp = client.get(
+        f"/api/courses/{world.course.id}/posts",
+        query_string={"module_id": world.other_course.modules[0].id},
+        headers=world.h("reader"),
+    )
     assert resp.status_code == 422
 
 
@@ -64,23 +85,37 @@ def test_full_text_search_over_titles_and_bodies(client, world):
     b = make_post(world, title="Grouping question", body="How do window frames work?")
     make_post(world, title="Unrelated", body="Nothing to see")
     found = {i["id"] for i in _list(client, world, q="window")["items"]}
-    assert found == {a.id, b.id}                      # stemming: "windows"/"window" alike
+    assert found == {a.id, b.id}  # stemming: "windows"/"window" alike
     assert {i["id"] for i in _list(client, world, q="windows")["items"]} == {a.id, b.id}
     assert {i["id"] for i in _list(client, world, q='"dense_rank" -grouping')["items"]} == {a.id}
-    assert _list(client, world, q="&|!:*()")["total"] == 0       # tsquery syntax in input never errors
+    assert _list(client, world, q="&|!:*()")["total"] == 0  # tsquery syntax in input never errors
 
 
 def test_search_uses_the_gin_index(world):
     make_post(world)
     db.session.execute(text("SET LOCAL enable_seqscan = off"))
-    plan = "\n".join(db.session.execute(text(
-        "EXPLAIN SELECT id FROM posts WHERE to_tsvector('english', coalesce(posts.title, '') || ' ' || "
-        "coalesce(posts.body, '')) @@ websearch_to_tsquery('english', 'join')")).scalars())
+    plan = "\n".join(
+        db.session.execute(
+            text(
+                "EXPLAIN SELECT id FROM posts WHERE to_tsvector('english', coalesce(posts.title, '') || ' ' || "
+                "coalesce(posts.body, '')) @@ websearch_to_tsquery('english', 'join')"
+            )
+        ).scalars()
+    )
     assert "ix_posts_search" in plan
 
 
-@pytest.mark.parametrize("args", [{"sort": "oldest"}, {"per_page": 0}, {"per_page": 101}, {"page": 0},
-                                  {"module_id": "x"}, {"q": "x" * 201}])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"sort": "oldest"},
+        {"per_page": 0},
+        {"per_page": 101},
+        {"page": 0},
+        {"module_id": "x"},
+        {"q": "x" * 201},
+    ],
+)
 def test_bad_query_is_422(client, world, args):
     resp = client.get(f"/api/courses/{world.course.id}/posts", query_string=args, headers=world.h("reader"))
     assert resp.status_code == 422 and resp.get_json()["code"] == 422
@@ -111,8 +146,8 @@ def test_fixed_query_count_per_page(app, client, world):
 
     def queries(per_page, who="reader"):
         statements, headers = [], tokens[who]
-        client.get(url, headers=headers)   # token state now cached
-        db.session.expunge_all()          # the request shares this session: no identity-map help
+        client.get(url, headers=headers)  # token state now cached
+        db.session.expunge_all()  # the request shares this session: no identity-map help
 
         def record(conn, cursor, statement, *args):
             statements.append(statement)

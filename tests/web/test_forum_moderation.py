@@ -1,4 +1,5 @@
 """The admins' queue: flagged items grouped with content, author, course and reasons; hide / dismiss."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,7 +43,11 @@ def test_queue_groups_flags_by_item_with_content(client, world):
     assert first["course"] == {"id": world.course.id, "title": world.course.title}
     assert [f["user"]["name"] for f in first["flags"]] == ["Flagger 0", "Flagger 1", "Flagger 2"]
     assert first["flags"][0]["note"] == "note 0" and first["flag_id"] == first["flags"][0]["id"]
-    assert (second["object_type"], second["object_id"], second["reasons"]) == ("reply", reply.id, {"off_topic": 1})
+    assert (second["object_type"], second["object_id"], second["reasons"]) == (
+        "reply",
+        reply.id,
+        {"off_topic": 1},
+    )
     assert second["author"]["role"] == "instructor" and second["content"]["post_id"] == reply.post_id
     page = client.get("/api/admin/flags?per_page=1&page=2", headers=world.h("admin")).get_json()
     assert [i["object_id"] for i in page["items"]] == [reply.id]
@@ -76,18 +81,32 @@ def test_hide_resolves_every_open_flag_of_the_item_and_is_audited(client, world)
     untouched = _flags(world, other, 1, post_id=other.id)[0]
     resp = _resolve(client, world, flags[1].id, "hide")
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json() == {"action": "hide", "object_type": "post", "object_id": post.id, "hidden": True,
-                               "flag_ids": [flags[0].id, flags[1].id]}
+    assert resp.get_json() == {
+        "action": "hide",
+        "object_type": "post",
+        "object_id": post.id,
+        "hidden": True,
+        "flag_ids": [flags[0].id, flags[1].id],
+    }
     db.session.expire_all()
     assert db.session.get(Post, post.id).hidden is True
     assert {f.status for f in db.session.query(Flag).filter_by(post_id=post.id)} == {"hidden"}
-    assert all(f.resolved_by_id == world.admin.id and f.resolved_at for f in
-               db.session.query(Flag).filter_by(post_id=post.id))
+    assert all(
+        f.resolved_by_id == world.admin.id and f.resolved_at
+        for f in db.session.query(Flag).filter_by(post_id=post.id)
+    )
     assert db.session.get(Flag, untouched.id).status == "open"
     entry = db.session.query(AuditLog).one()
-    assert (entry.actor_id, entry.action, entry.object_type, entry.object_id) == \
-        (world.admin.id, "forum.flags.hide", "post", str(post.id))
-    assert entry.detail["flag_ids"] == [flags[0].id, flags[1].id] and entry.detail["course_id"] == world.course.id
+    assert (entry.actor_id, entry.action, entry.object_type, entry.object_id) == (
+        world.admin.id,
+        "forum.flags.hide",
+        "post",
+        str(post.id),
+    )
+    assert (
+        entry.detail["flag_ids"] == [flags[0].id, flags[1].id]
+        and entry.detail["course_id"] == world.course.id
+    )
     assert client.get(f"/api/posts/{post.id}", headers=world.h("reader")).status_code == 404
     assert _resolve(client, world, flags[0].id, "dismiss").status_code == 409
     queue = client.get("/api/admin/flags", headers=world.h("admin")).get_json()
@@ -101,7 +120,9 @@ def test_dismiss_restores_an_auto_hidden_reply(client, world):
     reply = make_reply(post, world.reader)
     for user in (make_user("student") for _ in range(3)):
         enroll(user, world.course)
-        resp = client.post(f"/api/replies/{reply.id}/flag", json={"reason": "abuse"}, headers=auth_headers(user))
+        resp = client.post(
+            f"/api/replies/{reply.id}/flag", json={"reason": "abuse"}, headers=auth_headers(user)
+        )
         assert resp.status_code == 201
     db.session.expire_all()
     assert db.session.get(Reply, reply.id).hidden is True and db.session.get(Post, post.id).reply_count == 0

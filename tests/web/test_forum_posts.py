@@ -1,4 +1,5 @@
 """Forum posts: who reads and writes, validation, module of the course, XP, edit/delete, rate limit."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,22 +20,38 @@ def _create(client, world, who="author", **body):
 
 # ---- create ---------------------------------------------------------------------------------
 
+
 def test_enrolled_student_asks_and_earns_xp(client, world):
-    resp = _create(client, world, title="  Why is my loop slow?  ", body="  Markdown **as written** <b>x</b>\n ",
-                   module_id=world.module_id)
+    resp = _create(
+        client,
+        world,
+        title="  Why is my loop slow?  ",
+        body="  Markdown **as written** <b>x</b>\n ",
+        module_id=world.module_id,
+    )
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     assert body["title"] == "Why is my loop slow?"
-    assert body["body"] == "Markdown **as written** <b>x</b>"      # stored and returned as written, trimmed
+    assert body["body"] == "Markdown **as written** <b>x</b>"  # stored and returned as written, trimmed
     assert body["author"] == body["user"] == {"id": world.author.id, "name": "Ann Author", "role": "student"}
     assert (body["votes"], body["reply_count"], body["my_vote"], body["accepted_reply_id"]) == (0, 0, 0, None)
-    assert body["module_id"] == world.module_id and body["edited_at"] is None and body["created_at"].endswith("Z")
+    assert (
+        body["module_id"] == world.module_id
+        and body["edited_at"] is None
+        and body["created_at"].endswith("Z")
+    )
     assert body["xp_awarded"] == 5
     post = db.session.get(Post, body["id"])
     assert (post.course_id, post.user_id, post.hidden) == (world.course.id, world.author.id, False)
     event = db.session.query(XpEvent).one()
-    assert (event.user_id, event.type, event.source_id, event.points, event.course_id, event.domain) == \
-        (world.author.id, "forum_post", post.id, 5, world.course.id, "data-science")
+    assert (event.user_id, event.type, event.source_id, event.points, event.course_id, event.domain) == (
+        world.author.id,
+        "forum_post",
+        post.id,
+        5,
+        world.course.id,
+        "data-science",
+    )
     assert db.session.get(User, world.author.id).xp_total == 5
 
 
@@ -78,11 +95,22 @@ def test_module_of_another_course_is_422(client, world):
     assert count(Post) == 0
 
 
-@pytest.mark.parametrize("field,value", [
-    ("title", "abcd"), ("title", "   abcd   "), ("title", "x" * 201), ("body", ""), ("body", "   "),
-    ("body", "x" * 20_001), ("title", "Hello\x00world"), ("body", "bell\x07"), ("title", 12345),
-    ("module_id", "abc"), ("module_id", True),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("title", "abcd"),
+        ("title", "   abcd   "),
+        ("title", "x" * 201),
+        ("body", ""),
+        ("body", "   "),
+        ("body", "x" * 20_001),
+        ("title", "Hello\x00world"),
+        ("body", "bell\x07"),
+        ("title", 12345),
+        ("module_id", "abc"),
+        ("module_id", True),
+    ],
+)
 def test_bad_input_is_422_with_field_errors(client, world, field, value):
     resp = _create(client, world, **{field: value})
     assert resp.status_code == 422
@@ -102,8 +130,11 @@ def test_length_limits_are_inclusive(client, world):
 def test_missing_fields_and_malformed_json(client, world):
     resp = client.post(f"/api/courses/{world.course.id}/posts", json={}, headers=world.h("author"))
     assert resp.status_code == 422 and {"title", "body"} <= set(resp.get_json()["errors"]["json"])
-    resp = client.post(f"/api/courses/{world.course.id}/posts", data="{not json", headers={
-        **world.h("author"), "Content-Type": "application/json"})
+    resp = client.post(
+        f"/api/courses/{world.course.id}/posts",
+        data="{not json",
+        headers={**world.h("author"), "Content-Type": "application/json"},
+    )
     assert resp.status_code in (400, 422) and resp.get_json()["code"] in (400, 422)
 
 
@@ -121,6 +152,7 @@ def test_new_posts_are_rate_limited_per_user(app, client, world):
 
 # ---- read -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("who", ["author", "reader", "instructor", "admin"])
 def test_readers_get_a_post(client, world, who):
     post = make_post(world)
@@ -134,8 +166,12 @@ def test_outsiders_get_404_for_post_and_list(client, world, who):
     post = make_post(world)
     assert client.get(f"/api/posts/{post.id}", headers=world.h(who)).status_code == 404
     assert client.get(f"/api/courses/{world.course.id}/posts", headers=world.h(who)).status_code == 404
-    assert client.patch(f"/api/posts/{post.id}", json={"title": "Changed title"},
-                        headers=world.h(who)).status_code == 404
+    assert (
+        client.patch(
+            f"/api/posts/{post.id}", json={"title": "Changed title"}, headers=world.h(who)
+        ).status_code
+        == 404
+    )
     assert client.delete(f"/api/posts/{post.id}", headers=world.h(who)).status_code == 404
     assert count(Post) == 1
 
@@ -150,10 +186,14 @@ def test_anonymous_is_401_and_unknown_is_404(client, world):
 
 # ---- edit -----------------------------------------------------------------------------------
 
+
 def test_author_edits_and_edited_at_is_set(client, world):
     post = make_post(world)
-    resp = client.patch(f"/api/posts/{post.id}", json={"title": "How do LEFT joins work?", "body": "Edited.",
-                                                       "module_id": world.module_id}, headers=world.h("author"))
+    resp = client.patch(
+        f"/api/posts/{post.id}",
+        json={"title": "How do LEFT joins work?", "body": "Edited.", "module_id": world.module_id},
+        headers=world.h("author"),
+    )
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["title"] == "How do LEFT joins work?" and body["edited_at"].endswith("Z")
@@ -165,7 +205,10 @@ def test_author_edits_and_edited_at_is_set(client, world):
 @pytest.mark.parametrize("who", ["reader", "instructor", "admin"])
 def test_only_the_author_edits(client, world, who):
     post = make_post(world)
-    assert client.patch(f"/api/posts/{post.id}", json={"body": "Hijacked"}, headers=world.h(who)).status_code == 403
+    assert (
+        client.patch(f"/api/posts/{post.id}", json={"body": "Hijacked"}, headers=world.h(who)).status_code
+        == 403
+    )
     db.session.expire_all()
     assert post.body == "I am stuck on lesson 2." and post.edited_at is None
 
@@ -183,16 +226,21 @@ def test_edit_validation(client, world):
 
 # ---- delete ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("who", ["author", "instructor", "admin"])
 def test_delete_cascades_and_takes_back_xp(client, world, who):
     resp = _create(client, world)
     post = db.session.get(Post, resp.get_json()["id"])
     reply = make_reply(post, world.reader)
     post.accepted_reply_id = reply.id
-    db.session.add_all([Vote(post_id=post.id, user_id=world.reader.id, value=1),
-                        Vote(reply_id=reply.id, user_id=world.author.id, value=1),
-                        Flag(post_id=post.id, user_id=world.reader.id, reason="spam"),
-                        Flag(reply_id=reply.id, user_id=world.author.id, reason="abuse")])
+    db.session.add_all(
+        [
+            Vote(post_id=post.id, user_id=world.reader.id, value=1),
+            Vote(reply_id=reply.id, user_id=world.author.id, value=1),
+            Flag(post_id=post.id, user_id=world.reader.id, reason="spam"),
+            Flag(reply_id=reply.id, user_id=world.author.id, reason="abuse"),
+        ]
+    )
     db.session.commit()
     assert db.session.get(User, world.author.id).xp_total == 5
     assert client.delete(f"/api/posts/{post.id}", headers=world.h(who)).status_code == 204

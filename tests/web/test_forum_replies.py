@@ -1,4 +1,5 @@
 """Replies and accepted answers: who answers, edits, deletes and accepts; ordering; the instructor's role."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,7 +21,9 @@ def _replies(client, world, post, who="reader", **args):
     return resp.get_json()
 
 
-@pytest.mark.parametrize("who,role", [("reader", "student"), ("author", "student"), ("instructor", "instructor")])
+@pytest.mark.parametrize(
+    "who,role", [("reader", "student"), ("author", "student"), ("instructor", "instructor")]
+)
 def test_writers_reply(client, world, who, role):
     post = make_post(world)
     resp = _reply(client, world, post, who=who, body="  **Markdown** <script>kept as text</script>  ")
@@ -39,10 +42,16 @@ def test_outsiders_get_404_on_replies(client, world, who):
     reply = make_reply(post, world.reader)
     assert _reply(client, world, post, who=who).status_code == 404
     assert client.get(f"/api/posts/{post.id}/replies", headers=world.h(who)).status_code == 404
-    assert client.patch(f"/api/replies/{reply.id}", json={"body": "x"}, headers=world.h(who)).status_code == 404
+    assert (
+        client.patch(f"/api/replies/{reply.id}", json={"body": "x"}, headers=world.h(who)).status_code == 404
+    )
     assert client.delete(f"/api/replies/{reply.id}", headers=world.h(who)).status_code == 404
-    assert client.post(f"/api/posts/{post.id}/accept", json={"reply_id": reply.id},
-                       headers=world.h(who)).status_code == 404
+    assert (
+        client.post(
+            f"/api/posts/{post.id}/accept", json={"reply_id": reply.id}, headers=world.h(who)
+        ).status_code
+        == 404
+    )
     assert count(Reply) == 1
 
 
@@ -91,7 +100,9 @@ def test_reply_list_query_count_is_fixed(client, world):
         db.session.expunge_all()
         event.listen(db.engine, "before_cursor_execute", record)
         try:
-            assert len(client.get(f"{url}?per_page={per_page}", headers=headers).get_json()["items"]) == per_page
+            assert (
+                len(client.get(f"{url}?per_page={per_page}", headers=headers).get_json()["items"]) == per_page
+            )
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
         return len(statements)
@@ -103,16 +114,31 @@ def test_reply_list_query_count_is_fixed(client, world):
 def test_author_edits_reply(client, world):
     post = make_post(world)
     reply = make_reply(post, world.reader)
-    assert client.patch(f"/api/replies/{reply.id}", json={"body": "Hijack"}, headers=world.h("author")).status_code \
+    assert (
+        client.patch(
+            f"/api/replies/{reply.id}", json={"body": "Hijack"}, headers=world.h("author")
+        ).status_code
         == 403
-    assert client.patch(f"/api/replies/{reply.id}", json={"body": "Hijack"}, headers=world.h("admin")).status_code \
+    )
+    assert (
+        client.patch(
+            f"/api/replies/{reply.id}", json={"body": "Hijack"}, headers=world.h("admin")
+        ).status_code
         == 403
-    resp = client.patch(f"/api/replies/{reply.id}", json={"body": "Better: a LEFT JOIN."}, headers=world.h("reader"))
+    )
+    resp = client.patch(
+        f"/api/replies/{reply.id}", json={"body": "Better: a LEFT JOIN."}, headers=world.h("reader")
+    )
     assert resp.status_code == 200 and resp.get_json()["edited_at"].endswith("Z")
     db.session.expire_all()
     assert reply.body == "Better: a LEFT JOIN." and reply.edited_at is not None
-    assert client.patch(f"/api/replies/{reply.id}", json={"body": " "}, headers=world.h("reader")).status_code == 422
-    assert client.patch("/api/replies/999999", json={"body": "x"}, headers=world.h("reader")).status_code == 404
+    assert (
+        client.patch(f"/api/replies/{reply.id}", json={"body": " "}, headers=world.h("reader")).status_code
+        == 422
+    )
+    assert (
+        client.patch("/api/replies/999999", json={"body": "x"}, headers=world.h("reader")).status_code == 404
+    )
 
 
 @pytest.mark.parametrize("who", ["reader", "instructor", "admin"])
@@ -120,8 +146,12 @@ def test_delete_reply_keeps_counts_right(client, world, who):
     post = make_post(world)
     reply = make_reply(post, world.reader)
     post.accepted_reply_id = reply.id
-    db.session.add_all([Vote(reply_id=reply.id, user_id=world.author.id, value=1),
-                        Flag(reply_id=reply.id, user_id=world.author.id, reason="other", note="rude")])
+    db.session.add_all(
+        [
+            Vote(reply_id=reply.id, user_id=world.author.id, value=1),
+            Flag(reply_id=reply.id, user_id=world.author.id, reason="other", note="rude"),
+        ]
+    )
     db.session.commit()
     assert client.delete(f"/api/replies/{reply.id}", headers=world.h("author")).status_code == 403
     assert client.delete(f"/api/replies/{reply.id}", headers=world.h(who)).status_code == 204
@@ -132,6 +162,7 @@ def test_delete_reply_keeps_counts_right(client, world, who):
 
 
 # ---- accepted answer ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("who", ["author", "instructor", "admin"])
 def test_accept_and_unaccept(client, world, who):

@@ -1,4 +1,5 @@
 """Votes on posts and replies: arithmetic, one per user, own items, roles, and exact totals under races."""
+
 from __future__ import annotations
 
 import random
@@ -21,8 +22,10 @@ def _vote(client, world, url, value, who="reader"):
 
 
 def _sum(**target) -> int:
-    (column, item_id), = target.items()
-    return db.session.scalar(select(func.coalesce(func.sum(Vote.value), 0)).where(getattr(Vote, column) == item_id))
+    ((column, item_id),) = target.items()
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Vote.value), 0)).where(getattr(Vote, column) == item_id)
+    )
 
 
 @pytest.mark.parametrize("kind", ["post", "reply"])
@@ -31,8 +34,15 @@ def test_vote_change_and_withdraw(client, world, kind):
     item = post if kind == "post" else make_reply(post, world.author)
     url = f"/api/{'posts' if kind == 'post' else 'replies'}/{item.id}/vote"
     model, column = (Post, "post_id") if kind == "post" else (Reply, "reply_id")
-    steps = [("reader", 1, 1), ("reader", 1, 1), ("instructor", 1, 2), ("reader", -1, 0), ("reader", 0, 1),
-             ("instructor", -1, -1), ("instructor", 0, 0)]
+    steps = [
+        ("reader", 1, 1),
+        ("reader", 1, 1),
+        ("instructor", 1, 2),
+        ("reader", -1, 0),
+        ("reader", 0, 1),
+        ("instructor", -1, -1),
+        ("instructor", 0, 0),
+    ]
     for who, value, total in steps:
         resp = _vote(client, world, url, value, who)
         assert resp.status_code == 200, resp.get_json()
@@ -85,7 +95,10 @@ def test_twenty_voters_changing_their_minds_keep_the_total_exact(app, world, kin
 
     def voter_changes_mind(voter, values):
         def run():
-            return [vote(**{key: item_id}, user_id=voter, role="student", value=value).votes for value in values]
+            return [
+                vote(**{key: item_id}, user_id=voter, role="student", value=value).votes for value in values
+            ]
+
         return run
 
     totals = run_together(app, [voter_changes_mind(voter, values) for voter, values in plans], timeout=60)
@@ -113,4 +126,6 @@ def test_ten_upvotes_earn_the_helpful_answer_badge(world):
         assert badge_counter(world.reader.id, "reply_upvotes") == n + 1
     votes_service.vote_reply(reply_id=reply.id, user_id=voters[0], role="student", value=0)
     votes_service.vote_reply(reply_id=reply.id, user_id=voters[0], role="student", value=1)
-    assert count(UserBadge, UserBadge.user_id == world.reader.id, UserBadge.badge_id == helpful.id) == 1  # once, kept
+    assert (
+        count(UserBadge, UserBadge.user_id == world.reader.id, UserBadge.badge_id == helpful.id) == 1
+    )  # once, kept

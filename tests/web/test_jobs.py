@@ -1,4 +1,5 @@
 """GET /api/jobs/{id}: the owner and admins see a job; everyone else gets 404."""
+
 from __future__ import annotations
 
 from common.jobs import service

@@ -1,4 +1,5 @@
 """GET /api/leaderboard: validation, real time after a lesson, ties, `me`, suspended users absent."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,10 +11,17 @@ from common.gamification import service
 from tests.factories import auth_headers, enroll, make_course, make_user
 
 
-@pytest.mark.parametrize("query, field", [
-    ("period=yearly", "period"), ("limit=0", "limit"), ("limit=101", "limit"), ("limit=ten", "limit"),
-    ("domain=" + "x" * 65, "domain"), ("previous=maybe", "previous"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("period=yearly", "period"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("domain=" + "x" * 65, "domain"),
+        ("previous=maybe", "previous"),
+    ],
+)
 def test_bad_queries_are_422(client, query, field):
     response = client.get("/api/leaderboard?" + query)
     assert response.status_code == 422
@@ -38,7 +46,10 @@ def test_a_completed_lesson_shows_on_the_board_at_once(client, student, instruct
     service.rebuild_leaderboards()  # the beat has run once this week
     headers = auth_headers(student)
     assert client.get("/api/leaderboard", headers=headers).get_json()["me"] == {"rank": None, "points": 0}
-    assert client.post(f"/api/lessons/{course.modules[0].lessons[0].id}/complete", headers=headers).status_code == 200
+    assert (
+        client.post(f"/api/lessons/{course.modules[0].lessons[0].id}/complete", headers=headers).status_code
+        == 200
+    )
     for query in ("period=weekly", "period=monthly", "period=weekly&domain=cloud"):
         body = client.get("/api/leaderboard?" + query, headers=headers).get_json()
         assert body["source"] == "redis"

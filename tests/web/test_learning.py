@@ -1,4 +1,5 @@
 """Learning routes: free enrollment, my enrollments (fixed query count), progress and lesson completion."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,6 +26,7 @@ def _lessons(course):
 
 
 # ---- enroll --------------------------------------------------------------------------------
+
 
 def test_enroll_free_course(client, instructor, student):
     course = make_course(instructor)
@@ -93,6 +95,7 @@ def test_enroll_refused_for_non_students(client, instructor, role, code):
 
 # ---- my enrollments ------------------------------------------------------------------------
 
+
 def test_my_enrollments_with_progress(client, instructor, student):
     first = make_course(instructor, title="First", modules=2, lessons=2)
     second = make_course(instructor, title="Second", lessons=3)
@@ -143,7 +146,9 @@ def test_my_enrollments_fixed_query_count(app, client, instructor, student):
     for n in range(12):
         course = make_course(make_user("instructor"), modules=2, lessons=2)
         enroll(student, course)
-        db.session.add(LessonProgress(user_id=student.id, lesson_id=_lessons(course)[0].id, course_id=course.id))
+        db.session.add(
+            LessonProgress(user_id=student.id, lesson_id=_lessons(course)[0].id, course_id=course.id)
+        )
     db.session.commit()
     client.get("/api/me/enrollments", headers=headers)  # warm the token-version cache
     assert queries_for(1) == queries_for(12) == queries_for(5) == 1  # the page, with a window count
@@ -169,6 +174,7 @@ def test_my_enrollments_pagination_and_roles(client, instructor, student):
 
 # ---- progress ------------------------------------------------------------------------------
 
+
 def test_progress_view(client, instructor, student):
     course = make_course(instructor, modules=2, lessons=2, quizzes=2)
     enroll(student, course)
@@ -178,9 +184,17 @@ def test_progress_view(client, instructor, student):
         db.session.add(LessonProgress(user_id=student.id, lesson_id=lesson.id, course_id=course.id))
     # module 1: one quiz passed (after a wrong try), one only failed; module 2: none tried
     for quiz, correct in ((quizzes[0], False), (quizzes[0], True), (quizzes[1], False)):
-        db.session.add(QuizResult(quiz_id=quiz.id, user_id=student.id, module_id=quiz.module_id,
-                                  course_id=course.id, selected_option=0 if correct else 1,
-                                  is_correct=correct, correct_option=0))
+        db.session.add(
+            QuizResult(
+                quiz_id=quiz.id,
+                user_id=student.id,
+                module_id=quiz.module_id,
+                course_id=course.id,
+                selected_option=0 if correct else 1,
+                is_correct=correct,
+                correct_option=0,
+            )
+        )
     db.session.commit()
     resp = client.get(f"/api/me/courses/{course.id}/progress", headers=_h(student))
     assert resp.status_code == 200
@@ -218,6 +232,7 @@ def test_progress_refusals(client, instructor, student):
 
 # ---- complete ------------------------------------------------------------------------------
 
+
 def test_complete_lesson_idempotent(client, instructor, student):
     course = make_course(instructor, lessons=2, domain="data-science")
     enroll(student, course)
@@ -225,14 +240,22 @@ def test_complete_lesson_idempotent(client, instructor, student):
     resp = client.post(f"/api/lessons/{lesson.id}/complete", headers=_h(student))
     assert resp.status_code == 200
     body = resp.get_json()
-    assert body["already_completed"] is False and body["xp_awarded"] == 10 and body["course_completed"] is False
+    assert (
+        body["already_completed"] is False and body["xp_awarded"] == 10 and body["course_completed"] is False
+    )
     first_at = body["completed_at"]
     again = client.post(f"/api/lessons/{lesson.id}/complete", headers=_h(student)).get_json()
-    assert again["already_completed"] is True and again["xp_awarded"] == 0 and again["completed_at"] == first_at
+    assert (
+        again["already_completed"] is True and again["xp_awarded"] == 0 and again["completed_at"] == first_at
+    )
     assert _count(LessonProgress) == 1
     event_row = db.session.execute(select(XpEvent)).scalar_one()
     assert (event_row.type, event_row.source_id, event_row.course_id, event_row.domain) == (
-        "lesson_complete", lesson.id, course.id, "data-science")
+        "lesson_complete",
+        lesson.id,
+        course.id,
+        "data-science",
+    )
     db.session.refresh(student)
     assert student.xp_total == 10
 
@@ -271,7 +294,9 @@ def test_complete_refusals(client, instructor, student):
     assert client.post(f"/api/lessons/{draft_lesson.id}/complete", headers=_h(student)).status_code == 404
     assert client.post("/api/lessons/999999/complete", headers=_h(student)).status_code == 404
     assert client.post(f"/api/lessons/{lesson.id}/complete", headers=_h(instructor)).status_code == 403
-    assert client.post(f"/api/lessons/{lesson.id}/complete", headers=_h(make_user("admin"))).status_code == 403
+    assert (
+        client.post(f"/api/lessons/{lesson.id}/complete", headers=_h(make_user("admin"))).status_code == 403
+    )
     revoked = make_user("student")
     enrollment = enroll(revoked, course)
     enrollment.status = "revoked"
@@ -285,7 +310,11 @@ def test_progress_with_empty_module_and_hidden_course(client, instructor, studen
     client.post(f"/api/courses/{course.id}/modules", json={"title": "Coming soon"}, headers=_h(instructor))
     enroll(student, course)
     body = client.get(f"/api/me/courses/{course.id}/progress", headers=_h(student)).get_json()
-    assert [(m["title"], m["total_lessons"], m["lessons"]) for m in body["modules"]][1] == ("Coming soon", 0, [])
+    assert [(m["title"], m["total_lessons"], m["lessons"]) for m in body["modules"]][1] == (
+        "Coming soon",
+        0,
+        [],
+    )
     assert body["progress"]["total_lessons"] == 1
     # a course taken off the catalogue is invisible even to its students
     course.status = "pending"

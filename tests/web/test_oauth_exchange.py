@@ -1,4 +1,5 @@
 """Google sign-in for a single-page app: callback → front end with a one-time code → exchange for tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,9 +29,13 @@ def spa_app(google_app):
 
 def sign_in_from(client, return_to=None, **identity):
     """The browser's round trip through the Google stand-in; answers the callback's response."""
-    start = client.get("/api/auth/oauth/google/login", query_string={"return_to": return_to} if return_to else {})
+    start = client.get(
+        "/api/auth/oauth/google/login", query_string={"return_to": return_to} if return_to else {}
+    )
     assert start.status_code == 302, start.get_json()
-    consent = requests.get(start.headers["Location"] + "&" + urlencode(identity), allow_redirects=False, timeout=5)
+    consent = requests.get(
+        start.headers["Location"] + "&" + urlencode(identity), allow_redirects=False, timeout=5
+    )
     assert consent.status_code == 302
     callback = urlparse(consent.headers["Location"])
     return client.get(f"{callback.path}?{callback.query}")
@@ -61,7 +66,12 @@ def test_spa_sign_in_end_to_end(spa_app):
     api = spa_app.test_client()
     me = api.get("/api/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.status_code == 200 and me.get_json()["email"] == "spa@example.com"
-    assert api.post("/api/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}).status_code == 200
+    assert (
+        api.post(
+            "/api/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}
+        ).status_code
+        == 200
+    )
     user = db.session.execute(db.select(User).filter_by(google_sub="g-spa")).scalar_one()
     assert user.id == tokens["user"]["id"]
     # Once only.
@@ -90,17 +100,22 @@ def test_return_to_picks_another_allowed_front_end(spa_app):
 
 def test_return_to_outside_the_allow_list_is_refused(spa_app):
     for target in ("https://evil.example.com/steal", SPA + "/../x", "javascript:alert(1)"):
-        response = spa_app.test_client().get("/api/auth/oauth/google/login", query_string={"return_to": target})
+        response = spa_app.test_client().get(
+            "/api/auth/oauth/google/login", query_string={"return_to": target}
+        )
         assert response.status_code == 400, target
         assert "Location" not in response.headers and response.get_json()["code"] == 400
 
 
 def test_refused_sign_in_comes_back_as_an_error_without_code(spa_app):
     make_user("student", email="victim@example.com")
-    params = redirect_params(sign_in_from(spa_app.test_client(), sub="g-unv", email="victim@example.com",
-                                          email_verified="false"))
+    params = redirect_params(
+        sign_in_from(spa_app.test_client(), sub="g-unv", email="victim@example.com", email_verified="false")
+    )
     assert params["error"] == ["access_denied"] and "code" not in params
-    tampered = redirect_params(sign_in_from(spa_app.test_client(), sub="g-t", email="t@example.com", tamper="1"))
+    tampered = redirect_params(
+        sign_in_from(spa_app.test_client(), sub="g-t", email="t@example.com", tamper="1")
+    )
     assert tampered["error"] == ["sign_in_failed"] and "code" not in tampered
     assert db.session.execute(db.select(User).filter_by(email="t@example.com")).first() is None
 
@@ -122,13 +137,17 @@ def test_suspended_after_the_redirect_cannot_exchange(spa_app):
 
 
 def test_concurrent_exchanges_of_one_code_yield_one_session(spa_app):
-    code = redirect_params(sign_in_from(spa_app.test_client(), sub="g-race", email="race@example.com"))["code"][0]
+    code = redirect_params(sign_in_from(spa_app.test_client(), sub="g-race", email="race@example.com"))[
+        "code"
+    ][0]
     statuses = run_together(spa_app, [lambda: exchange(spa_app.test_client(), code).status_code] * 4)
     assert sorted(statuses) == [200, 401, 401, 401]
 
 
 def test_exchange_fails_closed_when_the_store_is_down(spa_app):
-    code = redirect_params(sign_in_from(spa_app.test_client(), sub="g-down", email="down@example.com"))["code"][0]
+    code = redirect_params(sign_in_from(spa_app.test_client(), sub="g-down", email="down@example.com"))[
+        "code"
+    ][0]
     saved = spa_app.extensions["cache"]
     spa_app.extensions["cache"] = RedisCache("redis://127.0.0.1:9/0")
     try:
@@ -149,8 +168,11 @@ def test_without_frontend_url_the_callback_still_answers_tokens(google_app):
 def test_store_down_at_the_callback_comes_back_as_temporarily_unavailable(spa_app):
     client = spa_app.test_client()
     start = client.get("/api/auth/oauth/google/login")
-    consent = requests.get(start.headers["Location"] + "&" + urlencode({"sub": "g-nostore", "email": "n@example.com"}),
-                           allow_redirects=False, timeout=5)
+    consent = requests.get(
+        start.headers["Location"] + "&" + urlencode({"sub": "g-nostore", "email": "n@example.com"}),
+        allow_redirects=False,
+        timeout=5,
+    )
     callback = urlparse(consent.headers["Location"])
     saved = spa_app.extensions["cache"]
     spa_app.extensions["cache"] = RedisCache("redis://127.0.0.1:9/0")

@@ -1,4 +1,5 @@
 """Google sign-in end to end against the project's own OpenID stand-in (discovery, code, id_token)."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -24,8 +25,11 @@ def google():
 @pytest.fixture
 def google_app(app, google):
     saved = {k: app.config[k] for k in ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "GOOGLE_DISCOVERY_URL")}
-    app.config.update(GOOGLE_CLIENT_ID="test-client", GOOGLE_CLIENT_SECRET="test-secret",
-                      GOOGLE_DISCOVERY_URL=f"{google.url}/.well-known/openid-configuration")
+    app.config.update(
+        GOOGLE_CLIENT_ID="test-client",
+        GOOGLE_CLIENT_SECRET="test-secret",
+        GOOGLE_DISCOVERY_URL=f"{google.url}/.well-known/openid-configuration",
+    )
     app.extensions.pop("authlib.integrations.flask_client", None)
     yield app
     app.config.update(saved)
@@ -53,7 +57,10 @@ def test_new_google_user_becomes_student(google_app):
     assert body["user"]["email"] == "new.learner@example.com" and body["user"]["role"] == "student"
     user = db.session.execute(db.select(User).filter_by(google_sub="g-1")).scalar_one()
     assert user.password_hash is None and user.email_verified
-    assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}).status_code == 200
+    assert (
+        client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}).status_code
+        == 200
+    )
     # Signing in again finds the same account.
     again = sign_in(google_app.test_client(), sub="g-1", email="new.learner@example.com")
     assert again.get_json()["user"]["id"] == user.id
@@ -81,7 +88,9 @@ def test_never_links_an_instructor_or_admin_account(google_app, role):
 
 def test_unverified_email_does_not_link(google_app):
     make_user("student", email="victim@example.com")
-    response = sign_in(google_app.test_client(), sub="g-3", email="victim@example.com", email_verified="false")
+    response = sign_in(
+        google_app.test_client(), sub="g-3", email="victim@example.com", email_verified="false"
+    )
     assert response.status_code == 403
     assert db.session.execute(db.select(User).filter_by(google_sub="g-3")).first() is None
 
@@ -117,8 +126,11 @@ def test_not_configured_is_503(app):
 def test_provider_unreachable_is_503(app):
     app.extensions.pop("authlib.integrations.flask_client", None)
     saved = dict(app.config)
-    app.config.update(GOOGLE_CLIENT_ID="c", GOOGLE_CLIENT_SECRET="s",
-                      GOOGLE_DISCOVERY_URL="http://127.0.0.1:9/.well-known/openid-configuration")
+    app.config.update(
+        GOOGLE_CLIENT_ID="c",
+        GOOGLE_CLIENT_SECRET="s",
+        GOOGLE_DISCOVERY_URL="http://127.0.0.1:9/.well-known/openid-configuration",
+    )
     try:
         assert app.test_client().get("/api/auth/oauth/google/login").status_code == 503
     finally:
@@ -129,8 +141,18 @@ def test_provider_unreachable_is_503(app):
 def test_standin_refuses_bad_clients(google):
     base = google.url
     assert requests.get(f"{base}/o/oauth2/v2/auth?client_id=nope", timeout=5).status_code == 401
-    assert requests.post(f"{base}/token", data={"client_id": "x", "client_secret": "y"}, timeout=5).status_code == 401
-    bad_grant = requests.post(f"{base}/token", auth=("test-client", "test-secret"),
-                              data={"grant_type": "authorization_code", "code": "nope"}, timeout=5)
+    assert (
+        requests.post(f"{base}/token", data={"client_id": "x", "client_secret": "y"}, timeout=5).status_code
+        == 401
+    )
+    bad_grant = requests.post(
+        f"{base}/token",
+        auth=("test-client", "test-secret"),
+        data={"grant_type": "authorization_code", "code": "nope"},
+        timeout=5,
+    )
     assert bad_grant.status_code == 400
-    assert requests.get(f"{base}/v1/userinfo", headers={"Authorization": "Bearer x"}, timeout=5).status_code == 401
+    assert (
+        requests.get(f"{base}/v1/userinfo", headers={"Authorization": "Bearer x"}, timeout=5).status_code
+        == 401
+    )

@@ -1,4 +1,5 @@
 """Payments API: orders at the stored price, Checkout verification, fulfilment, history, refunds."""
+
 from __future__ import annotations
 
 import logging
@@ -60,8 +61,14 @@ def test_order_is_created_at_the_stored_course_price(client, razorpay, student, 
     assert body["key_id"] == app.config["RAZORPAY_KEY_ID"] and body["reused"] is False
     assert body["order_id"].startswith("order_")
     [payment] = payments()
-    assert (payment.id, payment.status, payment.amount, payment.user_id, payment.course_id, payment.course_title) \
-        == (body["payment_id"], "created", PRICE, student.id, course.id, "Paid Python")
+    assert (
+        payment.id,
+        payment.status,
+        payment.amount,
+        payment.user_id,
+        payment.course_id,
+        payment.course_title,
+    ) == (body["payment_id"], "created", PRICE, student.id, course.id, "Paid Python")
     remote = razorpay.state.orders[body["order_id"]]
     assert remote["amount"] == PRICE and remote["receipt"] == payment.receipt and remote["currency"] == "INR"
     assert remote["notes"] == {"user_id": str(student.id), "course_id": str(course.id)}
@@ -126,8 +133,9 @@ def test_order_refuses_invisible_free_or_owned_courses(client, razorpay, student
     assert payments() == []
 
 
-@pytest.mark.parametrize("mode,status", [("html_502", 502), ("server_error", 502), ("gateway_error", 502),
-                                         ("unavailable", 502)])
+@pytest.mark.parametrize(
+    "mode,status", [("html_502", 502), ("server_error", 502), ("gateway_error", 502), ("unavailable", 502)]
+)
 def test_razorpay_errors_at_order_time_leave_no_row(client, razorpay, student, course, mode, status):
     razorpay.state.set_fault(mode)
     response = order(client, student, course.id)
@@ -184,8 +192,13 @@ def test_full_purchase_in_process(client, razorpay, student, course, eager_tasks
     assert payment.status == "paid" and payment.payment_id == checkout["razorpay_payment_id"]
     assert payment.verified_at and payment.paid_at
     [enrollment] = enrollments()
-    assert (enrollment.user_id, enrollment.course_id, enrollment.source, enrollment.payment_id, enrollment.status) \
-        == (student.id, course.id, "payment", payment.id, "active")
+    assert (
+        enrollment.user_id,
+        enrollment.course_id,
+        enrollment.source,
+        enrollment.payment_id,
+        enrollment.status,
+    ) == (student.id, course.id, "payment", payment.id, "active")
     assert db.session.get(Course, course.id).enrollment_count == 1
     assert razorpay.state.seen("GET", f"/v1/payments/{checkout['razorpay_payment_id']}") == 1
     # Verifying again is harmless, and the course cannot be bought twice.
@@ -218,8 +231,9 @@ def test_verify_hands_fulfilment_to_a_job(app, client, razorpay, student, course
     assert len(enrollments()) == 1
 
 
-@pytest.mark.parametrize("signature", ["", "zz", "g" * 64, "a" * 63, "a" * 65, "é" * 64, 123, None, ["a"],
-                                       {"x": 1}, "a" * 10000])
+@pytest.mark.parametrize(
+    "signature", ["", "zz", "g" * 64, "a" * 63, "a" * 65, "é" * 64, 123, None, ["a"], {"x": 1}, "a" * 10000]
+)
 def test_malformed_signatures_are_400(client, razorpay, student, course, signature):
     body = order(client, student, course.id).get_json()
     checkout = razorpay.state.checkout(body["order_id"])
@@ -246,8 +260,15 @@ def test_wrong_signatures_are_400(client, razorpay, student, course):
 
 
 def test_missing_or_malformed_ids_are_422(client, razorpay, student):
-    assert verify(client, student, {"razorpay_order_id": "order_x", "razorpay_payment_id": "pay_y"}).status_code == 422
-    bad = {"razorpay_order_id": "order_x'; --", "razorpay_payment_id": "pay_y", "razorpay_signature": "a" * 64}
+    assert (
+        verify(client, student, {"razorpay_order_id": "order_x", "razorpay_payment_id": "pay_y"}).status_code
+        == 422
+    )
+    bad = {
+        "razorpay_order_id": "order_x'; --",
+        "razorpay_payment_id": "pay_y",
+        "razorpay_signature": "a" * 64,
+    }
     assert verify(client, student, bad).status_code == 422
 
 
@@ -257,7 +278,9 @@ def test_another_users_order_is_404(client, razorpay, student, course):
     thief = make_user("student")
     response = verify(client, thief, checkout)
     assert response.status_code == 404
-    assert verify(client, student, {**checkout, "razorpay_order_id": "order_Unknown0000001"}).status_code == 404
+    assert (
+        verify(client, student, {**checkout, "razorpay_order_id": "order_Unknown0000001"}).status_code == 404
+    )
     assert payments()[0].payment_id is None and enrollments() == []
 
 
@@ -269,8 +292,9 @@ def test_verify_roles(client, razorpay, instructor, admin):
 
 
 @pytest.mark.parametrize("tamper", [{"amount": PRICE - 100}, {"currency": "USD"}])
-def test_amount_or_currency_mismatch_is_not_fulfilled(client, razorpay, student, course, eager_tasks, caplog, tamper,
-                                                      monkeypatch):
+def test_amount_or_currency_mismatch_is_not_fulfilled(
+    client, razorpay, student, course, eager_tasks, caplog, tamper, monkeypatch
+):
     # Alembic's logging setup (the session's migration) disables loggers that existed before it.
     monkeypatch.setattr(logging.getLogger("common.payments.service"), "disabled", False)
     body = order(client, student, course.id).get_json()
@@ -310,8 +334,11 @@ def test_verify_of_an_order_paid_with_another_payment_is_409(client, razorpay, s
     payment = buy(client, razorpay, student, course)
     from standins.razorpay import sign
 
-    other = {"razorpay_order_id": payment.order_id, "razorpay_payment_id": "pay_Other000000001",
-             "razorpay_signature": sign(f"{payment.order_id}|pay_Other000000001", "suite-key-secret")}
+    other = {
+        "razorpay_order_id": payment.order_id,
+        "razorpay_payment_id": "pay_Other000000001",
+        "razorpay_signature": sign(f"{payment.order_id}|pay_Other000000001", "suite-key-secret"),
+    }
     assert verify(client, student, other).status_code == 409
 
 
@@ -329,8 +356,17 @@ def test_history_is_own_newest_first_and_paginated(client, razorpay, student, in
     assert [i["course_id"] for i in page["items"]] == [courses[2].id, courses[1].id]
     assert 'rel="next"' in response.headers["Link"]
     item = page["items"][0]
-    assert set(item) >= {"id", "user_id", "course_id", "amount", "currency", "order_id", "payment_id", "status",
-                         "created_at"}
+    assert set(item) >= {
+        "id",
+        "user_id",
+        "course_id",
+        "amount",
+        "currency",
+        "order_id",
+        "payment_id",
+        "status",
+        "created_at",
+    }
     assert item["created_at"].endswith("Z") and item["user_id"] == student.id
 
 
@@ -338,7 +374,9 @@ def test_history_roles(client, instructor, admin):
     assert client.get("/api/payments/history").status_code == 401
     assert client.get("/api/payments/history", headers=auth_headers(instructor)).status_code == 403
     assert client.get("/api/payments/history", headers=auth_headers(admin)).status_code == 403
-    assert client.get("/api/payments/history?per_page=101", headers=auth_headers(make_user())).status_code == 422
+    assert (
+        client.get("/api/payments/history?per_page=101", headers=auth_headers(make_user())).status_code == 422
+    )
 
 
 def test_one_payment_for_its_owner_and_admins_only(client, razorpay, student, admin, course):
@@ -357,7 +395,9 @@ def refund(client, user, payment_id):
     return client.post(f"/api/admin/payments/{payment_id}/refund", headers=auth_headers(user))
 
 
-def test_admin_refund_revokes_access_and_shows_in_history(client, razorpay, student, admin, course, eager_tasks):
+def test_admin_refund_revokes_access_and_shows_in_history(
+    client, razorpay, student, admin, course, eager_tasks
+):
     payment = buy(client, razorpay, student, course)
     response = refund(client, admin, payment.id)
     assert response.status_code == 202
@@ -379,7 +419,9 @@ def test_admin_refund_revokes_access_and_shows_in_history(client, razorpay, stud
     assert order(client, student, course.id).status_code == 201
 
 
-def test_refund_pending_at_razorpay_revokes_when_processed(client, razorpay, student, admin, course, eager_tasks):
+def test_refund_pending_at_razorpay_revokes_when_processed(
+    client, razorpay, student, admin, course, eager_tasks
+):
     from common.payments.webhooks import handle_webhook_event, record_webhook
 
     payment = buy(client, razorpay, student, course)

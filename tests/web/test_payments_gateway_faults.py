@@ -1,5 +1,6 @@
 """The Razorpay stand-in answering 500s, garbage and timeouts: clean 502/503 at order time, and verified
 orders whose fulfilment hit the fault are settled later by the reconciler (issue 12)."""
+
 from __future__ import annotations
 
 import pytest
@@ -48,8 +49,9 @@ def test_order_time_faults_are_a_clean_502_or_503(app, client, razorpay, student
 
 
 @pytest.mark.parametrize("mode", [m for m, _ in FAULTS])
-def test_fulfilment_faults_leave_the_order_for_the_reconciler(app, client, razorpay, student, course, mode,
-                                                               eager_tasks):
+def test_fulfilment_faults_leave_the_order_for_the_reconciler(
+    app, client, razorpay, student, course, mode, eager_tasks
+):
     order_id = order(client, student, course).get_json()["order_id"]
     checkout = razorpay.state.checkout(order_id)
     fault(app, razorpay, mode, prefix="/v1/payments/")

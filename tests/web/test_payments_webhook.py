@@ -1,4 +1,5 @@
 """Razorpay webhooks: signatures over the raw body, store-once, and every ordering of events."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def course(instructor):
 
 @pytest.fixture
 def open_order(client, razorpay, student, course):
-    response = client.post("/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student))
+    response = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    )
     return response.get_json()["order_id"]
 
 
@@ -100,11 +103,15 @@ def test_twenty_concurrent_deliveries_over_http(client, razorpay, open_order, li
     assert db.session.get(Course, course.id).enrollment_count == 1
 
 
-def test_captured_and_order_paid_and_verify_all_settle_once(client, razorpay, open_order, student, eager_tasks):
+def test_captured_and_order_paid_and_verify_all_settle_once(
+    client, razorpay, open_order, student, eager_tasks
+):
     checkout = razorpay.state.checkout(open_order)
     deliver(client, razorpay, "payment.captured", order_id=open_order)
     deliver(client, razorpay, "order.paid", order_id=open_order)
-    assert client.post("/api/payments/verify", json=checkout, headers=auth_headers(student)).status_code == 200
+    assert (
+        client.post("/api/payments/verify", json=checkout, headers=auth_headers(student)).status_code == 200
+    )
     payment, enrollments = state()
     assert payment.status == "paid" and len(enrollments) == 1
     assert [e.status for e in events()] == ["processed", "processed"]
@@ -141,7 +148,9 @@ def test_failed_attempt_does_not_clobber_a_verified_one(client, razorpay, open_o
     razorpay.state.checkout(open_order, outcome="failed")
     # Authorized, not yet captured: whoever fulfils it (a live test worker too) leaves the order open.
     checkout = razorpay.state.checkout(open_order, outcome="authorized")
-    assert client.post("/api/payments/verify", json=checkout, headers=auth_headers(student)).status_code == 202
+    assert (
+        client.post("/api/payments/verify", json=checkout, headers=auth_headers(student)).status_code == 202
+    )
     deliver(client, razorpay, "payment.failed", order_id=open_order)
     handle_all()
     payment, _ = state()
@@ -218,14 +227,29 @@ def test_unhandled_events_and_unknown_orders_are_ignored(client, razorpay, open_
     razorpay.state.checkout(open_order, outcome="authorized")
     response = deliver(client, razorpay, "payment.authorized", order_id=open_order)
     assert response.get_json()["status"] == "ignored"
-    foreign = {"entity": "event", "event": "payment.captured", "contains": ["payment"],
-               "payload": {"payment": {"entity": {"id": "pay_Foreign0000001", "order_id": "order_NotOurs000001",
-                                                  "amount": 100, "currency": "INR", "status": "captured"}}}}
+    foreign = {
+        "entity": "event",
+        "event": "payment.captured",
+        "contains": ["payment"],
+        "payload": {
+            "payment": {
+                "entity": {
+                    "id": "pay_Foreign0000001",
+                    "order_id": "order_NotOurs000001",
+                    "amount": 100,
+                    "currency": "INR",
+                    "status": "captured",
+                }
+            }
+        },
+    }
     body, headers = razorpay.state.signed_request(foreign)
     assert post(client, body, headers).get_json()["status"] == "received"
     handle_all()
-    assert [(e.event_type, e.status) for e in events()] == [("payment.authorized", "ignored"),
-                                                             ("payment.captured", "ignored")]
+    assert [(e.event_type, e.status) for e in events()] == [
+        ("payment.authorized", "ignored"),
+        ("payment.captured", "ignored"),
+    ]
     assert "unknown order" in events()[1].error
 
 
@@ -271,11 +295,13 @@ def test_reconcile_settles_a_lost_webhook(client, razorpay, open_order, app):
     assert reconcile(older_than_seconds=0)["checked"] == 0
 
 
-def test_reconcile_marks_abandoned_failures_and_keeps_open_orders(app, client, razorpay, open_order, student,
-                                                                  instructor):
+def test_reconcile_marks_abandoned_failures_and_keeps_open_orders(
+    app, client, razorpay, open_order, student, instructor
+):
     other = make_course(instructor, price=PRICE)
-    other_order = client.post("/api/payments/order", json={"course_id": other.id},
-                              headers=auth_headers(student)).get_json()["order_id"]
+    other_order = client.post(
+        "/api/payments/order", json={"course_id": other.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     razorpay.state.checkout(other_order, outcome="failed")
     stats = reconcile(older_than_seconds=0)
     assert (stats["failed"], stats["open"]) == (1, 1)

@@ -1,5 +1,6 @@
 """Duplicate and out-of-order webhooks: every permutation of captured / order.paid / failed / refund.processed
 for one payment, each delivered twice (a replay and a re-send under a new event id), ends in one state."""
+
 from __future__ import annotations
 
 import itertools
@@ -23,8 +24,9 @@ WITH_REFUND = ("payment.captured", "order.paid", "payment.failed", "refund.proce
 def paid_at_razorpay(client, razorpay, student, instructor):
     """An order whose payment Razorpay captured; (order_id, payment_id, course_id)."""
     course = make_course(instructor, price=PRICE)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     return order_id, razorpay.state.checkout(order_id)["razorpay_payment_id"], course.id
 
 
@@ -43,7 +45,9 @@ def deliver_twice_and_handle(client, razorpay, built) -> None:
             assert client.post("/api/payments/webhook", data=body, headers=headers).status_code == 200
         body, headers = razorpay.state.signed_request(event)  # the same event again under a new id
         assert client.post("/api/payments/webhook", data=body, headers=headers).status_code == 200
-        for row in db.session.execute(select(WebhookEvent.id).where(WebhookEvent.status == "received")).scalars():
+        for row in db.session.execute(
+            select(WebhookEvent.id).where(WebhookEvent.status == "received")
+        ).scalars():
             handle_webhook_event(event_row_id=row)
 
 
@@ -55,7 +59,9 @@ def final_state(course_id):
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(WITH_REFUND)), ids="-".join)
-def test_every_order_of_the_four_events_ends_refunded_without_access(client, razorpay, paid_at_razorpay, order):
+def test_every_order_of_the_four_events_ends_refunded_without_access(
+    client, razorpay, paid_at_razorpay, order
+):
     order_id, payment_id, course_id = paid_at_razorpay
     refund = razorpay.state.create_refund(payment_id, {})  # processed at once (the stand-in's default)
     deliver_twice_and_handle(client, razorpay, build(razorpay, order, payment_id, refund["id"]))

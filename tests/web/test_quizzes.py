@@ -1,4 +1,5 @@
 """Quiz authoring and listing: every route × role, validation, and what is left in the database."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,11 +37,18 @@ def world():
     enrolled = make_user("student")
     enroll(enrolled, course)
     users = {
-        "owner": owner, "other_instructor": make_user("instructor"), "admin": make_user("admin"),
-        "enrolled": enrolled, "stranger": make_user("student"),
+        "owner": owner,
+        "other_instructor": make_user("instructor"),
+        "admin": make_user("admin"),
+        "enrolled": enrolled,
+        "stranger": make_user("student"),
     }
-    return {"course": course, "module": module, "users": users,
-            "headers": {name: auth_headers(user) for name, user in users.items()}}
+    return {
+        "course": course,
+        "module": module,
+        "users": users,
+        "headers": {name: auth_headers(user) for name, user in users.items()},
+    }
 
 
 def quiz_rows():
@@ -48,6 +56,7 @@ def quiz_rows():
 
 
 # --- GET /modules/{id}/quizzes ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("who", ["owner", "admin"])
 def test_owner_and_admin_list_with_answers(client, world, who):
@@ -76,19 +85,42 @@ def test_student_list_shows_own_standing_but_never_the_answer(client, world):
     quiz = make_quiz(world["module"], options=["a", "b"], correct_option=1, max_attempts=3)
     student = world["users"]["enrolled"]
     for selected, correct in ((0, False), (1, True)):
-        db.session.add(QuizResult(quiz_id=quiz.id, user_id=student.id, module_id=quiz.module_id,
-                                  course_id=quiz.course_id, selected_option=selected, is_correct=correct,
-                                  correct_option=1))
+        db.session.add(
+            QuizResult(
+                quiz_id=quiz.id,
+                user_id=student.id,
+                module_id=quiz.module_id,
+                course_id=quiz.course_id,
+                selected_option=selected,
+                is_correct=correct,
+                correct_option=1,
+            )
+        )
     # Someone else's attempts do not count towards this student's standing.
     other = world["users"]["stranger"]
-    db.session.add(QuizResult(quiz_id=quiz.id, user_id=other.id, module_id=quiz.module_id,
-                              course_id=quiz.course_id, selected_option=0, is_correct=False, correct_option=1))
+    db.session.add(
+        QuizResult(
+            quiz_id=quiz.id,
+            user_id=other.id,
+            module_id=quiz.module_id,
+            course_id=quiz.course_id,
+            selected_option=0,
+            is_correct=False,
+            correct_option=1,
+        )
+    )
     db.session.commit()
-    body = client.get(f"/api/modules/{world['module'].id}/quizzes",
-                      headers=world["headers"]["enrolled"]).get_json()
+    body = client.get(
+        f"/api/modules/{world['module'].id}/quizzes", headers=world["headers"]["enrolled"]
+    ).get_json()
     assert not find_key(body, "correct_option")
     item = next(q for q in body["items"] if q["id"] == quiz.id)
-    assert (item["attempts_used"], item["attempts_left"], item["passed"], item["max_attempts"]) == (2, 1, True, 3)
+    assert (item["attempts_used"], item["attempts_left"], item["passed"], item["max_attempts"]) == (
+        2,
+        1,
+        True,
+        3,
+    )
     others = [q for q in body["items"] if q["id"] != quiz.id]
     assert all(q["attempts_used"] == 0 and not q["passed"] for q in others)
 
@@ -117,8 +149,10 @@ def test_list_unknown_module_is_404(client, world):
     assert resp.status_code == 404 and resp.get_json()["code"] == 404
 
 
-@pytest.mark.parametrize("who, status", [("owner", 200), ("admin", 200), ("other_instructor", 404),
-                                         ("enrolled", 404), ("stranger", 404)])
+@pytest.mark.parametrize(
+    "who, status",
+    [("owner", 200), ("admin", 200), ("other_instructor", 404), ("enrolled", 404), ("stranger", 404)],
+)
 def test_list_of_an_unpublished_course(client, world, who, status):
     world["course"].status = "draft"
     db.session.commit()
@@ -143,11 +177,18 @@ def test_list_is_ordered_by_position_and_paginated(client, world):
 
 # --- POST /modules/{id}/quizzes --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("who", ["owner", "admin"])
 def test_create_quiz(client, world, who):
-    payload = {"question": "  Capital of France?  ", "options": [" Paris ", "Lyon", "Nice"],
-               "correct_option": 0, "max_attempts": 2}
-    resp = client.post(f"/api/modules/{world['module'].id}/quizzes", json=payload, headers=world["headers"][who])
+    payload = {
+        "question": "  Capital of France?  ",
+        "options": [" Paris ", "Lyon", "Nice"],
+        "correct_option": 0,
+        "max_attempts": 2,
+    }
+    resp = client.post(
+        f"/api/modules/{world['module'].id}/quizzes", json=payload, headers=world["headers"][who]
+    )
     assert resp.status_code == 201
     body = resp.get_json()
     assert body["question"] == "Capital of France?" and body["options"] == ["Paris", "Lyon", "Nice"]
@@ -156,35 +197,45 @@ def test_create_quiz(client, world, who):
     assert body["created_at"].endswith("Z")
     row = db.session.get(Quiz, body["id"])
     assert (row.question, row.options, row.correct_option, row.max_attempts, row.course_id) == (
-        "Capital of France?", ["Paris", "Lyon", "Nice"], 0, 2, world["course"].id)
+        "Capital of France?",
+        ["Paris", "Lyon", "Nice"],
+        0,
+        2,
+        world["course"].id,
+    )
 
 
 def test_create_with_position_and_unlimited_attempts(client, world):
     payload = {**VALID, "position": 7, "max_attempts": None}
-    body = client.post(f"/api/modules/{world['module'].id}/quizzes", json=payload,
-                       headers=world["headers"]["owner"]).get_json()
+    body = client.post(
+        f"/api/modules/{world['module'].id}/quizzes", json=payload, headers=world["headers"]["owner"]
+    ).get_json()
     assert body["position"] == 7 and body["max_attempts"] is None
 
 
 def test_create_first_quiz_of_an_empty_module_is_position_0(client):
     owner = make_user("instructor")
     course = make_course(owner, quizzes=0)
-    body = client.post(f"/api/modules/{course.modules[0].id}/quizzes", json=VALID,
-                       headers=auth_headers(owner)).get_json()
+    body = client.post(
+        f"/api/modules/{course.modules[0].id}/quizzes", json=VALID, headers=auth_headers(owner)
+    ).get_json()
     assert body["position"] == 0
 
 
 @pytest.mark.parametrize("count", [2, 10])
 def test_create_accepts_2_to_10_options(client, world, count):
     payload = {**VALID, "options": [f"option {i}" for i in range(count)], "correct_option": count - 1}
-    resp = client.post(f"/api/modules/{world['module'].id}/quizzes", json=payload,
-                       headers=world["headers"]["owner"])
+    resp = client.post(
+        f"/api/modules/{world['module'].id}/quizzes", json=payload, headers=world["headers"]["owner"]
+    )
     assert resp.status_code == 201 and len(resp.get_json()["options"]) == count
 
 
 @pytest.mark.parametrize("who, status", [("other_instructor", 403), ("enrolled", 403), ("stranger", 403)])
 def test_create_refused(client, world, who, status):
-    resp = client.post(f"/api/modules/{world['module'].id}/quizzes", json=VALID, headers=world["headers"][who])
+    resp = client.post(
+        f"/api/modules/{world['module'].id}/quizzes", json=VALID, headers=world["headers"][who]
+    )
     assert resp.status_code == status
     assert len(quiz_rows()) == 2
 
@@ -196,8 +247,9 @@ def test_create_anonymous_is_401(client, world):
 def test_create_on_someone_elses_draft_course_is_404(client, world):
     world["course"].status = "pending"
     db.session.commit()
-    resp = client.post(f"/api/modules/{world['module'].id}/quizzes", json=VALID,
-                       headers=world["headers"]["other_instructor"])
+    resp = client.post(
+        f"/api/modules/{world['module'].id}/quizzes", json=VALID, headers=world["headers"]["other_instructor"]
+    )
     assert resp.status_code == 404
 
 
@@ -237,30 +289,39 @@ BAD_CREATES = {
 
 @pytest.mark.parametrize("payload", BAD_CREATES.values(), ids=BAD_CREATES.keys())
 def test_create_rejects_bad_input_with_422(client, world, payload):
-    resp = client.post(f"/api/modules/{world['module'].id}/quizzes", json=payload,
-                       headers=world["headers"]["owner"])
+    resp = client.post(
+        f"/api/modules/{world['module'].id}/quizzes", json=payload, headers=world["headers"]["owner"]
+    )
     assert resp.status_code == 422
     assert resp.get_json()["errors"]
     assert len(quiz_rows()) == 2
 
 
 def test_create_with_a_non_json_body_is_a_clear_4xx(client, world):
-    resp = client.post(f"/api/modules/{world['module'].id}/quizzes", data="not json",
-                       headers={**world["headers"]["owner"], "Content-Type": "application/json"})
+    resp = client.post(
+        f"/api/modules/{world['module'].id}/quizzes",
+        data="not json",
+        headers={**world["headers"]["owner"], "Content-Type": "application/json"},
+    )
     assert resp.status_code in (400, 422)
-    resp = client.post(f"/api/modules/{world['module'].id}/quizzes", json=[1, 2],
-                       headers=world["headers"]["owner"])
+    resp = client.post(
+        f"/api/modules/{world['module'].id}/quizzes", json=[1, 2], headers=world["headers"]["owner"]
+    )
     assert resp.status_code in (400, 422)
     assert len(quiz_rows()) == 2
 
 
 # --- PATCH /quizzes/{id} ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("who", ["owner", "admin"])
 def test_update_quiz(client, world, who):
     quiz = quiz_rows()[0]
-    resp = client.patch(f"/api/quizzes/{quiz.id}", json={"question": " New? ", "max_attempts": 4, "position": 9},
-                        headers=world["headers"][who])
+    resp = client.patch(
+        f"/api/quizzes/{quiz.id}",
+        json={"question": " New? ", "max_attempts": 4, "position": 9},
+        headers=world["headers"][who],
+    )
     assert resp.status_code == 200
     body = resp.get_json()
     assert (body["question"], body["max_attempts"], body["position"]) == ("New?", 4, 9)
@@ -271,20 +332,26 @@ def test_update_quiz(client, world, who):
 
 def test_update_to_unlimited_attempts(client, world):
     quiz = make_quiz(world["module"], max_attempts=2)
-    resp = client.patch(f"/api/quizzes/{quiz.id}", json={"max_attempts": None}, headers=world["headers"]["owner"])
+    resp = client.patch(
+        f"/api/quizzes/{quiz.id}", json={"max_attempts": None}, headers=world["headers"]["owner"]
+    )
     assert resp.status_code == 200 and resp.get_json()["max_attempts"] is None
 
 
 def test_update_options_keeping_the_answer_in_range(client, world):
     quiz = make_quiz(world["module"], options=["a", "b", "c"], correct_option=1)
-    resp = client.patch(f"/api/quizzes/{quiz.id}", json={"options": ["A", "B"]}, headers=world["headers"]["owner"])
+    resp = client.patch(
+        f"/api/quizzes/{quiz.id}", json={"options": ["A", "B"]}, headers=world["headers"]["owner"]
+    )
     assert resp.status_code == 200
     assert resp.get_json()["options"] == ["A", "B"] and resp.get_json()["correct_option"] == 1
 
 
 def test_update_options_that_orphan_the_answer_is_422(client, world):
     quiz = make_quiz(world["module"], options=["a", "b", "c"], correct_option=2)
-    resp = client.patch(f"/api/quizzes/{quiz.id}", json={"options": ["a", "b"]}, headers=world["headers"]["owner"])
+    resp = client.patch(
+        f"/api/quizzes/{quiz.id}", json={"options": ["a", "b"]}, headers=world["headers"]["owner"]
+    )
     assert resp.status_code == 422
     assert "correct_option" in resp.get_json()["errors"]["json"]
     db.session.expire_all()
@@ -293,8 +360,11 @@ def test_update_options_that_orphan_the_answer_is_422(client, world):
 
 def test_update_options_with_a_new_answer(client, world):
     quiz = make_quiz(world["module"], options=["a", "b", "c"], correct_option=2)
-    resp = client.patch(f"/api/quizzes/{quiz.id}", json={"options": ["a", "b"], "correct_option": 0},
-                        headers=world["headers"]["owner"])
+    resp = client.patch(
+        f"/api/quizzes/{quiz.id}",
+        json={"options": ["a", "b"], "correct_option": 0},
+        headers=world["headers"]["owner"],
+    )
     assert resp.status_code == 200
     db.session.expire_all()
     assert quiz.options == ["a", "b"] and quiz.correct_option == 0
@@ -324,13 +394,19 @@ def test_update_rejects_bad_input_with_422(client, world, payload):
     assert resp.status_code == 422
     db.session.expire_all()
     assert (quiz.question, quiz.options, quiz.correct_option, quiz.max_attempts) == (
-        "Q1?", ["yes", "no", "maybe"], 0, None)
+        "Q1?",
+        ["yes", "no", "maybe"],
+        0,
+        None,
+    )
 
 
 @pytest.mark.parametrize("who", ["other_instructor", "enrolled", "stranger"])
 def test_update_refused_with_403(client, world, who):
     quiz = quiz_rows()[0]
-    resp = client.patch(f"/api/quizzes/{quiz.id}", json={"question": "Hacked?"}, headers=world["headers"][who])
+    resp = client.patch(
+        f"/api/quizzes/{quiz.id}", json={"question": "Hacked?"}, headers=world["headers"][who]
+    )
     assert resp.status_code == 403
     db.session.expire_all()
     assert quiz.question == "Q1?"
@@ -342,44 +418,74 @@ def test_update_anonymous_is_401(client, world):
 
 def test_update_unknown_or_invisible_quiz_is_404(client, world):
     headers = world["headers"]
-    assert client.patch("/api/quizzes/999999", json={"question": "x"}, headers=headers["owner"]).status_code == 404
+    assert (
+        client.patch("/api/quizzes/999999", json={"question": "x"}, headers=headers["owner"]).status_code
+        == 404
+    )
     world["course"].status = "draft"
     db.session.commit()
     quiz = quiz_rows()[0]
-    resp = client.patch(f"/api/quizzes/{quiz.id}", json={"question": "x"}, headers=headers["other_instructor"])
+    resp = client.patch(
+        f"/api/quizzes/{quiz.id}", json={"question": "x"}, headers=headers["other_instructor"]
+    )
     assert resp.status_code == 404
-    assert client.patch(f"/api/quizzes/{quiz.id}", json={"question": "x"},
-                        headers=headers["owner"]).status_code == 200
+    assert (
+        client.patch(f"/api/quizzes/{quiz.id}", json={"question": "x"}, headers=headers["owner"]).status_code
+        == 200
+    )
 
 
 def test_editing_after_attempts_keeps_recorded_results(client, world):
     # One attempt allowed, so the (wrong) attempt reveals the answer of its time.
     quiz = make_quiz(world["module"], options=["red", "green", "blue"], correct_option=0, max_attempts=1)
     student = world["headers"]["enrolled"]
-    assert client.post(f"/api/quizzes/{quiz.id}/attempts", json={"selected_option": 2},
-                       headers=student).status_code == 201
-    resp = client.patch(f"/api/quizzes/{quiz.id}", json={"options": ["cyan", "magenta"], "correct_option": 1},
-                        headers=world["headers"]["owner"])
+    assert (
+        client.post(
+            f"/api/quizzes/{quiz.id}/attempts", json={"selected_option": 2}, headers=student
+        ).status_code
+        == 201
+    )
+    resp = client.patch(
+        f"/api/quizzes/{quiz.id}",
+        json={"options": ["cyan", "magenta"], "correct_option": 1},
+        headers=world["headers"]["owner"],
+    )
     assert resp.status_code == 200
     results = client.get(f"/api/me/quiz-results?quiz_id={quiz.id}", headers=student).get_json()["items"]
     assert [(r["selected_option"], r["is_correct"], r["correct_option"]) for r in results] == [(2, False, 0)]
     row = db.session.execute(select(QuizResult)).scalar_one()
     assert (row.selected_option, row.is_correct, row.correct_option) == (2, False, 0)
     # New attempts (once more are allowed) are judged against the edited quiz.
-    assert client.patch(f"/api/quizzes/{quiz.id}", json={"max_attempts": 3},
-                        headers=world["headers"]["owner"]).status_code == 200
-    body = client.post(f"/api/quizzes/{quiz.id}/attempts", json={"selected_option": 1}, headers=student).get_json()
+    assert (
+        client.patch(
+            f"/api/quizzes/{quiz.id}", json={"max_attempts": 3}, headers=world["headers"]["owner"]
+        ).status_code
+        == 200
+    )
+    body = client.post(
+        f"/api/quizzes/{quiz.id}/attempts", json={"selected_option": 1}, headers=student
+    ).get_json()
     assert body["is_correct"] is True and body["correct_option"] == 1
 
 
 # --- DELETE /quizzes/{id} --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("who", ["owner", "admin"])
 def test_delete_quiz_removes_it_and_its_attempts(client, world, who):
     quiz = quiz_rows()[0]
     student = world["users"]["enrolled"]
-    db.session.add(QuizResult(quiz_id=quiz.id, user_id=student.id, module_id=quiz.module_id,
-                              course_id=quiz.course_id, selected_option=1, is_correct=False, correct_option=0))
+    db.session.add(
+        QuizResult(
+            quiz_id=quiz.id,
+            user_id=student.id,
+            module_id=quiz.module_id,
+            course_id=quiz.course_id,
+            selected_option=1,
+            is_correct=False,
+            correct_option=0,
+        )
+    )
     db.session.commit()
     quiz_id = quiz.id
     resp = client.delete(f"/api/quizzes/{quiz_id}", headers=world["headers"][who])
@@ -390,9 +496,17 @@ def test_delete_quiz_removes_it_and_its_attempts(client, world, who):
     assert [q.question for q in quiz_rows()] == ["Q2?"]
     entry = db.session.execute(select(AuditLog)).scalar_one()
     assert (entry.actor_id, entry.action, entry.object_type, entry.object_id) == (
-        world["users"][who].id, "quiz.delete", "quiz", str(quiz_id))
-    assert entry.detail == {"question": "Q1?", "module_id": world["module"].id, "course_id": world["course"].id,
-                            "attempts": 1}
+        world["users"][who].id,
+        "quiz.delete",
+        "quiz",
+        str(quiz_id),
+    )
+    assert entry.detail == {
+        "question": "Q1?",
+        "module_id": world["module"].id,
+        "course_id": world["course"].id,
+        "attempts": 1,
+    }
     assert client.delete(f"/api/quizzes/{quiz_id}", headers=world["headers"][who]).status_code == 404
 
 
@@ -409,6 +523,9 @@ def test_delete_anonymous_is_401_and_invisible_is_404(client, world):
     assert client.delete(f"/api/quizzes/{quiz.id}").status_code == 401
     world["course"].status = "rejected"
     db.session.commit()
-    assert client.delete(f"/api/quizzes/{quiz.id}", headers=world["headers"]["other_instructor"]).status_code == 404
+    assert (
+        client.delete(f"/api/quizzes/{quiz.id}", headers=world["headers"]["other_instructor"]).status_code
+        == 404
+    )
     assert client.delete("/api/quizzes/999999", headers=world["headers"]["owner"]).status_code == 404
     assert len(quiz_rows()) == 2

@@ -1,4 +1,5 @@
 """Quiz attempts and results: roles, limits, XP exactly once (also under concurrency), completion."""
+
 from __future__ import annotations
 
 
@@ -24,12 +25,20 @@ def setup():
     quiz = make_quiz(module, options=["red", "green", "blue"], correct_option=1)
     student = make_user("student")
     enroll(student, course)
-    return {"owner": owner, "course": course, "module": module, "quiz": quiz, "student": student,
-            "headers": auth_headers(student)}
+    return {
+        "owner": owner,
+        "course": course,
+        "module": module,
+        "quiz": quiz,
+        "student": student,
+        "headers": auth_headers(student),
+    }
 
 
 def attempt(client, quiz_id, headers, selected=1):
-    return client.post(f"/api/quizzes/{quiz_id}/attempts", json={"selected_option": selected}, headers=headers)
+    return client.post(
+        f"/api/quizzes/{quiz_id}/attempts", json={"selected_option": selected}, headers=headers
+    )
 
 
 def result_count() -> int:
@@ -56,7 +65,11 @@ def test_wrong_answer_is_recorded_without_revealing_the_answer(client, setup):
     assert body["timestamp"].endswith("Z") and isinstance(body["id"], int)
     row = db.session.get(QuizResult, body["id"])
     assert (row.user_id, row.quiz_id, row.module_id, row.course_id) == (
-        setup["student"].id, setup["quiz"].id, setup["module"].id, setup["course"].id)
+        setup["student"].id,
+        setup["quiz"].id,
+        setup["module"].id,
+        setup["course"].id,
+    )
     assert (row.selected_option, row.is_correct, row.correct_option) == (2, False, 1)
     assert xp_events(setup["student"].id) == [] and xp_total(setup["student"].id) == 0
 
@@ -69,7 +82,8 @@ def test_first_correct_answer_awards_xp_once(client, setup):
     assert again["is_correct"] is True and again["xp_awarded"] == 0 and again["attempts_used"] == 2
     events = xp_events(student_id)
     assert [(e.type, e.points, e.source_id, e.course_id, e.domain) for e in events] == [
-        ("quiz_pass", 20, setup["quiz"].id, setup["course"].id, "data-science")]
+        ("quiz_pass", 20, setup["quiz"].id, setup["course"].id, "data-science")
+    ]
     assert xp_total(student_id) == 20 and result_count() == 2
 
 
@@ -83,8 +97,11 @@ def test_wrong_then_right_keeps_passed_and_later_wrong_answers_do_not_unpass(cli
 
 @pytest.mark.parametrize("role", ["owner", "admin", "other_instructor", "stranger"])
 def test_attempt_refused_with_403_for_anyone_but_enrolled_students(client, setup, role):
-    user = setup["owner"] if role == "owner" else make_user(
-        {"admin": "admin", "other_instructor": "instructor", "stranger": "student"}[role])
+    user = (
+        setup["owner"]
+        if role == "owner"
+        else make_user({"admin": "admin", "other_instructor": "instructor", "stranger": "student"}[role])
+    )
     resp = attempt(client, setup["quiz"].id, auth_headers(user))
     assert resp.status_code == 403
     assert not find_key(resp.get_json(), "correct_option") and "is_correct" not in resp.get_json()
@@ -142,8 +159,11 @@ def test_bad_selected_option_is_422_and_stores_nothing(client, setup, payload):
 
 
 def test_attempt_with_a_non_json_body_is_a_clear_4xx(client, setup):
-    resp = client.post(f"/api/quizzes/{setup['quiz'].id}/attempts", data="{",
-                       headers={**setup["headers"], "Content-Type": "application/json"})
+    resp = client.post(
+        f"/api/quizzes/{setup['quiz'].id}/attempts",
+        data="{",
+        headers={**setup["headers"], "Content-Type": "application/json"},
+    )
     assert resp.status_code in (400, 422) and result_count() == 0
 
 
@@ -177,9 +197,11 @@ def test_limit_is_checked_before_the_option_is_judged(client, setup):
 
 def _race(app, quiz_id, headers, selected, threads=8):
     """Fire `threads` identical attempts at the same moment, each from its own thread and app context."""
+
     def attempt_once():
-        resp = app.test_client().post(f"/api/quizzes/{quiz_id}/attempts", json={"selected_option": selected},
-                                      headers=headers)
+        resp = app.test_client().post(
+            f"/api/quizzes/{quiz_id}/attempts", json={"selected_option": selected}, headers=headers
+        )
         return resp.status_code, resp.get_json()
 
     return run_together(app, [attempt_once] * threads)
@@ -207,6 +229,7 @@ def test_concurrent_attempts_never_exceed_max_attempts(app, setup):
 
 # --- GET /me/quiz-results --------------------------------------------------------------------
 
+
 def test_results_are_own_newest_first_and_filterable(client, setup):
     course, module, quiz, headers = setup["course"], setup["module"], setup["quiz"], setup["headers"]
     other_module_quiz = make_quiz(course.modules[0], question="Same module, second quiz")
@@ -214,9 +237,11 @@ def test_results_are_own_newest_first_and_filterable(client, setup):
     enroll(setup["student"], second_course)
     far_module = second_course.modules[1]
     far_quiz_id = db.session.execute(select(Quiz.id).where(Quiz.module_id == far_module.id)).scalar_one()
-    ids = [attempt(client, quiz.id, headers, 0).get_json()["id"],
-           attempt(client, other_module_quiz.id, headers, 0).get_json()["id"],
-           attempt(client, far_quiz_id, headers, 0).get_json()["id"]]
+    ids = [
+        attempt(client, quiz.id, headers, 0).get_json()["id"],
+        attempt(client, other_module_quiz.id, headers, 0).get_json()["id"],
+        attempt(client, far_quiz_id, headers, 0).get_json()["id"],
+    ]
     # A classmate's attempt never shows up.
     classmate = make_user("student")
     enroll(classmate, course)
@@ -235,10 +260,22 @@ def test_results_are_own_newest_first_and_filterable(client, setup):
     assert ids_for(f"?course_id={course.id}&quiz_id={far_quiz_id}") == []
     assert ids_for("?course_id=999999") == []
     item = client.get("/api/me/quiz-results", headers=headers).get_json()["items"][-1]
-    assert set(item) == {"id", "quiz_id", "module_id", "course_id", "selected_option", "is_correct",
-                         "correct_option", "timestamp"}
+    assert set(item) == {
+        "id",
+        "quiz_id",
+        "module_id",
+        "course_id",
+        "selected_option",
+        "is_correct",
+        "correct_option",
+        "timestamp",
+    }
     assert (item["quiz_id"], item["selected_option"], item["is_correct"], item["correct_option"]) == (
-        quiz.id, 0, False, None)  # not passed, attempts unlimited: the answer stays hidden
+        quiz.id,
+        0,
+        False,
+        None,
+    )  # not passed, attempts unlimited: the answer stays hidden
 
 
 def test_results_are_paginated(client, setup):
@@ -271,6 +308,7 @@ def test_results_empty_for_a_new_student(client, setup):
 
 # --- course completion -----------------------------------------------------------------------
 
+
 def _finish_lessons(student, course):
     for lesson in db.session.execute(select(Lesson).where(Lesson.course_id == course.id)).scalars():
         db.session.add(LessonProgress(user_id=student.id, lesson_id=lesson.id, course_id=course.id))
@@ -279,8 +317,11 @@ def _finish_lessons(student, course):
 
 def _completed_at(student, course):
     db.session.expire_all()
-    return db.session.execute(select(Enrollment.completed_at).where(
-        Enrollment.user_id == student.id, Enrollment.course_id == course.id)).scalar_one()
+    return db.session.execute(
+        select(Enrollment.completed_at).where(
+            Enrollment.user_id == student.id, Enrollment.course_id == course.id
+        )
+    ).scalar_one()
 
 
 def test_correct_final_quiz_after_all_lessons_completes_the_course(client, setup):

@@ -1,5 +1,6 @@
 """A quiz's correct_option is revealed only after a correct attempt or when no attempts are left,
 in the attempt's answer and in /me/quiz-results alike (so max_attempts really limits guessing)."""
+
 from __future__ import annotations
 
 from common.db import db
@@ -17,13 +18,17 @@ def _setup(max_attempts):
 
 
 def _attempt(client, quiz, headers, option):
-    response = client.post(f"/api/quizzes/{quiz.id}/attempts", json={"selected_option": option}, headers=headers)
+    response = client.post(
+        f"/api/quizzes/{quiz.id}/attempts", json={"selected_option": option}, headers=headers
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
 
 def _listed(client, headers):
-    return [r["correct_option"] for r in client.get("/api/me/quiz-results", headers=headers).get_json()["items"]]
+    return [
+        r["correct_option"] for r in client.get("/api/me/quiz-results", headers=headers).get_json()["items"]
+    ]
 
 
 def test_wrong_answers_hide_it_until_the_last_attempt(client):
@@ -53,7 +58,9 @@ def test_unlimited_attempts_never_reveal_on_a_wrong_answer(client):
 
 def test_revealing_one_quiz_keeps_another_hidden(client):
     quiz, headers = _setup(max_attempts=1)
-    other = make_quiz(db.session.get(Module, quiz.module_id), options=["x", "y"], correct_option=1, max_attempts=5)
+    other = make_quiz(
+        db.session.get(Module, quiz.module_id), options=["x", "y"], correct_option=1, max_attempts=5
+    )
     _attempt(client, quiz, headers, 0)
     _attempt(client, other, headers, 0)
     assert _listed(client, headers) == [None, 2]

@@ -1,4 +1,5 @@
 """Rate limits live in Redis: strict on auth routes, shared by every app instance, 429 + Retry-After."""
+
 from __future__ import annotations
 
 from web.app import create_app

@@ -1,5 +1,6 @@
 """Redis lost, stopped or hung, on a private redis-server (never the suite's): revocations survive, the
 public catalogue and auth keep answering from PostgreSQL, limits fall back to memory, all recovers."""
+
 from __future__ import annotations
 
 import time
@@ -70,15 +71,24 @@ def test_revocations_survive_redis_restarting_empty(private_redis, student):
     from tests.conftest import TEST_REDIS_URL
     from web.app import create_app
 
-    app = create_app({"REDIS_URL": private_redis.url, "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
-                      "REDIS_BREAKER_SECONDS": 0.1})
+    app = create_app(
+        {
+            "REDIS_URL": private_redis.url,
+            "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
+            "REDIS_BREAKER_SECONDS": 0.1,
+        }
+    )
     client = app.test_client()
     with app.app_context():
         logged_out = login(client, student.email).get_json()
         assert client.post("/api/auth/logout", headers=bearer(logged_out["access_token"])).status_code == 200
         logged_out_by_refresh = login(client, student.email).get_json()
-        assert client.post("/api/auth/logout/refresh",
-                           headers=bearer(logged_out_by_refresh["refresh_token"])).status_code == 200
+        assert (
+            client.post(
+                "/api/auth/logout/refresh", headers=bearer(logged_out_by_refresh["refresh_token"])
+            ).status_code
+            == 200
+        )
         rotated = login(client, student.email).get_json()
         current = client.post("/api/auth/refresh", headers=bearer(rotated["refresh_token"])).get_json()
         alive = login(client, student.email).get_json()
@@ -99,7 +109,9 @@ def test_revocations_survive_redis_restarting_empty(private_redis, student):
         assert private_redis.client().get("auth:epoch") is not None
         renewed = client.post("/api/auth/refresh", headers=bearer(alive["refresh_token"]))
         assert renewed.status_code == 200
-        assert client.get("/api/auth/me", headers=bearer(renewed.get_json()["access_token"])).status_code == 200
+        assert (
+            client.get("/api/auth/me", headers=bearer(renewed.get_json()["access_token"])).status_code == 200
+        )
 
 
 def test_redis_stopped_mid_run_then_restarted(private_redis, restore_limiter, student, admin, instructor):
@@ -109,8 +121,13 @@ def test_redis_stopped_mid_run_then_restarted(private_redis, restore_limiter, st
 
     course = make_course(instructor, title="Kept in PostgreSQL")
     victim = make_user("student")
-    app = create_app({"REDIS_URL": private_redis.url, "RATELIMIT_STORAGE_URI": private_redis.url,
-                      "REDIS_BREAKER_SECONDS": 0.1})
+    app = create_app(
+        {
+            "REDIS_URL": private_redis.url,
+            "RATELIMIT_STORAGE_URI": private_redis.url,
+            "REDIS_BREAKER_SECONDS": 0.1,
+        }
+    )
     client = app.test_client()
     with app.app_context():
         session = login(client, student.email).get_json()
@@ -121,7 +138,9 @@ def test_redis_stopped_mid_run_then_restarted(private_redis, restore_limiter, st
         private_redis.stop()
         # The public catalogue answers from PostgreSQL.
         listing = client.get("/api/courses")
-        assert listing.status_code == 200 and [c["title"] for c in listing.get_json()["items"]] == [course.title]
+        assert listing.status_code == 200 and [c["title"] for c in listing.get_json()["items"]] == [
+            course.title
+        ]
         assert client.get(f"/api/courses/{course.id}").status_code == 200
         # Token checks answer from PostgreSQL, the truth: valid, logged out and suspended all correct.
         assert client.get("/api/auth/me", headers=bearer(session["access_token"])).status_code == 200
@@ -147,12 +166,19 @@ def test_redis_stopped_mid_run_then_restarted(private_redis, restore_limiter, st
         assert client.get("/api/auth/me", headers=victim_headers).status_code == 403
         renewed = client.post("/api/auth/refresh", headers=bearer(session["refresh_token"]))
         assert renewed.status_code == 200
-        assert client.get("/api/auth/me", headers=bearer(renewed.get_json()["access_token"])).status_code == 200
+        assert (
+            client.get("/api/auth/me", headers=bearer(renewed.get_json()["access_token"])).status_code == 200
+        )
         # The cache fills again and the limiter returns to Redis, without restarting the app.
         assert client.get("/api/courses").status_code == 200
         assert private_redis.client().keys("catalog*")
-        _wait_until(lambda: client.get("/api/courses").status_code == 200
-                    and bool(private_redis.client().keys("LIMITS:*")), "the limiter writing to Redis again")
+        _wait_until(
+            lambda: (
+                client.get("/api/courses").status_code == 200
+                and bool(private_redis.client().keys("LIMITS:*"))
+            ),
+            "the limiter writing to Redis again",
+        )
 
 
 def test_hung_redis_costs_one_connection_then_requests_skip_it(restore_limiter, student, instructor):
@@ -161,9 +187,15 @@ def test_hung_redis_costs_one_connection_then_requests_skip_it(restore_limiter, 
     make_course(instructor)
     cache_server, limit_server = HungServer(), HungServer()
     try:
-        app = create_app({"REDIS_URL": cache_server.url, "RATELIMIT_STORAGE_URI": limit_server.url,
-                          "REDIS_SOCKET_TIMEOUT": 0.2, "REDIS_CONNECT_TIMEOUT": 0.2,
-                          "REDIS_BREAKER_SECONDS": 300})
+        app = create_app(
+            {
+                "REDIS_URL": cache_server.url,
+                "RATELIMIT_STORAGE_URI": limit_server.url,
+                "REDIS_SOCKET_TIMEOUT": 0.2,
+                "REDIS_CONNECT_TIMEOUT": 0.2,
+                "REDIS_BREAKER_SECONDS": 300,
+            }
+        )
         client = app.test_client()
         with app.app_context():
             from common.accounts import tokens
@@ -177,7 +209,9 @@ def test_hung_redis_costs_one_connection_then_requests_skip_it(restore_limiter, 
             # The limiter gave up on its store after one attempt too (it re-probes with backoff).
             assert 1 <= limit_server.connections <= 3
             limit = int(app.config["RATELIMIT_AUTH"].split()[0])
-            codes = [login(client, "nobody@example.com", "wrong-password").status_code for _ in range(limit + 2)]
+            codes = [
+                login(client, "nobody@example.com", "wrong-password").status_code for _ in range(limit + 2)
+            ]
             assert codes[-1] == 429 and codes.count(401) == limit
     finally:
         cache_server.close()

@@ -1,4 +1,5 @@
 """Cache-Control on token and authenticated answers, HSTS, X-Forwarded-Proto only through ProxyFix."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,10 +12,13 @@ def test_token_responses_are_no_store(client):
     login = client.post("/api/auth/login", json={"email": "c@example.com", "password": PASSWORD})
     assert login.status_code == 200 and "access_token" in login.get_json()
     assert login.headers["Cache-Control"] == "no-store" and login.headers["Pragma"] == "no-cache"
-    register = client.post("/api/auth/register", json={"email": "d@example.com", "password": PASSWORD, "name": "D"})
+    register = client.post(
+        "/api/auth/register", json={"email": "d@example.com", "password": PASSWORD, "name": "D"}
+    )
     assert register.status_code == 201 and register.headers["Cache-Control"] == "no-store"
-    refresh = client.post("/api/auth/refresh",
-                          headers={"Authorization": f"Bearer {login.get_json()['refresh_token']}"})
+    refresh = client.post(
+        "/api/auth/refresh", headers={"Authorization": f"Bearer {login.get_json()['refresh_token']}"}
+    )
     assert refresh.status_code == 200 and refresh.headers["Cache-Control"] == "no-store"
     # Even a refused login: nothing under /api/auth is cacheable.
     bad = client.post("/api/auth/login", json={"email": "c@example.com", "password": "wrong password"})
@@ -61,5 +65,7 @@ def test_hsts_on_https_only_and_forwarded_proto_needs_proxy_fix(https_app):
 
 def test_forwarded_proto_through_proxy_fix(https_app):
     client = https_app(PROXY_FIX_HOPS=1).test_client()
-    response = client.get("/api/health", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    response = client.get(
+        "/api/health", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    )
     assert response.status_code == 200 and "Strict-Transport-Security" in response.headers

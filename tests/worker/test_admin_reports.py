@@ -1,5 +1,6 @@
 """Reports end to end with the real Celery worker: request, poll, download, parse CSV and XLSX, compare with
 the database row by row; progress on a large export; expiry by the beat task."""
+
 from __future__ import annotations
 
 import csv
@@ -68,10 +69,28 @@ def _expected_enrollments() -> list[list[str]]:
     for e in db.session.execute(select(Enrollment).order_by(Enrollment.id)).scalars():
         user = db.session.get(User, e.user_id)
         payment = db.session.get(Payment, e.payment_id) if e.payment_id else None
-        rows.append([str(v) for v in (
-            e.id, _ts(e.enrolled_at), e.status, e.source, _ts(e.completed_at), _ts(e.revoked_at), user.id,
-            user.email, _safe(user.name), e.course.id, _safe(e.course.title), e.course.domain,
-            payment.id if payment else "", payment.amount if payment else "", payment.currency if payment else "")])
+        rows.append(
+            [
+                str(v)
+                for v in (
+                    e.id,
+                    _ts(e.enrolled_at),
+                    e.status,
+                    e.source,
+                    _ts(e.completed_at),
+                    _ts(e.revoked_at),
+                    user.id,
+                    user.email,
+                    _safe(user.name),
+                    e.course.id,
+                    _safe(e.course.title),
+                    e.course.domain,
+                    payment.id if payment else "",
+                    payment.amount if payment else "",
+                    payment.currency if payment else "",
+                )
+            ]
+        )
     return rows
 
 
@@ -83,8 +102,18 @@ def _data():
     enroll(evil, free)
     e = enroll(plain, free)
     e.completed_at = utcnow() - timedelta(days=1)
-    payment = Payment(user_id=plain.id, course_id=paid.id, course_title=paid.title, amount=49_900, currency="INR",
-                      receipt="rcpt_x", order_id="order_x", payment_id="pay_x", status="paid", paid_at=utcnow())
+    payment = Payment(
+        user_id=plain.id,
+        course_id=paid.id,
+        course_title=paid.title,
+        amount=49_900,
+        currency="INR",
+        receipt="rcpt_x",
+        order_id="order_x",
+        payment_id="pay_x",
+        status="paid",
+        paid_at=utcnow(),
+    )
     db.session.add(payment)
     db.session.flush()
     paid_enrollment = enroll(plain, paid, source="payment")
@@ -99,9 +128,23 @@ def test_enrollments_export_matches_the_database(client, celery_worker, fmt, par
     status = _run(client, admin, {"type": "enrollments", "format": fmt})
     assert status["progress"] == 100 and status["result"]["rows"] == 3
     rows = parse(_download(client, admin, status))
-    assert rows[0] == ["enrollment_id", "enrolled_at", "status", "source", "completed_at", "revoked_at", "user_id",
-                       "user_email", "user_name", "course_id", "course_title", "course_domain", "payment_id",
-                       "amount", "currency"]
+    assert rows[0] == [
+        "enrollment_id",
+        "enrolled_at",
+        "status",
+        "source",
+        "completed_at",
+        "revoked_at",
+        "user_id",
+        "user_email",
+        "user_name",
+        "course_id",
+        "course_title",
+        "course_domain",
+        "payment_id",
+        "amount",
+        "currency",
+    ]
     assert rows[1:] == _expected_enrollments()
     assert ["'" + EVIL in row for row in rows].count(True) == 1
     if fmt == "xlsx":  # no cell of the workbook is a formula
@@ -123,18 +166,35 @@ def test_date_range_filters_rows(client, celery_worker):
 
 def test_large_users_export_reports_progress_and_matches(client, celery_worker):
     admin = make_user("admin")
-    db.session.execute(text(
-        "INSERT INTO users (email, name, role, status, token_version, xp_total, email_verified, created_at, updated_at) "
-        "SELECT 'bulk' || g || '@example.com', CASE WHEN g % 1000 = 0 THEN '@evil ' || g ELSE 'Bulk ' || g END, "
-        "'student', 'active', 1, g % 97, false, now() - g * interval '1 minute', now() "
-        "FROM generate_series(1, 12000) g"))
+    db.session.execute(
+        text(
+            "INSERT INTO users (email, name, role, status, token_version, xp_total, email_verified, created_at, updated_at) "
+            "SELECT 'bulk' || g || '@example.com', CASE WHEN g % 1000 = 0 THEN '@evil ' || g ELSE 'Bulk ' || g END, "
+            "'student', 'active', 1, g % 97, false, now() - g * interval '1 minute', now() "
+            "FROM generate_series(1, 12000) g"
+        )
+    )
     db.session.commit()
     status = _run(client, admin, {"type": "users", "format": "csv"})
     assert status["result"]["rows"] == 12_001
     rows = _csv_rows(_download(client, admin, status))
-    expected = [[str(v) for v in (u.id, _ts(u.created_at), u.email, _safe(u.name), u.role, u.status, u.xp_total, 0,
-                                  _ts(u.last_login_at))]
-                for u in db.session.execute(select(User).order_by(User.id)).scalars()]
+    expected = [
+        [
+            str(v)
+            for v in (
+                u.id,
+                _ts(u.created_at),
+                u.email,
+                _safe(u.name),
+                u.role,
+                u.status,
+                u.xp_total,
+                0,
+                _ts(u.last_login_at),
+            )
+        ]
+        for u in db.session.execute(select(User).order_by(User.id)).scalars()
+    ]
     assert rows[1:] == expected
     assert sum(1 for r in rows if r[3].startswith("'@evil")) == 12
 
@@ -144,10 +204,25 @@ def test_payments_and_courses_exports(client, celery_worker):
     _data()
     payments = _csv_rows(_download(client, admin, _run(client, admin, {"type": "payments", "format": "csv"})))
     (payment,) = db.session.execute(select(Payment)).scalars()
-    assert payments[1] == [str(v) for v in (payment.id, _ts(payment.created_at), "paid", 49_900, "INR",
-                                            payment.user_id, db.session.get(User, payment.user_id).email,
-                                            payment.course_id, "'-Paid course", "order_x", "pay_x",
-                                            _ts(payment.paid_at), "", "")]
+    assert payments[1] == [
+        str(v)
+        for v in (
+            payment.id,
+            _ts(payment.created_at),
+            "paid",
+            49_900,
+            "INR",
+            payment.user_id,
+            db.session.get(User, payment.user_id).email,
+            payment.course_id,
+            "'-Paid course",
+            "order_x",
+            "pay_x",
+            _ts(payment.paid_at),
+            "",
+            "",
+        )
+    ]
     courses = _xlsx_rows(_download(client, admin, _run(client, admin, {"type": "courses", "format": "xlsx"})))
     assert courses[0][:3] == ["course_id", "created_at", "title"]
     by_title = {row[2]: row for row in courses[1:]}
@@ -165,11 +240,16 @@ def test_expiry_removes_the_file_and_marks_the_job(client, celery_worker, app):
     fresh = _run(client, admin, {"type": "users", "format": "csv"})
     app.extensions["celery"].tasks["reports.expire"].delay()
     deadline = time.monotonic() + 20
-    while db.session.get(Job, job.id, populate_existing=True).status != "expired" and time.monotonic() < deadline:
+    while (
+        db.session.get(Job, job.id, populate_existing=True).status != "expired"
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     db.session.expire_all()
     assert db.session.get(Job, job.id).status == "expired" and db.session.get(Job, job.id).result_url is None
     assert not get_storage().exists(key)
     assert client.get(f"/api/admin/reports/{job.id}/download", headers=auth_headers(admin)).status_code == 409
     assert db.session.get(Job, fresh["job_id"]).status == "succeeded"  # a recent report stays
-    assert db.session.execute(select(func.count()).select_from(Job).where(Job.status == "expired")).scalar() == 1
+    assert (
+        db.session.execute(select(func.count()).select_from(Job).where(Job.status == "expired")).scalar() == 1
+    )

@@ -1,4 +1,5 @@
 """Broker unreachable while a write that starts a job arrives: 503, nothing half-done, swept later (issue 12)."""
+
 from __future__ import annotations
 
 import socket
@@ -26,9 +27,15 @@ def app_without_broker(app, razorpay):
     from tests.conftest import TEST_REDIS_URL
     from web.app import create_app
 
-    broken = create_app({"CELERY_BROKER_URL": f"redis://127.0.0.1:{closed_port()}/0",
-                         "CELERY_TASK_ALWAYS_EAGER": False, "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
-                         "RAZORPAY_API_BASE": razorpay.url, "RAZORPAY_TIMEOUT_SECONDS": 5})
+    broken = create_app(
+        {
+            "CELERY_BROKER_URL": f"redis://127.0.0.1:{closed_port()}/0",
+            "CELERY_TASK_ALWAYS_EAGER": False,
+            "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
+            "RAZORPAY_API_BASE": razorpay.url,
+            "RAZORPAY_TIMEOUT_SECONDS": 5,
+        }
+    )
     yield broken
     app.extensions["celery"].set_default()
 
@@ -39,15 +46,20 @@ def verify(client, student, checkout):
 
 def state():
     db.session.expire_all()
-    return (db.session.execute(select(Payment)).scalar_one(), db.session.execute(select(Job)).scalars().all(),
-            db.session.execute(select(Enrollment)).scalars().all())
+    return (
+        db.session.execute(select(Payment)).scalar_one(),
+        db.session.execute(select(Job)).scalars().all(),
+        db.session.execute(select(Enrollment)).scalars().all(),
+    )
 
 
-def test_verify_with_the_broker_down_is_a_503_and_the_sweeper_finishes_it(app, client, razorpay, celery_worker,
-                                                                            app_without_broker, student, instructor):
+def test_verify_with_the_broker_down_is_a_503_and_the_sweeper_finishes_it(
+    app, client, razorpay, celery_worker, app_without_broker, student, instructor
+):
     course = make_course(instructor, price=9900)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     checkout = razorpay.state.checkout(order_id)
     with app_without_broker.app_context():
         broken = app_without_broker.test_client()
@@ -71,11 +83,13 @@ def test_verify_with_the_broker_down_is_a_503_and_the_sweeper_finishes_it(app, c
     assert jobs.sweep_unsent(older_than_seconds=0) == 0
 
 
-def test_a_retry_once_the_broker_is_back_sends_the_same_job(app, client, razorpay, celery_worker, app_without_broker,
-                                                             student, instructor):
+def test_a_retry_once_the_broker_is_back_sends_the_same_job(
+    app, client, razorpay, celery_worker, app_without_broker, student, instructor
+):
     course = make_course(instructor, price=9900)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     checkout = razorpay.state.checkout(order_id)
     with app_without_broker.app_context():
         assert verify(app_without_broker.test_client(), student, checkout).status_code == 503
@@ -88,17 +102,20 @@ def test_a_retry_once_the_broker_is_back_sends_the_same_job(app, client, razorpa
     assert state()[0].status == "paid"
 
 
-def test_refund_request_with_the_broker_down_is_a_503_then_swept(app, client, razorpay, app_without_broker, student,
-                                                                  admin, instructor, eager_tasks):
+def test_refund_request_with_the_broker_down_is_a_503_then_swept(
+    app, client, razorpay, app_without_broker, student, admin, instructor, eager_tasks
+):
     course = make_course(instructor, price=9900)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     checkout = razorpay.state.checkout(order_id)
     assert verify(client, student, checkout).status_code == 200  # eager: paid at once
     payment_id = state()[0].id
     with app_without_broker.app_context():
-        response = app_without_broker.test_client().post(f"/api/admin/payments/{payment_id}/refund",
-                                                         headers=auth_headers(admin))
+        response = app_without_broker.test_client().post(
+            f"/api/admin/payments/{payment_id}/refund", headers=auth_headers(admin)
+        )
     assert response.status_code == 503
     payment, all_jobs, _ = state()
     assert payment.status == "paid"
@@ -111,7 +128,8 @@ def test_refund_request_with_the_broker_down_is_a_503_then_swept(app, client, ra
 
 
 def test_completing_a_course_with_the_broker_down_keeps_the_completion_and_the_sweep_renders(
-        app, celery_worker, app_without_broker, student, instructor):
+    app, celery_worker, app_without_broker, student, instructor
+):
     from common.certificates.models import Certificate
     from common.catalog.models import Lesson
     from common.certificates import service as certificates
@@ -121,8 +139,9 @@ def test_completing_a_course_with_the_broker_down_keeps_the_completion_and_the_s
     enroll(student, course)
     [lesson_id] = db.session.execute(select(Lesson.id).where(Lesson.course_id == course.id)).scalars().all()
     with app_without_broker.app_context():
-        response = app_without_broker.test_client().post(f"/api/lessons/{lesson_id}/complete",
-                                                         headers=auth_headers(student))
+        response = app_without_broker.test_client().post(
+            f"/api/lessons/{lesson_id}/complete", headers=auth_headers(student)
+        )
     assert response.status_code == 200 and response.get_json()["course_newly_completed"] is True
     db.session.expire_all()
     certificate = db.session.execute(select(Certificate)).scalar_one()

@@ -1,4 +1,5 @@
 """End to end with a real Celery worker and real Chromium: complete a course, poll, download, read the PDF."""
+
 from __future__ import annotations
 
 import io
@@ -37,8 +38,11 @@ def wait_for_status(client, user, wanted: str, timeout: float = 45) -> dict:
 
 
 def _lessons(course) -> list[int]:
-    return list(db.session.execute(select(Lesson.id).where(Lesson.course_id == course.id)
-                                   .order_by(Lesson.id)).scalars())
+    return list(
+        db.session.execute(
+            select(Lesson.id).where(Lesson.course_id == course.id).order_by(Lesson.id)
+        ).scalars()
+    )
 
 
 def test_completing_a_course_renders_a_downloadable_pdf(client, celery_worker, instructor):
@@ -70,8 +74,11 @@ def test_concurrent_completions_issue_one_certificate(app, client, celery_worker
     db.session.add(LessonProgress(user_id=student.id, lesson_id=lessons[0], course_id=course.id))
     db.session.commit()
     headers = auth_headers(student)
+
     def complete(lesson_id):
-        return lambda: app.test_client().post(f"/api/lessons/{lesson_id}/complete", headers=headers).status_code
+        return lambda: (
+            app.test_client().post(f"/api/lessons/{lesson_id}/complete", headers=headers).status_code
+        )
 
     statuses = run_together(app, [complete(lid) for lid in (lessons[1], lessons[2]) * 2])
     assert statuses == [200] * 4
@@ -80,7 +87,9 @@ def test_concurrent_completions_issue_one_certificate(app, client, celery_worker
     assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 1
 
 
-def test_markup_in_a_name_prints_as_text_and_loads_nothing(client, celery_worker, instructor, counting_server):
+def test_markup_in_a_name_prints_as_text_and_loads_nothing(
+    client, celery_worker, instructor, counting_server
+):
     server = counting_server
     name = f"<img src={server.url}/x.png>"
     learner = make_user(name=name)
@@ -88,13 +97,16 @@ def test_markup_in_a_name_prints_as_text_and_loads_nothing(client, celery_worker
     enroll(learner, course)
     request_certificate(user_id=learner.id, course_id=course.id)
     item = wait_for_status(client, learner, "ready")
-    text = pdf_text(client.get(f"/api/certificates/{item['id']}/download", headers=auth_headers(learner)).data)
+    text = pdf_text(
+        client.get(f"/api/certificates/{item['id']}/download", headers=auth_headers(learner)).data
+    )
     assert name in text and "<b>Bold</b> & <script>x()</script>" in text
     assert server.hits == []
 
 
-def test_failed_render_retries_with_backoff_then_fails_and_admin_rerenders(app, client, celery_worker, monkeypatch,
-                                                                         student, instructor, admin):
+def test_failed_render_retries_with_backoff_then_fails_and_admin_rerenders(
+    app, client, celery_worker, monkeypatch, student, instructor, admin
+):
     from worker.tasks import certificates as tasks
 
     render_task = app.extensions["celery"].tasks["certificates.render"]
@@ -109,7 +121,9 @@ def test_failed_render_retries_with_backoff_then_fails_and_admin_rerenders(app, 
     db.session.expire_all()
     failed = db.session.get(Certificate, cert_id)
     assert failed.render_attempts == 2 and "CHROMIUM_PATH" in failed.error  # first try + one retry
-    assert client.get(f"/api/certificates/{cert_id}/download", headers=auth_headers(student)).status_code == 409
+    assert (
+        client.get(f"/api/certificates/{cert_id}/download", headers=auth_headers(student)).status_code == 409
+    )
 
     monkeypatch.setitem(app.config, "CHROMIUM_PATH", "")  # Chromium fixed: the admin re-triggers
     resp = client.post(f"/api/admin/certificates/{cert_id}/render", headers=auth_headers(admin))
@@ -123,7 +137,9 @@ def test_failed_render_retries_with_backoff_then_fails_and_admin_rerenders(app, 
     assert job["status"] == "succeeded"
     assert job["result_url"] == f"http://testserver.local/api/certificates/{cert_id}/download"
     item = wait_for_status(client, student, "ready")
-    assert client.get(f"/api/certificates/{cert_id}/download", headers=auth_headers(student)).data.startswith(b"%PDF")
+    assert client.get(f"/api/certificates/{cert_id}/download", headers=auth_headers(student)).data.startswith(
+        b"%PDF"
+    )
 
 
 def test_backoff_grows_and_is_bounded():

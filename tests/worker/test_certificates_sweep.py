@@ -1,4 +1,5 @@
 """Certificates stuck in `pending` (a lost render message) are re-queued by the beat sweep."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """A certificates worker SIGKILLed mid-render: the task comes back (acks_late) and one certificate is ready."""
+
 from __future__ import annotations
 
 import subprocess
@@ -26,17 +27,21 @@ QUEUE = "certificates-kill-test"
 
 
 def start_worker(name: str, log_path: Path, chromium: str) -> subprocess.Popen:
-    return killable.start_worker(name, QUEUE, log_path, CHROMIUM_PATH=chromium, CERT_RENDER_TIMEOUT_SECONDS="60")
+    return killable.start_worker(
+        name, QUEUE, log_path, CHROMIUM_PATH=chromium, CERT_RENDER_TIMEOUT_SECONDS="60"
+    )
 
 
 def test_worker_killed_mid_render(app, student, instructor, tmp_path):
     course = make_course(instructor)
     certificate = make_certificate(student, course)
-    job, _ = create_job(kind="certificate_render", owner_id=student.id, params={"certificate_id": certificate.id})
+    job, _ = create_job(
+        kind="certificate_render", owner_id=student.id, params={"certificate_id": certificate.id}
+    )
     # The first worker stalls inside the render: its "Chromium" sleeps before becoming the real one.
     stalling = tmp_path / "slow-chromium"
     started = tmp_path / "render-started"
-    stalling.write_text(f"#!/bin/sh\ntouch {started}\nsleep 60\nexec {find_chromium()} \"$@\"\n")
+    stalling.write_text(f'#!/bin/sh\ntouch {started}\nsleep 60\nexec {find_chromium()} "$@"\n')
     stalling.chmod(0o755)
     task(app, "certificates.render").apply_async(args=[certificate.id, job.id], queue=QUEUE)
     log_path = tmp_path / "workers.log"

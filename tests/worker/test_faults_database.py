@@ -1,5 +1,6 @@
 """PostgreSQL connections killed (pg_terminate_backend on this test database's backends): the next request
 succeeds, and a task whose connection was killed in flight is retried and finishes (issue 12)."""
+
 from __future__ import annotations
 
 import psycopg
@@ -24,8 +25,10 @@ def admin_connection() -> psycopg.Connection:
 
 def terminate(conn: psycopg.Connection, *, only_waiting_on_locks: bool = False, spare: tuple = ()) -> int:
     """pg_terminate_backend on this database's other backends; how many were killed."""
-    sql = ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-           "AND pid <> pg_backend_pid() AND NOT (pid = ANY(%s))")
+    sql = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND NOT (pid = ANY(%s))"
+    )
     if only_waiting_on_locks:
         sql += " AND wait_event_type = 'Lock'"
     return len(conn.execute(sql, (list(spare),)).fetchall())
@@ -49,26 +52,33 @@ def test_requests_succeed_after_every_connection_was_killed(client, student, ins
 
 
 @pytest.mark.slow
-def test_a_task_whose_connection_is_killed_in_flight_is_retried(app, client, razorpay, celery_worker, student,
-                                                                 instructor):
+def test_a_task_whose_connection_is_killed_in_flight_is_retried(
+    app, client, razorpay, celery_worker, student, instructor
+):
     course = make_course(instructor, price=19900)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     checkout = razorpay.state.checkout(order_id)
     payment = db.session.execute(select(Payment).where(Payment.order_id == order_id)).scalar_one()
     payment.payment_id, payment.verified_at = checkout["razorpay_payment_id"], utcnow()
     db.session.commit()
     payment_id = payment.id
-    job, _ = create_job(kind="payment_fulfilment", owner_id=student.id,
-                        params={"payment_id": payment_id, "razorpay_payment_id": checkout["razorpay_payment_id"]})
+    job, _ = create_job(
+        kind="payment_fulfilment",
+        owner_id=student.id,
+        params={"payment_id": payment_id, "razorpay_payment_id": checkout["razorpay_payment_id"]},
+    )
     job_id = job.id
     with admin_connection() as locker, admin_connection() as killer:
         # Hold the payment row: the task's mark_paid blocks on it, in the middle of its transaction.
         locker.autocommit = False
         locker.execute("SELECT id FROM payments WHERE id = %s FOR UPDATE", (payment_id,))
         task(app, "payments.fulfil_order").apply_async(args=[job_id])
-        wait_for(lambda: terminate(killer, only_waiting_on_locks=True, spare=(locker.info.backend_pid,)) == 1,
-                 timeout=30)
+        wait_for(
+            lambda: terminate(killer, only_waiting_on_locks=True, spare=(locker.info.backend_pid,)) == 1,
+            timeout=30,
+        )
         locker.rollback()
 
     def finished():

@@ -1,4 +1,5 @@
 """Regression tests (issue 12): real job claims with a lease, bounded retries, hidden SQL parameters."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,9 @@ def test_only_one_caller_claims_a_job_until_its_lease_expires(student):
     assert jobs.claim(job.id)
     assert not jobs.claim(job.id)  # running under a live lease: nobody else
     assert fresh_job(job.id).lease_expires_at is not None
-    db.session.execute(update(Job).where(Job.id == job.id).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        update(Job).where(Job.id == job.id).values(lease_expires_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
     assert jobs.claim(job.id)  # the holder died: its lease ran out, a redelivery takes over
     assert not jobs.claim(job.id)
@@ -50,12 +53,16 @@ def test_claims_racing_for_one_job_let_exactly_one_through(app, student):
 
 def test_fulfil_task_respects_a_claim_held_elsewhere(app, client, razorpay, student, instructor):
     course = make_course(instructor, price=5000)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     pay = razorpay.state.checkout(order_id)["razorpay_payment_id"]
     payment = db.session.execute(select(Payment)).scalar_one()
-    job, _ = jobs.create_job(kind="payment_fulfilment", owner_id=student.id,
-                             params={"payment_id": payment.id, "razorpay_payment_id": pay})
+    job, _ = jobs.create_job(
+        kind="payment_fulfilment",
+        owner_id=student.id,
+        params={"payment_id": payment.id, "razorpay_payment_id": pay},
+    )
     assert jobs.claim(job.id)  # another worker is on it
     task(app, "payments.fulfil_order").apply(args=[job.id])
     assert razorpay.state.seen("GET", "/v1/payments/") == 0
@@ -64,7 +71,9 @@ def test_fulfil_task_respects_a_claim_held_elsewhere(app, client, razorpay, stud
 
 def test_render_task_respects_a_claim_held_elsewhere(app, student, instructor):
     certificate = make_certificate(student, make_course(instructor))
-    job, _ = jobs.create_job(kind="certificate_render", owner_id=None, params={"certificate_id": certificate.id})
+    job, _ = jobs.create_job(
+        kind="certificate_render", owner_id=None, params={"certificate_id": certificate.id}
+    )
     assert jobs.claim(job.id)
     certificates.render_certificate(certificate_id=certificate.id, job_id=job.id)
     db.session.expire_all()
@@ -72,17 +81,23 @@ def test_render_task_respects_a_claim_held_elsewhere(app, student, instructor):
 
 
 # --- defect 7: bounded, backed-off retries that end visibly -----------------------------------------
-def test_a_webhook_that_keeps_failing_backs_off_then_fails_visibly(app, client, razorpay, student, instructor,
-                                                                   eager_tasks):
+def test_a_webhook_that_keeps_failing_backs_off_then_fails_visibly(
+    app, client, razorpay, student, instructor, eager_tasks
+):
     course = make_course(instructor, price=5000)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     razorpay.state.checkout(order_id)
     body, headers = webhook_request(razorpay, "payment.captured", order_id=order_id)
     razorpay.state.set_fault("gateway_error", prefix="/v1/")  # reconcile cannot settle it either
     # Stored as record_webhook stores it, but not queued: a live test worker must not handle it too.
-    event = WebhookEvent(event_id=headers["x-razorpay-event-id"], event_type="payment.captured",
-                         payload=json.loads(body), status="received")
+    event = WebhookEvent(
+        event_id=headers["x-razorpay-event-id"],
+        event_type="payment.captured",
+        payload=json.loads(body),
+        status="received",
+    )
     db.session.add(event)
     db.session.commit()
     with pytest.raises(Exception):
@@ -118,12 +133,21 @@ def test_sweep_stops_requeueing_a_render_that_keeps_failing(app, student, instru
     due = make_certificate(make_user(), make_course(instructor))
     long_ago = utcnow() - timedelta(days=1)
     db.session.execute(update(Certificate).values(issue_date=long_ago))
-    db.session.execute(update(Certificate).where(Certificate.id == poison.id)
-                       .values(render_attempts=limit, last_attempt_at=long_ago))
-    db.session.execute(update(Certificate).where(Certificate.id == waiting.id)
-                       .values(render_attempts=2, last_attempt_at=utcnow()))
-    db.session.execute(update(Certificate).where(Certificate.id == due.id)
-                       .values(render_attempts=2, last_attempt_at=long_ago))
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == poison.id)
+        .values(render_attempts=limit, last_attempt_at=long_ago)
+    )
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == waiting.id)
+        .values(render_attempts=2, last_attempt_at=utcnow())
+    )
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == due.id)
+        .values(render_attempts=2, last_attempt_at=long_ago)
+    )
     db.session.commit()
     assert certificates.requeue_stuck(older_than_seconds=60) == 1  # only `due`
     db.session.expire_all()
@@ -137,7 +161,9 @@ def test_a_redelivered_render_past_the_bound_fails_its_job(app, student, instruc
     certificate = make_certificate(student, make_course(instructor))
     certificate.render_attempts = app.config["CERT_MAX_RENDER_ATTEMPTS"]
     db.session.commit()
-    job, _ = jobs.create_job(kind="certificate_render", owner_id=None, params={"certificate_id": certificate.id})
+    job, _ = jobs.create_job(
+        kind="certificate_render", owner_id=None, params={"certificate_id": certificate.id}
+    )
     certificates.render_certificate(certificate_id=certificate.id, job_id=job.id)
     db.session.expire_all()
     assert db.session.get(Certificate, certificate.id).status == "failed"

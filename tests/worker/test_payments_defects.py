@@ -1,4 +1,5 @@
 """Regression tests for money/access defects (issue 12): re-bought courses, reconcile order, double charges."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -27,10 +28,14 @@ def course(instructor):
 
 
 def order(client, student, course) -> Payment:
-    response = client.post("/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student))
+    response = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    )
     assert response.status_code in (200, 201), response.get_json()
     db.session.expire_all()
-    return db.session.execute(select(Payment).where(Payment.order_id == response.get_json()["order_id"])).scalar_one()
+    return db.session.execute(
+        select(Payment).where(Payment.order_id == response.get_json()["order_id"])
+    ).scalar_one()
 
 
 def buy(client, razorpay, student, course) -> Payment:
@@ -41,11 +46,14 @@ def buy(client, razorpay, student, course) -> Payment:
 
 def enrollment(student, course) -> Enrollment:
     db.session.expire_all()
-    return db.session.execute(select(Enrollment).where(Enrollment.user_id == student.id,
-                                                       Enrollment.course_id == course.id)).scalar_one()
+    return db.session.execute(
+        select(Enrollment).where(Enrollment.user_id == student.id, Enrollment.course_id == course.id)
+    ).scalar_one()
 
 
-def test_rebought_completed_course_ends_with_a_valid_certificate(client, razorpay, student, course, eager_tasks):
+def test_rebought_completed_course_ends_with_a_valid_certificate(
+    client, razorpay, student, course, eager_tasks
+):
     # eager: the certificate's render runs here, not on a live test worker after this test ended
     first = buy(client, razorpay, student, course)
     for lesson_id in db.session.execute(select(Lesson.id).where(Lesson.course_id == course.id)).scalars():
@@ -75,9 +83,19 @@ def test_rebought_course_not_finished_is_not_complete(client, razorpay, student,
 def _abandoned_carts(student, course, count: int) -> None:
     old = utcnow() - timedelta(hours=1)
     for n in range(count):
-        db.session.add(Payment(user_id=student.id, course_id=course.id, amount=PRICE, currency="INR",
-                               receipt=f"rcpt_abandoned_{n}", order_id=f"order_abandoned{n:05d}", status="created",
-                               created_at=old - timedelta(seconds=count - n), updated_at=old))
+        db.session.add(
+            Payment(
+                user_id=student.id,
+                course_id=course.id,
+                amount=PRICE,
+                currency="INR",
+                receipt=f"rcpt_abandoned_{n}",
+                order_id=f"order_abandoned{n:05d}",
+                status="created",
+                created_at=old - timedelta(seconds=count - n),
+                updated_at=old,
+            )
+        )
     db.session.commit()
 
 
@@ -85,8 +103,11 @@ def test_reconcile_reaches_a_verified_order_behind_many_abandoned_carts(client, 
     verified = order(client, student, course)
     _abandoned_carts(student, course, 105)
     pay = razorpay.state.checkout(verified.order_id)["razorpay_payment_id"]
-    db.session.execute(update(Payment).where(Payment.id == verified.id)
-                       .values(payment_id=pay, verified_at=utcnow(), updated_at=utcnow() - timedelta(hours=1)))
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == verified.id)
+        .values(payment_id=pay, verified_at=utcnow(), updated_at=utcnow() - timedelta(hours=1))
+    )
     db.session.commit()
     stats = reconcile(older_than_seconds=0, limit=100)
     assert stats["paid"] == 1
@@ -111,8 +132,9 @@ def test_reconcile_stops_at_its_time_budget(app, razorpay, student, course):
     assert app.config["PAYMENTS_RECONCILE_BUDGET_SECONDS"] < 240  # below the task soft time limit
 
 
-def test_second_captured_payment_is_refunded_and_keeps_the_first_ones_access(client, razorpay, student, course,
-                                                                          eager_tasks):
+def test_second_captured_payment_is_refunded_and_keeps_the_first_ones_access(
+    client, razorpay, student, course, eager_tasks
+):
     first = order(client, student, course)
     db.session.execute(update(Course).where(Course.id == course.id).values(price=PRICE + 100))
     db.session.commit()
@@ -136,8 +158,17 @@ def test_second_captured_payment_is_refunded_and_keeps_the_first_ones_access(cli
 def test_refund_of_a_payment_that_did_not_grant_access_keeps_it(client, razorpay, student, course):
     first = buy(client, razorpay, student, course)
     # e.g. a second order settled later by reconcile while already enrolled (a legacy row)
-    stray = Payment(user_id=student.id, course_id=course.id, amount=PRICE, currency="INR", receipt="rcpt_stray",
-                    order_id="order_stray", payment_id="pay_stray", status="paid", paid_at=utcnow())
+    stray = Payment(
+        user_id=student.id,
+        course_id=course.id,
+        amount=PRICE,
+        currency="INR",
+        receipt="rcpt_stray",
+        order_id="order_stray",
+        payment_id="pay_stray",
+        status="paid",
+        paid_at=utcnow(),
+    )
     db.session.add(stray)
     db.session.commit()
     service.mark_refunded(stray.id, refund_id=None)

@@ -1,4 +1,5 @@
 """End to end with a real Celery worker: order -> Checkout -> verify/webhook -> worker -> enrolled, once."""
+
 from __future__ import annotations
 
 import threading
@@ -25,7 +26,9 @@ def course(instructor):
 
 @pytest.fixture
 def order_id(client, razorpay, student, course):
-    response = client.post("/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student))
+    response = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    )
     assert response.status_code == 201
     return response.get_json()["order_id"]
 
@@ -43,6 +46,7 @@ def settled(expected_events: int = 0):
         payments, enrollments, events = snapshot()
         done = [e for e in events if e.status != "received"]
         return payments[0].status == "paid" and enrollments and len(done) >= expected_events
+
     return check
 
 
@@ -55,8 +59,11 @@ def test_order_checkout_verify_worker_enrolled(client, razorpay, celery_worker, 
     wait_for(lambda: db.session.get(Job, job_id, populate_existing=True).status == "succeeded")
     payments, [enrollment], _ = snapshot()
     assert payments[0].payment_id == checkout["razorpay_payment_id"]
-    assert (enrollment.user_id, enrollment.course_id, enrollment.payment_id) == (student.id, course.id,
-                                                                                 payments[0].id)
+    assert (enrollment.user_id, enrollment.course_id, enrollment.payment_id) == (
+        student.id,
+        course.id,
+        payments[0].id,
+    )
     job = client.get(f"/api/jobs/{job_id}", headers=auth_headers(student)).get_json()
     assert job["status"] == "succeeded" and job["result"]["enrolled"] is True
     # The student now owns the course: ordering it again is a conflict.
@@ -82,14 +89,23 @@ def test_verify_racing_duplicated_webhooks(razorpay, celery_worker, live_app, st
     answers = {}
 
     def verify():
-        answers["verify"] = requests.post(live_app + "/api/payments/verify", json=checkout, headers=headers,
-                                          timeout=20).status_code
+        answers["verify"] = requests.post(
+            live_app + "/api/payments/verify", json=checkout, headers=headers, timeout=20
+        ).status_code
 
-    threads = [threading.Thread(target=verify),
-               threading.Thread(target=lambda: answers.setdefault("captured", razorpay.state.deliver(
-                   captured, url=url, times=3, concurrency=3)["statuses"])),
-               threading.Thread(target=lambda: answers.setdefault("paid", razorpay.state.deliver(
-                   paid, url=url, times=3, concurrency=3)["statuses"]))]
+    threads = [
+        threading.Thread(target=verify),
+        threading.Thread(
+            target=lambda: answers.setdefault(
+                "captured", razorpay.state.deliver(captured, url=url, times=3, concurrency=3)["statuses"]
+            )
+        ),
+        threading.Thread(
+            target=lambda: answers.setdefault(
+                "paid", razorpay.state.deliver(paid, url=url, times=3, concurrency=3)["statuses"]
+            )
+        ),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -97,8 +113,12 @@ def test_verify_racing_duplicated_webhooks(razorpay, celery_worker, live_app, st
     assert answers["verify"] in (200, 202)
     assert answers["captured"] == [200] * 3 and answers["paid"] == [200] * 3
     wait_for(settled(expected_events=2))
-    wait_for(lambda: all(j.status == "succeeded" for j in db.session.execute(
-        select(Job).execution_options(populate_existing=True)).scalars()))
+    wait_for(
+        lambda: all(
+            j.status == "succeeded"
+            for j in db.session.execute(select(Job).execution_options(populate_existing=True)).scalars()
+        )
+    )
     payments, enrollments, events = snapshot()
     assert len(payments) == 1 and len(enrollments) == 1 and len(events) == 2
     assert payments[0].payment_id == checkout["razorpay_payment_id"]

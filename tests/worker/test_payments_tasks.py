@@ -1,4 +1,5 @@
 """Payment tasks and services at their edges: retries, final failures, odd states, reconciliation."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,9 @@ def course(instructor):
 
 @pytest.fixture
 def order_id(client, razorpay, student, course):
-    return client.post("/api/payments/order", json={"course_id": course.id},
-                       headers=auth_headers(student)).get_json()["order_id"]
+    return client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
 
 
 def payment_row() -> Payment:
@@ -36,8 +38,11 @@ def payment_row() -> Payment:
 
 
 def fulfil_job(student, payment, razorpay_payment_id) -> Job:
-    job, _ = create_job(kind="payment_fulfilment", owner_id=student.id,
-                        params={"payment_id": payment.id, "razorpay_payment_id": razorpay_payment_id})
+    job, _ = create_job(
+        kind="payment_fulfilment",
+        owner_id=student.id,
+        params={"payment_id": payment.id, "razorpay_payment_id": razorpay_payment_id},
+    )
     return job
 
 
@@ -70,8 +75,11 @@ def test_fulfil_task_retries_transient_errors_then_gives_up(app, razorpay, stude
 
 
 def test_fulfil_task_with_a_vanished_payment_fails_the_job(app, razorpay, student):
-    job, _ = create_job(kind="payment_fulfilment", owner_id=student.id,
-                        params={"payment_id": 424242, "razorpay_payment_id": "pay_X"})
+    job, _ = create_job(
+        kind="payment_fulfilment",
+        owner_id=student.id,
+        params={"payment_id": 424242, "razorpay_payment_id": "pay_X"},
+    )
     task(app, "payments.fulfil_order").apply(args=[job.id])
     assert "not found" in job_status(job.id).error
 
@@ -94,8 +102,9 @@ def test_webhook_task_retries_then_leaves_the_event_for_reconcile(app, client, r
     razorpay.state.checkout(order_id)
     body, headers = webhook_request(razorpay, "payment.captured", order_id=order_id)
     razorpay.state.set_fault("gateway_error")  # before queueing: a live test worker must not settle it first
-    event, created = record_webhook(body=body, signature=headers["X-Razorpay-Signature"],
-                                    event_id=headers["x-razorpay-event-id"])
+    event, created = record_webhook(
+        body=body, signature=headers["X-Razorpay-Signature"], event_id=headers["x-razorpay-event-id"]
+    )
     assert created
     with pytest.raises(gateway.GatewayError):
         task(app, "payments.handle_webhook").run(event.id)
@@ -108,8 +117,12 @@ def test_webhook_task_retries_then_leaves_the_event_for_reconcile(app, client, r
 
 
 def test_webhook_for_a_payment_razorpay_does_not_know_fails_the_event(client, razorpay, order_id):
-    event = {"entity": "event", "event": "payment.captured", "contains": ["payment"],
-             "payload": {"payment": {"entity": {"id": "pay_Unknown000001", "order_id": order_id}}}}
+    event = {
+        "entity": "event",
+        "event": "payment.captured",
+        "contains": ["payment"],
+        "payload": {"payment": {"entity": {"id": "pay_Unknown000001", "order_id": order_id}}},
+    }
     body, headers = razorpay.state.signed_request(event)
     assert client.post("/api/payments/webhook", data=body, headers=headers).status_code == 200
     stored = db.session.execute(select(WebhookEvent)).scalar_one()
@@ -119,9 +132,13 @@ def test_webhook_for_a_payment_razorpay_does_not_know_fails_the_event(client, ra
 
 
 def test_failed_and_refund_events_for_unknown_objects_are_ignored(client, razorpay):
-    for event in ({"event": "payment.failed", "payload": {"payment": {"entity": {"id": "pay_A", "order_id": "o"}}}},
-                  {"event": "refund.processed", "payload": {"refund": {"entity": {"id": "rfnd_A",
-                                                                                   "payment_id": "pay_A"}}}}):
+    for event in (
+        {"event": "payment.failed", "payload": {"payment": {"entity": {"id": "pay_A", "order_id": "o"}}}},
+        {
+            "event": "refund.processed",
+            "payload": {"refund": {"entity": {"id": "rfnd_A", "payment_id": "pay_A"}}},
+        },
+    ):
         body, headers = razorpay.state.signed_request(event)
         client.post("/api/payments/webhook", data=body, headers=headers)
     for stored in db.session.execute(select(WebhookEvent)).scalars().all():
@@ -195,11 +212,17 @@ def test_reconcile_marks_an_order_refunded_at_razorpay(razorpay, order_id):
     assert db.session.execute(select(Enrollment)).scalars().all() == []
 
 
-def test_order_and_verify_odd_states(client, razorpay, student, instructor, order_id, monkeypatch, eager_tasks):
+def test_order_and_verify_odd_states(
+    client, razorpay, student, instructor, order_id, monkeypatch, eager_tasks
+):
     # A "course" the student owns (a demoted instructor's draft) is still not for sale.
     own = make_course(student, price=PRICE, status="draft")
-    assert client.post("/api/payments/order", json={"course_id": own.id},
-                       headers=auth_headers(student)).status_code == 404
+    assert (
+        client.post(
+            "/api/payments/order", json={"course_id": own.id}, headers=auth_headers(student)
+        ).status_code
+        == 404
+    )
     # Verified but not yet fulfilled: ordering again is a conflict, not a second order.
     checkout = razorpay.state.checkout(order_id, outcome="authorized")
     client.post("/api/payments/verify", json=checkout, headers=auth_headers(student))
@@ -208,13 +231,19 @@ def test_order_and_verify_odd_states(client, razorpay, student, instructor, orde
     assert again.status_code == 409 and "being processed" in again.get_json()["message"]
     # A refunded order cannot be verified again.
     service.mark_refunded(payment_row().id, refund_id=None)
-    assert client.post("/api/payments/verify", json=checkout, headers=auth_headers(student)).status_code == 409
+    assert (
+        client.post("/api/payments/verify", json=checkout, headers=auth_headers(student)).status_code == 409
+    )
     # Razorpay answering with an order of another amount is refused and stores nothing.
     other = make_course(instructor, price=PRICE)
-    monkeypatch.setattr(gateway, "create_order", lambda **kw: {"id": "order_Odd", "amount": 1, "currency": "INR"})
+    monkeypatch.setattr(
+        gateway, "create_order", lambda **kw: {"id": "order_Odd", "amount": 1, "currency": "INR"}
+    )
     odd = client.post("/api/payments/order", json={"course_id": other.id}, headers=auth_headers(student))
     assert odd.status_code == 502
-    assert db.session.execute(select(Payment).where(Payment.course_id == other.id)).scalar_one_or_none() is None
+    assert (
+        db.session.execute(select(Payment).where(Payment.course_id == other.id)).scalar_one_or_none() is None
+    )
 
 
 def test_payment_of_a_deleted_course_is_kept_and_settles_without_enrollment(razorpay, order_id):

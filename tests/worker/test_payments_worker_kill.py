@@ -1,4 +1,5 @@
 """A worker SIGKILLed mid-fulfilment: the task comes back (acks_late) and the student is enrolled once."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,20 +26,26 @@ QUEUE = "payments-kill-test"
 
 
 def start_worker(name: str, razorpay_url: str, log_path: Path) -> subprocess.Popen:
-    return killable.start_worker(name, QUEUE, log_path, RAZORPAY_API_BASE=razorpay_url, RAZORPAY_TIMEOUT_SECONDS="120")
+    return killable.start_worker(
+        name, QUEUE, log_path, RAZORPAY_API_BASE=razorpay_url, RAZORPAY_TIMEOUT_SECONDS="120"
+    )
 
 
 def test_worker_killed_mid_fulfilment(app, client, razorpay, student, instructor, tmp_path):
     course = make_course(instructor, price=19900)
-    order_id = client.post("/api/payments/order", json={"course_id": course.id},
-                           headers=auth_headers(student)).get_json()["order_id"]
+    order_id = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    ).get_json()["order_id"]
     checkout = razorpay.state.checkout(order_id)
     # What verify records, with the fulfilment task sent to the test's own queue.
     payment = db.session.execute(select(Payment).where(Payment.order_id == order_id)).scalar_one()
     payment.payment_id, payment.verified_at = checkout["razorpay_payment_id"], utcnow()
     db.session.commit()
-    job, _ = create_job(kind="payment_fulfilment", owner_id=student.id,
-                        params={"payment_id": payment.id, "razorpay_payment_id": checkout["razorpay_payment_id"]})
+    job, _ = create_job(
+        kind="payment_fulfilment",
+        owner_id=student.id,
+        params={"payment_id": payment.id, "razorpay_payment_id": checkout["razorpay_payment_id"]},
+    )
     # The worker stalls in the middle of fulfilment: Razorpay's payment fetch hangs.
     razorpay.state.set_fault("slow", delay=60, prefix="/v1/payments/")
     task(app, "payments.fulfil_order").apply_async(args=[job.id], queue=QUEUE)
@@ -60,7 +67,9 @@ def test_worker_killed_mid_fulfilment(app, client, razorpay, student, instructor
             return db.session.execute(select(Enrollment)).scalars().all()
 
         [enrollment] = wait_for(enrolled, timeout=30)
-        wait_for(lambda: db.session.get(Job, job.id, populate_existing=True).status == "succeeded", timeout=30)
+        wait_for(
+            lambda: db.session.get(Job, job.id, populate_existing=True).status == "succeeded", timeout=30
+        )
     except AssertionError:
         print(log_path.read_text(errors="replace")[-5000:])
         raise

@@ -1,4 +1,5 @@
 """The Celery app is bound to Flask: tasks run in an app context on a real worker, via Redis."""
+
 from __future__ import annotations
 
 import time

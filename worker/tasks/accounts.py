@@ -1,4 +1,5 @@
 """Celery tasks of the accounts domain: the daily purge of expired token families."""
+
 from __future__ import annotations
 
 from celery import shared_task

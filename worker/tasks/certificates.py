@@ -1,4 +1,5 @@
 """Celery tasks of the certificates domain."""
+
 from __future__ import annotations
 
 import random
@@ -16,14 +17,15 @@ BACKOFF_CAP_SECONDS = 300
 
 def backoff_seconds(retries: int) -> float:
     """Exponential backoff with jitter: ~5 s, 10 s, 20 s, 40 s ... capped."""
-    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** retries)
+    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**retries)
     return delay * random.uniform(0.8, 1.2)
 
 
 # acks_late: a worker that dies mid-render gets the task redelivered; rendering is idempotent
 # (an already-ready certificate is skipped, the file is overwritten under the same key).
-@shared_task(name="certificates.render", bind=True, acks_late=True, max_retries=MAX_RETRIES,
-             ignore_result=True)
+@shared_task(
+    name="certificates.render", bind=True, acks_late=True, max_retries=MAX_RETRIES, ignore_result=True
+)
 def render(self, certificate_id: int, job_id: str | None = None) -> None:
     """Render one certificate's PDF into storage; transient failures retry with backoff."""
     # In-process (embedded default) a retry would run at once in the request's thread: try once;

@@ -1,4 +1,5 @@
 """Job task helpers shared by the domain task modules, and the sweep of jobs that never reached the broker."""
+
 from __future__ import annotations
 
 from celery import shared_task

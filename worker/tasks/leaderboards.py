@@ -1,4 +1,5 @@
 """Celery tasks of the gamification domain: the scheduled leaderboard rebuild."""
+
 from __future__ import annotations
 
 from celery import shared_task

@@ -1,4 +1,5 @@
 """Celery tasks of the payments domain: fulfil verified orders, handle webhooks, refund, reconcile."""
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,7 @@ DATABASE_LOST = (OperationalError,)
 
 def backoff_seconds(retries: int) -> float:
     """Exponential backoff with jitter: ~5 s, 10 s, 20 s ... capped at 5 minutes."""
-    return min(300, 5 * 2 ** retries) * random.uniform(0.8, 1.2)
+    return min(300, 5 * 2**retries) * random.uniform(0.8, 1.2)
 
 
 def _final(task) -> bool:
@@ -32,15 +33,18 @@ def _final(task) -> bool:
 
 # acks_late: fulfilment is idempotent (row lock + state check + unique enrollment), so a worker that
 # dies mid-task gets it redelivered and the result is still one payment and one enrollment.
-@shared_task(name="payments.fulfil_order", bind=True, acks_late=True, max_retries=MAX_RETRIES, ignore_result=True)
+@shared_task(
+    name="payments.fulfil_order", bind=True, acks_late=True, max_retries=MAX_RETRIES, ignore_result=True
+)
 def fulfil_order(self, job_id: str) -> None:
     """Fetch the verified payment from Razorpay, check it, mark it paid and enroll (job-tracked)."""
     if not jobs.claim(job_id):  # finished, or another worker holds it under a live lease
         return
     params = jobs.get_job(job_id).params or {}
     try:
-        payment = service.fulfil_payment(payment_id=params["payment_id"],
-                                         razorpay_payment_id=params["razorpay_payment_id"])
+        payment = service.fulfil_payment(
+            payment_id=params["payment_id"], razorpay_payment_id=params["razorpay_payment_id"]
+        )
     except RETRYABLE as exc:
         if exc.retryable and not _final(self):
             jobs.release(job_id)  # the retry claims it again
@@ -54,15 +58,20 @@ def fulfil_order(self, job_id: str) -> None:
     except DomainError as exc:
         jobs.fail(job_id, exc.message)
         return
-    result = {"payment_id": payment.id, "payment_status": payment.status, "enrolled": payment.status == "paid"}
+    result = {
+        "payment_id": payment.id,
+        "payment_status": payment.status,
+        "enrolled": payment.status == "paid",
+    }
     if payment.status in ("paid", "refunded"):
         jobs.succeed(job_id, result=result)
     else:
         jobs.fail(job_id, payment.failure_reason or f"payment is {payment.status}")
 
 
-@shared_task(name="payments.handle_webhook", bind=True, acks_late=True, max_retries=MAX_RETRIES,
-             ignore_result=True)
+@shared_task(
+    name="payments.handle_webhook", bind=True, acks_late=True, max_retries=MAX_RETRIES, ignore_result=True
+)
 def handle_webhook(self, event_row_id: int) -> str:
     """Apply one stored Razorpay webhook event (idempotent)."""
     try:
@@ -97,8 +106,10 @@ def refund(self, job_id: str) -> None:
         service.abandon_refund(payment_id=payment_id)
         jobs.fail(job_id, exc.message)
         return
-    jobs.succeed(job_id, result={"payment_id": payment.id, "payment_status": payment.status,
-                                 "refund_id": payment.refund_id})
+    jobs.succeed(
+        job_id,
+        result={"payment_id": payment.id, "payment_status": payment.status, "refund_id": payment.refund_id},
+    )
 
 
 @shared_task(name="payments.reconcile", ignore_result=True)

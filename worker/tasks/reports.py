@@ -1,4 +1,5 @@
 """Celery tasks of the admin reports: build an export, expire old files."""
+
 from __future__ import annotations
 
 from celery import shared_task

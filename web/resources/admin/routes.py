@@ -1,4 +1,5 @@
 """The admin API: course review, users, stats, exported reports and the audit log (admin role only)."""
+
 from __future__ import annotations
 
 from flask import Response
@@ -10,8 +11,18 @@ from common.catalog import service as catalog
 from web.auth import auth_required, current_user_id
 from web.pagination import PaginationArgs, page_response
 from web.resources.admin.schemas import (
-    AdminUserPageSchema, AdminUserSchema, AuditArgs, AuditPageSchema, PromoteSchema, ReasonSchema,
-    ReportPageSchema, ReportRequestSchema, ReportSchema, ReviewCoursePageSchema, ReviewQueueArgs, SuspendSchema,
+    AdminUserPageSchema,
+    AdminUserSchema,
+    AuditArgs,
+    AuditPageSchema,
+    PromoteSchema,
+    ReasonSchema,
+    ReportPageSchema,
+    ReportRequestSchema,
+    ReportSchema,
+    ReviewCoursePageSchema,
+    ReviewQueueArgs,
+    SuspendSchema,
     UserSearchArgs,
 )
 from web.resources.catalog.schemas import CourseManageSchema
@@ -90,8 +101,9 @@ def search_users(args):
 @blp.alt_response(409, description="Yourself, or the last active admin")
 def suspend_user(data, user_id):
     """Suspend a user: every token they hold stops working at once; their content stays."""
-    return user_standing.set_suspended(actor_id=current_user_id(), user_id=user_id, suspended=True,
-                                       reason=data["reason"])
+    return user_standing.set_suspended(
+        actor_id=current_user_id(), user_id=user_id, suspended=True, reason=data["reason"]
+    )
 
 
 @blp.route("/users/<int:user_id>/unsuspend", methods=["POST"])
@@ -131,8 +143,15 @@ def platform_stats():
 @blp.response(202, JobAcceptedSchema)
 def request_report(data):
     """Export enrollments, payments, users or courses as CSV or XLSX (a job; poll it, then download)."""
-    return accepted(reports.request_report(actor_id=current_user_id(), report_type=data["type"],
-                                           fmt=data["format"], from_=data["from_"], to=data["to"]))
+    return accepted(
+        reports.request_report(
+            actor_id=current_user_id(),
+            report_type=data["type"],
+            fmt=data["format"],
+            from_=data["from_"],
+            to=data["to"],
+        )
+    )
 
 
 @blp.route("/reports", methods=["GET"])
@@ -169,8 +188,11 @@ def download_report(job_id):
         finally:
             fh.close()
 
-    return Response(chunks(), mimetype=reports.FORMATS[job.params["format"]].split(";")[0],
-                    headers={"Content-Disposition": f'attachment; filename="{reports.filename(job)}"'})
+    return Response(
+        chunks(),
+        mimetype=reports.FORMATS[job.params["format"]].split(";")[0],
+        headers={"Content-Disposition": f'attachment; filename="{reports.filename(job)}"'},
+    )
 
 
 # ---- audit log -----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """Request and response schemas of the admin API."""
+
 import marshmallow as ma
 
 from common.accounts.models import ROLES, USER_STATUSES

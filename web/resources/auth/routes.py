@@ -1,4 +1,5 @@
 """Registration, login, token refresh/logout, profile and Google sign-in."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -13,7 +14,14 @@ from web import oauth
 from web.auth import auth_required, current_user_id
 from web.extensions import limiter
 from web.resources.auth.schemas import (
-    GoogleLoginArgsSchema, LoginSchema, MessageSchema, OAuthExchangeSchema, ProfileUpdatedSchema, ProfileUpdateSchema, RegisterSchema, TokensSchema,
+    GoogleLoginArgsSchema,
+    LoginSchema,
+    MessageSchema,
+    OAuthExchangeSchema,
+    ProfileUpdatedSchema,
+    ProfileUpdateSchema,
+    RegisterSchema,
+    TokensSchema,
     UserSchema,
 )
 
@@ -144,11 +152,17 @@ def google_login(args):
 @blp.route("/oauth/google/callback", methods=["GET"])
 @limiter.limit(_auth_limit)
 @blp.response(200, TokensSchema, description="Tokens, when no FRONTEND_URL is configured")
-@blp.alt_response(302, description="To the front end with `code` (exchange it at /api/auth/oauth/exchange) "
-                                   "or `error` (`access_denied`, `sign_in_failed`, `temporarily_unavailable`)")
+@blp.alt_response(
+    302,
+    description="To the front end with `code` (exchange it at /api/auth/oauth/exchange) "
+    "or `error` (`access_denied`, `sign_in_failed`, `temporarily_unavailable`)",
+)
 @blp.alt_response(401, description="The Google response was invalid")
-@blp.alt_response(403, description="Email not verified by Google, account suspended, or an instructor/admin "
-                                   "account (never linked to Google automatically: sign in with its password)")
+@blp.alt_response(
+    403,
+    description="Email not verified by Google, account suspended, or an instructor/admin "
+    "account (never linked to Google automatically: sign in with its password)",
+)
 @blp.alt_response(503, description="Google sign-in is not configured or unreachable")
 def google_callback():
     """Finish Google sign-in: links a student account by verified email or creates a student; hands over tokens."""

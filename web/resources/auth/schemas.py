@@ -1,4 +1,5 @@
 """Request and response schemas for accounts and tokens."""
+
 import marshmallow as ma
 
 from web.fields import EmailAddress, Text, Timestamp
@@ -62,11 +63,16 @@ class MessageSchema(ma.Schema):
 class GoogleLoginArgsSchema(ma.Schema):
     return_to = ma.fields.String(
         validate=ma.validate.Length(max=2000),
-        metadata={"description": "Front-end page to come back to: one of the server's FRONTEND_URL entries "
-                                 "(default: the first)"})
+        metadata={
+            "description": "Front-end page to come back to: one of the server's FRONTEND_URL entries "
+            "(default: the first)"
+        },
+    )
 
 
 class OAuthExchangeSchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200),
-                            metadata={"description": "The one-time code the Google callback put in the "
-                                                     "front end's URL"})
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "The one-time code the Google callback put in the front end's URL"},
+    )

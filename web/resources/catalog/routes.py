@@ -1,4 +1,5 @@
 """Courses, modules and lessons: the public catalogue, outlines and instructor authoring."""
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,28 @@ from common.pagination import Page
 from web.auth import auth_required, current_role, current_user_id
 from web.pagination import link_header, page_response
 from web.resources.catalog.schemas import (
-    CatalogueArgs, CourseCreateSchema, CourseManageSchema, CourseOutlineSchema, CoursePageSchema, CourseSchema,
-    CourseUpdateSchema, DomainListSchema, InstructorCoursePageSchema, InstructorCoursesArgs, LessonCreateSchema,
-    LessonListSchema, LessonSchema, LessonUpdateSchema, ModuleCreateSchema, ModuleListSchema, ModuleSchema,
-    ModuleUpdateSchema, full_lessons, full_outline, public_lessons, public_outline,
+    CatalogueArgs,
+    CourseCreateSchema,
+    CourseManageSchema,
+    CourseOutlineSchema,
+    CoursePageSchema,
+    CourseSchema,
+    CourseUpdateSchema,
+    DomainListSchema,
+    InstructorCoursePageSchema,
+    InstructorCoursesArgs,
+    LessonCreateSchema,
+    LessonListSchema,
+    LessonSchema,
+    LessonUpdateSchema,
+    ModuleCreateSchema,
+    ModuleListSchema,
+    ModuleSchema,
+    ModuleUpdateSchema,
+    full_lessons,
+    full_outline,
+    public_lessons,
+    public_outline,
 )
 
 blp = Blueprint("catalog", __name__, url_prefix="/api", description="Courses, modules and lessons")
@@ -41,12 +60,13 @@ def _cached_body(entry: tuple[str, str, str], build) -> bytes | str:
 def _with_link(body: bytes):
     """A page response with its Link header. The body ends with the page meta
     (`"page":..,"per_page":..,"total":..,"pages":..}`): read just that tail, not the whole page."""
-    meta = json.loads(b"{" + body[body.rindex(b'"page":'):])
+    meta = json.loads(b"{" + body[body.rindex(b'"page":') :])
     page = Page(items=[], page=meta["page"], per_page=meta["per_page"], total=meta["total"])
     return _json(body, {"Link": link_header(page)})
 
 
 # ---- catalogue -----------------------------------------------------------------------------
+
 
 @blp.route("/courses", methods=["GET"])
 @blp.arguments(CatalogueArgs, location="query")
@@ -68,6 +88,7 @@ def list_courses(args):
 @blp.response(200, DomainListSchema)
 def list_domains():
     """Domains that have approved courses, with their course counts."""
+
     def build():
         items = service.domain_counts()
         return {"items": items, "total": len(items)}
@@ -95,6 +116,7 @@ def get_course(course_id):
 
 
 # ---- authoring -----------------------------------------------------------------------------
+
 
 @blp.route("/courses", methods=["POST"])
 @auth_required("instructor")
@@ -152,6 +174,7 @@ def instructor_courses(args):
 
 # ---- modules -------------------------------------------------------------------------------
 
+
 @blp.route("/courses/<int:course_id>/modules", methods=["GET"])
 @auth_required(optional=True)
 @blp.response(200, ModuleListSchema)
@@ -193,13 +216,16 @@ def delete_module(module_id):
 
 # ---- lessons -------------------------------------------------------------------------------
 
+
 @blp.route("/modules/<int:module_id>/lessons", methods=["GET"])
 @auth_required(optional=True)
 @blp.response(200, LessonListSchema)
 @blp.alt_response(404, description=_NOT_VISIBLE)
 def list_lessons(module_id):
     """The module's lessons in order (URLs for enrolled students, the owner and admins)."""
-    lessons, access = service.list_lessons(module_id=module_id, user_id=current_user_id(), role=current_role())
+    lessons, access = service.list_lessons(
+        module_id=module_id, user_id=current_user_id(), role=current_role()
+    )
     items = (full_lessons if access else public_lessons).dump(lessons)
     return {"items": items, "total": len(items), "content_access": access}
 

@@ -1,4 +1,5 @@
 """Request and response schemas for courses, modules and lessons."""
+
 import marshmallow as ma
 
 from common.catalog.models import COURSE_STATUSES
@@ -6,8 +7,12 @@ from common.catalog.service import SORTS
 from web.fields import HttpUrl, Text, Timestamp
 from web.pagination import PaginationArgs, page_schema
 
-SLUG = ma.validate.And(ma.validate.Length(min=1, max=64), ma.validate.Regexp(
-    r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits and single hyphens (a slug)."))
+SLUG = ma.validate.And(
+    ma.validate.Length(min=1, max=64),
+    ma.validate.Regexp(
+        r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits and single hyphens (a slug)."
+    ),
+)
 CURRENCY = ma.validate.Regexp(r"^[A-Z]{3}$", error="Must be a 3-letter upper-case ISO 4217 code.")
 # Paise: up to 1 crore rupees, well inside a 32-bit column.
 PRICE = ma.validate.Range(min=0, max=1_000_000_000)
@@ -22,6 +27,7 @@ def _not_empty(data):
 
 
 # ---- courses -------------------------------------------------------------------------------
+
 
 def _review_reason(course):
     """`review_reason` mirrors `rejection_reason` (for ORM objects and already-dumped dicts)."""
@@ -51,8 +57,14 @@ class CourseManageSchema(CourseSchema):
     """The course as its instructor and admins see it: review details included."""
 
     rejection_reason = ma.fields.String(allow_none=True)
-    review_reason = ma.fields.Function(_review_reason, allow_none=True, metadata={
-        "type": "string", "description": "Why an admin rejected or unpublished it (same as rejection_reason)"})
+    review_reason = ma.fields.Function(
+        _review_reason,
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "description": "Why an admin rejected or unpublished it (same as rejection_reason)",
+        },
+    )
     submitted_at = Timestamp(allow_none=True)
     approved_at = Timestamp(allow_none=True)
 
@@ -67,8 +79,11 @@ class CourseCreateSchema(ma.Schema):
     description = Text(max_length=20_000, blank=True, load_default="")
     domain = ma.fields.String(required=True, validate=SLUG)
     price = ma.fields.Integer(strict=True, load_default=0, validate=PRICE)
-    currency = ma.fields.String(load_default="INR", validate=CURRENCY,
-                                metadata={"description": "One of the SUPPORTED_CURRENCIES setting (default INR)"})
+    currency = ma.fields.String(
+        load_default="INR",
+        validate=CURRENCY,
+        metadata={"description": "One of the SUPPORTED_CURRENCIES setting (default INR)"},
+    )
 
 
 class CourseUpdateSchema(ma.Schema):
@@ -76,8 +91,9 @@ class CourseUpdateSchema(ma.Schema):
     description = Text(max_length=20_000, blank=True)
     domain = ma.fields.String(validate=SLUG)
     price = ma.fields.Integer(strict=True, validate=PRICE)
-    currency = ma.fields.String(validate=CURRENCY,
-                                metadata={"description": "One of the SUPPORTED_CURRENCIES setting (default INR)"})
+    currency = ma.fields.String(
+        validate=CURRENCY, metadata={"description": "One of the SUPPORTED_CURRENCIES setting (default INR)"}
+    )
 
     @ma.validates_schema
     def _some(self, data, **_kwargs):
@@ -119,6 +135,7 @@ InstructorCoursePageSchema = page_schema(InstructorCourseSchema)
 
 # ---- modules and lessons -------------------------------------------------------------------
 
+
 class ModuleSchema(ma.Schema):
     id = ma.fields.Integer()
     course_id = ma.fields.Integer()
@@ -133,8 +150,9 @@ class ModuleListSchema(ma.Schema):
 
 class ModuleCreateSchema(ma.Schema):
     title = Text(required=True, max_length=200)
-    position = ma.fields.Integer(strict=True, validate=POSITION,
-                                 metadata={"description": "0-based; default or past the end: last"})
+    position = ma.fields.Integer(
+        strict=True, validate=POSITION, metadata={"description": "0-based; default or past the end: last"}
+    )
 
 
 class ModuleUpdateSchema(ma.Schema):
@@ -192,8 +210,7 @@ class OutlineModuleSchema(ModuleSchema):
 
 class CourseOutlineSchema(CourseSchema):
     rejection_reason = ma.fields.String(allow_none=True)
-    review_reason = ma.fields.Function(_review_reason, allow_none=True,
-                                       metadata={"type": "string"})
+    review_reason = ma.fields.Function(_review_reason, allow_none=True, metadata={"type": "string"})
     content_access = ma.fields.Boolean(metadata={"description": "Whether lesson URLs are included"})
     modules = ma.fields.List(ma.fields.Nested(OutlineModuleSchema))
 

@@ -1,4 +1,5 @@
 """Certificates: the student's list, PDF download, public verification and the admin re-render."""
+
 from __future__ import annotations
 
 from flask import Response
@@ -11,6 +12,7 @@ from web.resources.certificates.schemas import CertificateSchema, VerificationSc
 from web.resources.jobs.schemas import JobAcceptedSchema, accepted
 
 blp = Blueprint("certificates", __name__, url_prefix="/api", description="Course-completion certificates")
+
 
 @blp.route("/me/certificates")
 @auth_required("student")
@@ -32,18 +34,27 @@ def get_certificate(certificate_id):
 
 @blp.route("/certificates/<int:certificate_id>/download")
 @auth_required()
-@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
-              description="The certificate PDF (attachment)")
+@blp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="application/pdf",
+    description="The certificate PDF (attachment)",
+)
 @blp.alt_response(404, description="No such certificate, or not yours")
 @blp.alt_response(409, description="Not ready yet (pending or failed), or revoked")
 def download_certificate(certificate_id):
     """Download the certificate PDF (owner or admin)."""
-    certificate, pdf = service.get_pdf_for(certificate_id=certificate_id, user_id=current_user_id(),
-                                           is_admin=is_admin())
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="certificate-{certificate.id}.pdf"',
-        "Cache-Control": "private, no-store",
-    })
+    certificate, pdf = service.get_pdf_for(
+        certificate_id=certificate_id, user_id=current_user_id(), is_admin=is_admin()
+    )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="certificate-{certificate.id}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @blp.route("/certificates/verify/<string:verification_code>")

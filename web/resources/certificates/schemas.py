@@ -1,4 +1,5 @@
 """Certificate schemas: the owner's view and the public verification answer."""
+
 import marshmallow as ma
 
 from common.certificates import service
@@ -8,18 +9,28 @@ from web.fields import Timestamp
 class CertificateSchema(ma.Schema):
     id = ma.fields.Integer()
     user_id = ma.fields.Integer()
-    course_id = ma.fields.Integer(allow_none=True, metadata={"description": "null once the course was deleted"})
+    course_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "null once the course was deleted"}
+    )
     learner_name = ma.fields.String()
     course_title = ma.fields.String()
     instructor_name = ma.fields.String()
     issue_date = Timestamp()
-    status = ma.fields.String(metadata={"enum": ["pending", "ready", "failed"],
-                                        "description": "render status of the PDF"})
-    cert_url = ma.fields.Method("_cert_url", allow_none=True,
-                                metadata={"description": "absolute download URL (needs the owner's or an "
-                                                         "admin's token); null until the PDF is ready"})
+    status = ma.fields.String(
+        metadata={"enum": ["pending", "ready", "failed"], "description": "render status of the PDF"}
+    )
+    cert_url = ma.fields.Method(
+        "_cert_url",
+        allow_none=True,
+        metadata={
+            "description": "absolute download URL (needs the owner's or an "
+            "admin's token); null until the PDF is ready"
+        },
+    )
     verification_code = ma.fields.String()
-    verification_url = ma.fields.Method("_verification_url", metadata={"description": "public verification link"})
+    verification_url = ma.fields.Method(
+        "_verification_url", metadata={"description": "public verification link"}
+    )
     valid = ma.fields.Method("_valid", metadata={"description": "false once revoked (e.g. refunded course)"})
     revoked_at = Timestamp(allow_none=True)
     rendered_at = Timestamp(allow_none=True)

@@ -1,4 +1,5 @@
 """The forum blueprint, its per-user write limit and the shaping of posts and replies for the API."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -33,10 +34,20 @@ def post_body(view: PostView) -> dict:
     post = view.post
     author = _author(post.user, view.author_role)
     body = {
-        "id": post.id, "course_id": post.course_id, "module_id": post.module_id, "user": author,
-        "author": author, "title": post.title, "body": post.body, "votes": post.votes,
-        "reply_count": post.reply_count, "accepted_reply_id": view.accepted_reply_id, "my_vote": view.my_vote,
-        "hidden": post.hidden, "created_at": post.created_at, "edited_at": post.edited_at,
+        "id": post.id,
+        "course_id": post.course_id,
+        "module_id": post.module_id,
+        "user": author,
+        "author": author,
+        "title": post.title,
+        "body": post.body,
+        "votes": post.votes,
+        "reply_count": post.reply_count,
+        "accepted_reply_id": view.accepted_reply_id,
+        "my_vote": view.my_vote,
+        "hidden": post.hidden,
+        "created_at": post.created_at,
+        "edited_at": post.edited_at,
     }
     if view.xp_awarded is not None:
         body["xp_awarded"] = view.xp_awarded
@@ -47,7 +58,15 @@ def reply_body(view: ReplyView) -> dict:
     reply = view.reply
     author = _author(reply.user, view.author_role)
     return {
-        "id": reply.id, "post_id": reply.post_id, "user": author, "author": author, "body": reply.body,
-        "votes": reply.votes, "is_accepted": view.is_accepted, "my_vote": view.my_vote, "hidden": reply.hidden,
-        "created_at": reply.created_at, "edited_at": reply.edited_at,
+        "id": reply.id,
+        "post_id": reply.post_id,
+        "user": author,
+        "author": author,
+        "body": reply.body,
+        "votes": reply.votes,
+        "is_accepted": view.is_accepted,
+        "my_vote": view.my_vote,
+        "hidden": reply.hidden,
+        "created_at": reply.created_at,
+        "edited_at": reply.edited_at,
     }

@@ -1,4 +1,5 @@
 """The admins' moderation queue: flagged items with their content, and resolving them."""
+
 from __future__ import annotations
 
 from common.forum import moderation
@@ -14,15 +15,33 @@ def _flagged_body(flagged: moderation.FlaggedItem) -> dict:
     role = "instructor" if item.user_id == flagged.course.instructor_id else item.user.role
     return {
         "flag_id": flagged.flags[0].id if flagged.flags else None,
-        "object_type": flagged.object_type, "object_id": item.id,
-        "content": {"id": item.id, "post_id": post_id, "title": flagged.post_title, "body": item.body,
-                    "hidden": item.hidden, "created_at": item.created_at},
+        "object_type": flagged.object_type,
+        "object_id": item.id,
+        "content": {
+            "id": item.id,
+            "post_id": post_id,
+            "title": flagged.post_title,
+            "body": item.body,
+            "hidden": item.hidden,
+            "created_at": item.created_at,
+        },
         "author": {"id": item.user.id, "name": item.user.name, "role": role},
         "course": {"id": flagged.course.id, "title": flagged.course.title},
-        "flag_count": len(flagged.flags), "reasons": flagged.reasons,
-        "flags": [{"id": f.id, "post_id": f.post_id, "reply_id": f.reply_id, "reason": f.reason, "note": f.note,
-                   "status": f.status, "created_at": f.created_at,
-                   "user": {"id": f.user_id, "name": flagged.flaggers.get(f.user_id)}} for f in flagged.flags],
+        "flag_count": len(flagged.flags),
+        "reasons": flagged.reasons,
+        "flags": [
+            {
+                "id": f.id,
+                "post_id": f.post_id,
+                "reply_id": f.reply_id,
+                "reason": f.reason,
+                "note": f.note,
+                "status": f.status,
+                "created_at": f.created_at,
+                "user": {"id": f.user_id, "name": flagged.flaggers.get(f.user_id)},
+            }
+            for f in flagged.flags
+        ],
     }
 
 
@@ -45,5 +64,10 @@ def list_flags(args):
 def resolve_flag(data, flag_id):
     """Hide the flagged content or dismiss the flags: acts on every open flag of that item (audited)."""
     r = moderation.resolve_flag(flag_id=flag_id, admin_id=current_user_id(), **data)
-    return {"action": r.action, "object_type": r.object_type, "object_id": r.object_id, "hidden": r.hidden,
-            "flag_ids": r.flag_ids}
+    return {
+        "action": r.action,
+        "object_type": r.object_type,
+        "object_id": r.object_id,
+        "hidden": r.hidden,
+        "flag_ids": r.flag_ids,
+    }

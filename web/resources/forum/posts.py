@@ -1,4 +1,5 @@
 """Posts: a course's question list, asking, reading, editing, deleting, voting, accepting, flagging."""
+
 from __future__ import annotations
 
 from common.forum import moderation, service, votes
@@ -6,8 +7,17 @@ from web.auth import auth_required, current_role, current_user_id
 from web.pagination import page_response
 from web.resources.forum.blueprint import blp, post_body, write_limit
 from web.resources.forum.schemas import (
-    AcceptSchema, FlagCreateSchema, FlagSchema, PostCreatedSchema, PostCreateSchema, PostListArgs, PostPageSchema,
-    PostSchema, PostUpdateSchema, VoteResultSchema, VoteSchema,
+    AcceptSchema,
+    FlagCreateSchema,
+    FlagSchema,
+    PostCreatedSchema,
+    PostCreateSchema,
+    PostListArgs,
+    PostPageSchema,
+    PostSchema,
+    PostUpdateSchema,
+    VoteResultSchema,
+    VoteSchema,
 )
 
 _HIDDEN_404 = "Unknown post, a course whose forum you may not read, or hidden content"

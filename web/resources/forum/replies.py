@@ -1,4 +1,5 @@
 """Replies: a post's answers (accepted first, then by votes), answering, editing, deleting, voting, flagging."""
+
 from __future__ import annotations
 
 from common.forum import moderation, service, votes
@@ -6,7 +7,13 @@ from web.auth import auth_required, current_role, current_user_id
 from web.pagination import PaginationArgs, page_response
 from web.resources.forum.blueprint import blp, reply_body, write_limit
 from web.resources.forum.schemas import (
-    FlagCreateSchema, FlagSchema, ReplyBodySchema, ReplyPageSchema, ReplySchema, VoteResultSchema, VoteSchema,
+    FlagCreateSchema,
+    FlagSchema,
+    ReplyBodySchema,
+    ReplyPageSchema,
+    ReplySchema,
+    VoteResultSchema,
+    VoteSchema,
 )
 
 _HIDDEN_404 = "Unknown reply, a course whose forum you may not read, or hidden content"

@@ -1,4 +1,5 @@
 """Request and response schemas for the forum: posts, replies, votes, accepted answers, flags."""
+
 import marshmallow as ma
 
 from common.errors import ValidationError as DomainValidationError
@@ -14,8 +15,12 @@ class ForumText(ma.fields.String):
 
     def __init__(self, *, min_length: int, max_length: int, **kwargs):
         self.min_length, self.max_length = min_length, max_length
-        metadata = {"minLength": min_length, "maxLength": max_length,
-                    "description": "trimmed; no control characters except tab and newlines", **kwargs.pop("metadata", {})}
+        metadata = {
+            "minLength": min_length,
+            "maxLength": max_length,
+            "description": "trimmed; no control characters except tab and newlines",
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -31,9 +36,12 @@ def _title(**kwargs):
 
 
 def _body(**kwargs):
-    return ForumText(min_length=BODY_MIN, max_length=BODY_MAX,
-                     metadata={"description": "plain text or Markdown source, stored and returned as written"},
-                     **kwargs)
+    return ForumText(
+        min_length=BODY_MIN,
+        max_length=BODY_MAX,
+        metadata={"description": "plain text or Markdown source, stored and returned as written"},
+        **kwargs,
+    )
 
 
 _ID = dict(strict=True, validate=ma.validate.Range(min=1))
@@ -41,17 +49,23 @@ _ID = dict(strict=True, validate=ma.validate.Range(min=1))
 
 class PostListArgs(PaginationArgs):
     module_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
-    sort = ma.fields.String(load_default="newest", validate=ma.validate.OneOf(SORTS),
-                            metadata={"description": "newest | top (by votes) | unanswered (no visible reply)"})
-    q = ma.fields.String(validate=ma.validate.Length(max=200),
-                         metadata={"description": "full-text search over titles and bodies"})
+    sort = ma.fields.String(
+        load_default="newest",
+        validate=ma.validate.OneOf(SORTS),
+        metadata={"description": "newest | top (by votes) | unanswered (no visible reply)"},
+    )
+    q = ma.fields.String(
+        validate=ma.validate.Length(max=200),
+        metadata={"description": "full-text search over titles and bodies"},
+    )
 
 
 class PostCreateSchema(ma.Schema):
     title = _title(required=True)
     body = _body(required=True)
-    module_id = ma.fields.Integer(allow_none=True, load_default=None, **_ID,
-                                  metadata={"description": "a module of this course"})
+    module_id = ma.fields.Integer(
+        allow_none=True, load_default=None, **_ID, metadata={"description": "a module of this course"}
+    )
 
 
 class PostUpdateSchema(ma.Schema):
@@ -117,8 +131,12 @@ ReplyPageSchema = page_schema(ReplySchema)
 
 
 class VoteSchema(ma.Schema):
-    value = ma.fields.Integer(required=True, strict=True, validate=ma.validate.OneOf((1, -1, 0)),
-                              metadata={"description": "1 up, -1 down, 0 withdraws"})
+    value = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=ma.validate.OneOf((1, -1, 0)),
+        metadata={"description": "1 up, -1 down, 0 withdraws"},
+    )
 
 
 class VoteResultSchema(ma.Schema):
@@ -127,8 +145,12 @@ class VoteResultSchema(ma.Schema):
 
 
 class AcceptSchema(ma.Schema):
-    reply_id = ma.fields.Integer(required=True, allow_none=True, **_ID,
-                                 metadata={"description": "a reply to this post; null un-accepts"})
+    reply_id = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        **_ID,
+        metadata={"description": "a reply to this post; null un-accepts"},
+    )
 
 
 class FlagCreateSchema(ma.Schema):
@@ -162,7 +184,9 @@ class FlagEntrySchema(FlagSchema):
 class FlaggedContentSchema(ma.Schema):
     id = ma.fields.Integer()
     post_id = ma.fields.Integer()
-    title = ma.fields.String(metadata={"description": "the post's title (of the post replied to, for a reply)"})
+    title = ma.fields.String(
+        metadata={"description": "the post's title (of the post replied to, for a reply)"}
+    )
     body = ma.fields.String()
     hidden = ma.fields.Boolean()
     created_at = Timestamp()
@@ -181,8 +205,11 @@ class FlaggedItemSchema(ma.Schema):
     author = ma.fields.Nested(AuthorSchema)
     course = ma.fields.Nested(CourseRefSchema)
     flag_count = ma.fields.Integer()
-    reasons = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(),
-                             metadata={"description": "how many flags give each reason"})
+    reasons = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        metadata={"description": "how many flags give each reason"},
+    )
     flags = ma.fields.List(ma.fields.Nested(FlagEntrySchema))
 
 
@@ -190,8 +217,11 @@ FlaggedItemPageSchema = page_schema(FlaggedItemSchema)
 
 
 class ResolveSchema(ma.Schema):
-    action = ma.fields.String(required=True, validate=ma.validate.OneOf(ACTIONS),
-                              metadata={"description": "hide the content, or dismiss the flags (restores it)"})
+    action = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(ACTIONS),
+        metadata={"description": "hide the content, or dismiss the flags (restores it)"},
+    )
 
 
 class ResolutionSchema(ma.Schema):

@@ -1,4 +1,5 @@
 """Gamification: the caller's XP and badges, the badge catalogue, the weekly and monthly leaderboards."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,11 @@ from common.errors import ServiceUnavailable
 from common.gamification import service
 from web.auth import auth_required, current_user_id
 from web.resources.gamification.schemas import (
-    BadgeCatalogueSchema, LeaderboardArgs, LeaderboardSchema, MyBadgesSchema, MyXpSchema,
+    BadgeCatalogueSchema,
+    LeaderboardArgs,
+    LeaderboardSchema,
+    MyBadgesSchema,
+    MyXpSchema,
 )
 
 blp = Blueprint("gamification", __name__, url_prefix="/api", description="XP, badges and leaderboards")
@@ -40,7 +45,9 @@ def my_badges():
 def badge_catalogue():
     """The badge catalogue and how each badge is earned."""
     body = cache.cached_json(CATALOGUE_KEY, current_app.config["CACHE_DEFAULT_TTL"], service.badge_catalogue)
-    response = current_app.response_class(json.dumps(body, separators=(",", ":")), mimetype="application/json")
+    response = current_app.response_class(
+        json.dumps(body, separators=(",", ":")), mimetype="application/json"
+    )
     response.cache_control.public = True
     response.cache_control.max_age = 300
     return response
@@ -63,7 +70,12 @@ def _caller_or_anonymous() -> int | None:
 @blp.alt_response(401, description="An invalid, expired or revoked token (no token is fine)")
 def leaderboard(args):
     """The weekly or monthly board (overall or one domain) in real time; `me` with a token."""
-    body, me = service.read_board(period=args["period"], domain=args["domain"], limit=args["limit"],
-                                  previous=args["previous"], user_id=_caller_or_anonymous())
+    body, me = service.read_board(
+        period=args["period"],
+        domain=args["domain"],
+        limit=args["limit"],
+        previous=args["previous"],
+        user_id=_caller_or_anonymous(),
+    )
     tail = ',"me":' + json.dumps(me, separators=(",", ":")) + "}"
     return current_app.response_class(body[:-1] + tail, mimetype="application/json")

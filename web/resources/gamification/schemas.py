@@ -1,17 +1,25 @@
 """Query arguments and response schemas for XP, badges and leaderboards."""
+
 import marshmallow as ma
 
 from web.fields import Timestamp
 
 
 class LeaderboardArgs(ma.Schema):
-    period = ma.fields.String(load_default="weekly", validate=ma.validate.OneOf(["weekly", "monthly"]),
-                              metadata={"description": "ISO week (from Monday 00:00 UTC) or calendar month (UTC)"})
-    domain = ma.fields.String(load_default="", validate=ma.validate.Length(max=64),
-                              metadata={"description": "a course domain; empty for the overall board"})
+    period = ma.fields.String(
+        load_default="weekly",
+        validate=ma.validate.OneOf(["weekly", "monthly"]),
+        metadata={"description": "ISO week (from Monday 00:00 UTC) or calendar month (UTC)"},
+    )
+    domain = ma.fields.String(
+        load_default="",
+        validate=ma.validate.Length(max=64),
+        metadata={"description": "a course domain; empty for the overall board"},
+    )
     limit = ma.fields.Integer(load_default=10, validate=ma.validate.Range(min=1, max=100))
-    previous = ma.fields.Boolean(load_default=False,
-                                 metadata={"description": "the period that just ended instead of the current one"})
+    previous = ma.fields.Boolean(
+        load_default=False, metadata={"description": "the period that just ended instead of the current one"}
+    )
 
 
 class BoardUserSchema(ma.Schema):
@@ -37,16 +45,23 @@ class LeaderboardSchema(ma.Schema):
     domain = ma.fields.String()
     source = ma.fields.String(metadata={"description": "redis (real time) or database (fallback)"})
     items = ma.fields.List(ma.fields.Nested(BoardItemSchema))
-    me = ma.fields.Nested(BoardMeSchema, allow_none=True,
-                          metadata={"description": "the caller's rank and points; null without a token"})
+    me = ma.fields.Nested(
+        BoardMeSchema,
+        allow_none=True,
+        metadata={"description": "the caller's rank and points; null without a token"},
+    )
 
 
 class BadgeSchema(ma.Schema):
     code = ma.fields.String()
     name = ma.fields.String()
     description = ma.fields.String()
-    criterion = ma.fields.String(metadata={"description": "what is counted: lesson_complete, quiz_pass, forum_post, "
-                                                          "course_complete, streak_days, xp_total, reply_upvotes"})
+    criterion = ma.fields.String(
+        metadata={
+            "description": "what is counted: lesson_complete, quiz_pass, forum_post, "
+            "course_complete, streak_days, xp_total, reply_upvotes"
+        }
+    )
     threshold = ma.fields.Integer()
 
 

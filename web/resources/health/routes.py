@@ -1,4 +1,5 @@
 """Liveness and readiness probes."""
+
 from __future__ import annotations
 
 import logging
@@ -23,14 +24,16 @@ class LiveSchema(ma.Schema):
 
 class ReadySchema(ma.Schema):
     status = ma.fields.String(metadata={"enum": ["ok", "unavailable"]})
-    checks = ma.fields.Dict(keys=ma.fields.String(metadata={"enum": ["database", "cache", "broker"]}),
-                            values=ma.fields.String(metadata={"enum": list(CHECK_STATES)}),
-                            metadata={"description": "Each dependency: ok or unavailable (details go to the log)"})
+    checks = ma.fields.Dict(
+        keys=ma.fields.String(metadata={"enum": ["database", "cache", "broker"]}),
+        values=ma.fields.String(metadata={"enum": list(CHECK_STATES)}),
+        metadata={"description": "Each dependency: ok or unavailable (details go to the log)"},
+    )
     embedded = ma.fields.Boolean(metadata={"description": "Tasks run in-process (no broker)"})
 
 
 def _check(name: str, fn) -> str:
-    """"ok" or "unavailable": which dependency is down, never why (the reason goes to the log)."""
+    """ "ok" or "unavailable": which dependency is down, never why (the reason goes to the log)."""
     try:
         fn()
         return "ok"
@@ -67,6 +70,9 @@ def ready():
         "broker": _check("broker", _broker),
     }
     ok = all(v == "ok" for v in checks.values())
-    body = {"status": "ok" if ok else "unavailable", "checks": checks,
-            "embedded": current_app.extensions["celery"].conf.task_always_eager}
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "checks": checks,
+        "embedded": current_app.extensions["celery"].conf.task_always_eager,
+    }
     return body, 200 if ok else 503

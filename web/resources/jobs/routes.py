@@ -1,4 +1,5 @@
 """Background job status for its owner and admins."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint

@@ -1,4 +1,5 @@
 """Job status schema."""
+
 import marshmallow as ma
 
 from web.fields import Timestamp

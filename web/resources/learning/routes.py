@@ -1,4 +1,5 @@
 """Learning: free enrollment, the caller's enrollments and progress, lesson completion."""
+
 from __future__ import annotations
 
 from flask import jsonify
@@ -9,7 +10,10 @@ from web.auth import auth_required, current_role, current_user_id
 from web.fields import Timestamp
 from web.pagination import PaginationArgs, link_header
 from web.resources.learning.schemas import (
-    CourseProgressSchema, EnrollmentPageSchema, EnrollmentSchema, LessonCompletionSchema,
+    CourseProgressSchema,
+    EnrollmentPageSchema,
+    EnrollmentSchema,
+    LessonCompletionSchema,
 )
 
 blp = Blueprint("learning", __name__, url_prefix="/api", description="Enrollment and progress")
@@ -25,17 +29,30 @@ def _ts(value):
 
 def _enrollment_item(row) -> dict:
     return {
-        "id": row.id, "course_id": row.course_id,
+        "id": row.id,
+        "course_id": row.course_id,
         "course": {
-            "id": row.course_id, "title": row.title, "description": row.description, "domain": row.domain,
-            "instructor": {"id": row.instructor_id, "name": row.instructor_name}, "price": row.price,
-            "currency": row.currency, "status": row.course_status, "enrollment_count": row.enrollment_count,
-            "created_at": _ts(row.course_created_at), "updated_at": _ts(row.course_updated_at),
+            "id": row.course_id,
+            "title": row.title,
+            "description": row.description,
+            "domain": row.domain,
+            "instructor": {"id": row.instructor_id, "name": row.instructor_name},
+            "price": row.price,
+            "currency": row.currency,
+            "status": row.course_status,
+            "enrollment_count": row.enrollment_count,
+            "created_at": _ts(row.course_created_at),
+            "updated_at": _ts(row.course_updated_at),
         },
-        "status": row.status, "source": row.source, "enrolled_at": _ts(row.enrolled_at),
+        "status": row.status,
+        "source": row.source,
+        "enrolled_at": _ts(row.enrolled_at),
         "completed_at": _ts(row.completed_at),
-        "progress": {"completed_lessons": row.completed_lessons, "total_lessons": row.total_lessons,
-                     "percent": service.percent(row.completed_lessons, row.total_lessons)},
+        "progress": {
+            "completed_lessons": row.completed_lessons,
+            "total_lessons": row.total_lessons,
+            "percent": service.percent(row.completed_lessons, row.total_lessons),
+        },
     }
 
 
@@ -66,8 +83,15 @@ def enroll(course_id):
 def my_enrollments(args):
     """Your active enrollments, newest first, with progress."""
     page = service.my_enrollments(user_id=current_user_id(), **args)
-    response = jsonify({"page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages,
-                        "items": [_enrollment_item(row) for row in page.items]})
+    response = jsonify(
+        {
+            "page": page.page,
+            "per_page": page.per_page,
+            "total": page.total,
+            "pages": page.pages,
+            "items": [_enrollment_item(row) for row in page.items],
+        }
+    )
     response.headers["Link"] = link_header(page)
     return response
 
@@ -79,8 +103,11 @@ def my_enrollments(args):
 @blp.alt_response(404, description="Unknown or unpublished course")
 def course_progress(course_id):
     """Your progress in a course: lessons done, quiz status per module, the lesson to resume."""
-    return jsonify(_progress_body(service.course_progress(user_id=current_user_id(), course_id=course_id,
-                                                          role=current_role())))
+    return jsonify(
+        _progress_body(
+            service.course_progress(user_id=current_user_id(), course_id=course_id, role=current_role())
+        )
+    )
 
 
 @blp.route("/lessons/<int:lesson_id>/complete", methods=["POST"])

@@ -1,4 +1,5 @@
 """Response schemas for enrollments, progress and lesson completion."""
+
 import marshmallow as ma
 
 from web.fields import Timestamp
@@ -67,8 +68,11 @@ class CourseProgressSchema(ma.Schema):
     completed_at = Timestamp(allow_none=True)
     progress = ma.fields.Nested(ProgressSchema)
     quizzes = ma.fields.Nested(QuizStatusSchema)
-    next_lesson = ma.fields.Nested(NextLessonSchema, allow_none=True,
-                                   metadata={"description": "First unfinished lesson in order; null when all done"})
+    next_lesson = ma.fields.Nested(
+        NextLessonSchema,
+        allow_none=True,
+        metadata={"description": "First unfinished lesson in order; null when all done"},
+    )
     modules = ma.fields.List(ma.fields.Nested(ModuleProgressSchema))
 
 

@@ -1,4 +1,5 @@
 """Razorpay payments: order, Checkout verification, webhook, history, one payment, admin refund."""
+
 from __future__ import annotations
 
 from flask import current_app, request
@@ -10,7 +11,12 @@ from web.extensions import limiter
 from web.pagination import PaginationArgs, page_response
 from web.resources.jobs.schemas import JobAcceptedSchema, accepted
 from web.resources.payments.schemas import (
-    OrderRequestSchema, OrderSchema, PaymentPageSchema, PaymentSchema, VerifyRequestSchema, VerifyResultSchema,
+    OrderRequestSchema,
+    OrderSchema,
+    PaymentPageSchema,
+    PaymentSchema,
+    VerifyRequestSchema,
+    VerifyResultSchema,
     WebhookAckSchema,
 )
 
@@ -34,10 +40,18 @@ def _payments_limit():
 def create_order(data):
     """Create (or reuse) a Razorpay order for a course at its stored price, for Checkout."""
     payment, created = service.create_order(user_id=current_user_id(), course_id=data["course_id"])
-    body = {"order_id": payment.order_id, "amount": payment.amount, "currency": payment.currency,
-            "key_id": current_app.config["RAZORPAY_KEY_ID"], "payment_id": payment.id,
-            "course_id": payment.course_id, "course_title": payment.course_title, "receipt": payment.receipt,
-            "status": payment.status, "reused": not created}
+    body = {
+        "order_id": payment.order_id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "key_id": current_app.config["RAZORPAY_KEY_ID"],
+        "payment_id": payment.id,
+        "course_id": payment.course_id,
+        "course_title": payment.course_title,
+        "receipt": payment.receipt,
+        "status": payment.status,
+        "reused": not created,
+    }
     return body, 201 if created else 200
 
 
@@ -46,17 +60,26 @@ def create_order(data):
 @auth_required("student")
 @blp.arguments(VerifyRequestSchema)
 @blp.response(200, VerifyResultSchema)
-@blp.alt_response(202, schema=VerifyResultSchema, description="Verified; enrollment in progress (poll the job)")
+@blp.alt_response(
+    202, schema=VerifyResultSchema, description="Verified; enrollment in progress (poll the job)"
+)
 @blp.alt_response(400, description="Malformed or wrong signature")
 @blp.alt_response(404, description="No such order of yours")
 @blp.alt_response(409, description="Order already paid with another payment, or refunded")
 def verify(data):
     """Verify Checkout's signature for your order; enrollment is done (200) or in progress (202)."""
-    payment, job = service.verify_payment(user_id=current_user_id(), order_id=data["razorpay_order_id"],
-                                          payment_id=data["razorpay_payment_id"],
-                                          signature=data["razorpay_signature"])
-    body = {"payment_id": payment.id, "payment_status": payment.status, "enrolled": payment.status == "paid",
-            "course_id": payment.course_id}
+    payment, job = service.verify_payment(
+        user_id=current_user_id(),
+        order_id=data["razorpay_order_id"],
+        payment_id=data["razorpay_payment_id"],
+        signature=data["razorpay_signature"],
+    )
+    body = {
+        "payment_id": payment.id,
+        "payment_status": payment.status,
+        "enrolled": payment.status == "paid",
+        "course_id": payment.course_id,
+    }
     if payment.status == "paid":
         if job is not None:
             body.update(job_id=job.id, status=job.status, status_url=f"/api/jobs/{job.id}")
@@ -71,9 +94,11 @@ def verify(data):
 @blp.alt_response(400, description="Missing, malformed or wrong X-Razorpay-Signature, or not an event")
 def webhook():
     """Razorpay webhook: signature over the raw body; stored once, handled by a worker."""
-    event, created = webhooks.record_webhook(body=request.get_data(cache=True),
-                                             signature=request.headers.get("X-Razorpay-Signature"),
-                                             event_id=request.headers.get("X-Razorpay-Event-Id"))
+    event, created = webhooks.record_webhook(
+        body=request.get_data(cache=True),
+        signature=request.headers.get("X-Razorpay-Signature"),
+        event_id=request.headers.get("X-Razorpay-Event-Id"),
+    )
     status = "duplicate" if not created else ("ignored" if event.status == "ignored" else "received")
     return {"status": status, "event_id": event.event_id}
 

@@ -1,11 +1,16 @@
 """Request and response schemas for Razorpay payments."""
+
 import marshmallow as ma
 
 from web.fields import Timestamp
 from web.pagination import page_schema
 
-RAZORPAY_ID = dict(validate=[ma.validate.Length(min=1, max=64),
-                             ma.validate.Regexp(r"^[A-Za-z0-9_]+$", error="Not a Razorpay id.")])
+RAZORPAY_ID = dict(
+    validate=[
+        ma.validate.Length(min=1, max=64),
+        ma.validate.Regexp(r"^[A-Za-z0-9_]+$", error="Not a Razorpay id."),
+    ]
+)
 
 
 class OrderRequestSchema(ma.Schema):
@@ -31,8 +36,9 @@ class VerifyRequestSchema(ma.Schema):
     razorpay_order_id = ma.fields.String(required=True, **RAZORPAY_ID)
     razorpay_payment_id = ma.fields.String(required=True, **RAZORPAY_ID)
     # Checked by the service so that any malformed value is a 400, whatever its type.
-    razorpay_signature = ma.fields.Raw(required=True, allow_none=True,
-                                       metadata={"type": "string", "description": "hex HMAC-SHA256"})
+    razorpay_signature = ma.fields.Raw(
+        required=True, allow_none=True, metadata={"type": "string", "description": "hex HMAC-SHA256"}
+    )
 
 
 class VerifyResultSchema(ma.Schema):

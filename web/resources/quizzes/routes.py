@@ -1,4 +1,5 @@
 """MCQ quizzes per module: authoring by the course owner, attempts and results for enrolled students."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -7,14 +8,29 @@ from common.quizzes import service
 from web.auth import auth_required, current_role, current_user_id
 from web.pagination import PaginationArgs, page_response
 from web.resources.quizzes.schemas import (
-    AttemptResultSchema, AttemptSchema, QuizCreateSchema, QuizPageSchema, QuizResultArgs,
-    QuizResultPageSchema, QuizSchema, QuizUpdateSchema,
+    AttemptResultSchema,
+    AttemptSchema,
+    QuizCreateSchema,
+    QuizPageSchema,
+    QuizResultArgs,
+    QuizResultPageSchema,
+    QuizSchema,
+    QuizUpdateSchema,
 )
 
 blp = Blueprint("quizzes", __name__, url_prefix="/api", description="MCQ quizzes, attempts and results")
 
-_PUBLIC_FIELDS = ("id", "module_id", "course_id", "question", "options", "max_attempts", "position",
-                  "created_at", "updated_at")
+_PUBLIC_FIELDS = (
+    "id",
+    "module_id",
+    "course_id",
+    "question",
+    "options",
+    "max_attempts",
+    "position",
+    "created_at",
+    "updated_at",
+)
 
 
 def _list_item(quiz, reveal: bool, status) -> dict:
@@ -36,8 +52,9 @@ def _list_item(quiz, reveal: bool, status) -> dict:
 @blp.alt_response(404, description="Unknown module, or a course you may not see")
 def list_quizzes(args, module_id):
     """A module's quizzes in order (the owner and admins also see correct_option)."""
-    page, reveal, statuses = service.list_quizzes(module_id=module_id, user_id=current_user_id(),
-                                                  role=current_role(), **args)
+    page, reveal, statuses = service.list_quizzes(
+        module_id=module_id, user_id=current_user_id(), role=current_role(), **args
+    )
     return page_response(page, [_list_item(q, reveal, statuses.get(q.id)) for q in page.items])
 
 
@@ -81,8 +98,12 @@ def submit_attempt(data, quiz_id):
     """Answer a quiz: whether you were right; the correct option once right or out of attempts."""
     outcome = service.submit_attempt(quiz_id=quiz_id, user_id=current_user_id(), role=current_role(), **data)
     return {
-        **outcome.result, "attempts_used": outcome.attempts_used, "attempts_left": outcome.attempts_left,
-        "max_attempts": outcome.max_attempts, "passed": outcome.passed, "xp_awarded": outcome.xp_awarded,
+        **outcome.result,
+        "attempts_used": outcome.attempts_used,
+        "attempts_left": outcome.attempts_left,
+        "max_attempts": outcome.max_attempts,
+        "passed": outcome.passed,
+        "xp_awarded": outcome.xp_awarded,
         "course_completed": outcome.course_completed,
     }
 

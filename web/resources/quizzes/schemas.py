@@ -1,8 +1,12 @@
 """Request and response schemas for quizzes, attempts and results."""
+
 import marshmallow as ma
 
 from common.quizzes.service import (
-    MAX_OPTIONS, MIN_OPTIONS, OPTION_MAX_LENGTH, QUESTION_MAX_LENGTH,
+    MAX_OPTIONS,
+    MIN_OPTIONS,
+    OPTION_MAX_LENGTH,
+    QUESTION_MAX_LENGTH,
 )
 from web.fields import Text, Timestamp
 from web.pagination import PaginationArgs, page_schema
@@ -12,13 +16,21 @@ _INDEX = dict(strict=True, validate=ma.validate.Range(min=0))
 
 
 def _options(**kwargs):
-    return ma.fields.List(Text(max_length=OPTION_MAX_LENGTH),
-                          validate=ma.validate.Length(min=MIN_OPTIONS, max=MAX_OPTIONS), **kwargs)
+    return ma.fields.List(
+        Text(max_length=OPTION_MAX_LENGTH),
+        validate=ma.validate.Length(min=MIN_OPTIONS, max=MAX_OPTIONS),
+        **kwargs,
+    )
 
 
 def _max_attempts(**kwargs):
-    return ma.fields.Integer(strict=True, allow_none=True, validate=ma.validate.Range(min=1, max=1000),
-                             metadata={"description": "null = unlimited"}, **kwargs)
+    return ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=ma.validate.Range(min=1, max=1000),
+        metadata={"description": "null = unlimited"},
+        **kwargs,
+    )
 
 
 def _position(**kwargs):
@@ -28,7 +40,9 @@ def _position(**kwargs):
 def _check_answer(data):
     options, correct = data.get("options"), data.get("correct_option")
     if options is not None and correct is not None and correct >= len(options):
-        raise ma.ValidationError(f"Must be a 0-based index into options (0–{len(options) - 1}).", "correct_option")
+        raise ma.ValidationError(
+            f"Must be a 0-based index into options (0–{len(options) - 1}).", "correct_option"
+        )
 
 
 class QuizCreateSchema(ma.Schema):
@@ -77,7 +91,9 @@ class QuizListItemSchema(QuizSchema):
 
     correct_option = ma.fields.Integer(metadata={"description": "owner and admins only"})
     attempts_used = ma.fields.Integer(metadata={"description": "students only: own attempts"})
-    attempts_left = ma.fields.Integer(allow_none=True, metadata={"description": "students only; null = unlimited"})
+    attempts_left = ma.fields.Integer(
+        allow_none=True, metadata={"description": "students only; null = unlimited"}
+    )
     passed = ma.fields.Boolean(metadata={"description": "students only: answered correctly at least once"})
 
 
@@ -95,9 +111,13 @@ class QuizResultSchema(ma.Schema):
     course_id = ma.fields.Integer()
     selected_option = ma.fields.Integer()
     is_correct = ma.fields.Boolean()
-    correct_option = ma.fields.Integer(allow_none=True, metadata={
-        "description": "the answer at the time of this attempt; null until the quiz is answered correctly "
-                       "once or no attempts are left"})
+    correct_option = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "the answer at the time of this attempt; null until the quiz is answered correctly "
+            "once or no attempts are left"
+        },
+    )
     timestamp = Timestamp()
 
 
