@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 def _render_loop(count: int, warmup: int, queue=None) -> dict:
     from common.certificates.renderer import certificate_html, renderer
 
-    issued = datetime.now(timezone.utc)
+    issued = datetime.now(UTC)
 
     def html(i: int) -> str:
         code = f"bench{i:06d}-{os.getpid()}-Xy9Qz3Lm0Pq"
@@ -311,7 +311,7 @@ def write_report(single: dict, multi: dict | None, worker: dict | None, chromium
     lines = [
         "# Certificate rendering benchmark",
         "",
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'}: "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'}: "
         f"{os.cpu_count()} CPUs, {chromium}, Playwright sync API, `python -m bench.certificates`; "
         f"load average before the run {load} (other work on the machine shows up as latency).",
         "Target (PERFORMANCE.md): p50 <= 50 ms, >= 20 certificates/s per worker process, worker with "

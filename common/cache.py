@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import redis
 from circuitbreaker import STATE_HALF_OPEN, STATE_OPEN, CircuitBreaker

@@ -16,7 +16,7 @@ _CONFIG_KEYS = (
     "S3_ACCESS_KEY_ID",
     "S3_SECRET_ACCESS_KEY",
 )
-_instances: dict[tuple, "LocalStorage | S3Storage"] = {}
+_instances: dict[tuple, LocalStorage | S3Storage] = {}
 _instances_lock = threading.Lock()
 
 

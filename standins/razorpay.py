@@ -23,8 +23,8 @@ import os
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
-from standins.server import BackgroundServer
 from standins.razorpay_state import HTML_502, ApiError, State, new_id, sign  # noqa: F401  (re-exported)
+from standins.server import BackgroundServer
 
 log = logging.getLogger("standins.razorpay")
 
@@ -195,7 +195,7 @@ class StandInServer(BackgroundServer):
         super().__init__(create_app(state), host, port)
         self.state = state
 
-    def start(self) -> "StandInServer":
+    def start(self) -> StandInServer:
         return self.__enter__()
 
     def stop(self) -> None:

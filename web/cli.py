@@ -57,9 +57,9 @@ def payments_checkout(order_id, fail, complete, webhooks):
     """Play Razorpay Checkout for ORDER_ID on the local stand-in; print the verify payload."""
     import requests
 
+    from common.db import db
     from common.payments import gateway, service
     from common.payments.models import Payment
-    from common.db import db
 
     url = gateway.api_base() + "/_standin/checkout"
     try:

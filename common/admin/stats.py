@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import Date, case, cast, func, literal_column, select, text
@@ -134,7 +134,7 @@ def _per_day_counts(table: str, column: str):
 
 def _daily(today: date, currencies: list[str]) -> list[dict]:
     first = today - timedelta(days=DAYS - 1)
-    since = datetime.combine(first, time.min, tzinfo=timezone.utc)
+    since = datetime.combine(first, time.min, tzinfo=UTC)
     days = {
         (first + timedelta(days=i)).isoformat(): {
             "date": (first + timedelta(days=i)).isoformat(),
@@ -159,7 +159,7 @@ def _daily(today: date, currencies: list[str]) -> list[dict]:
             ("enrollments", "enrollments", "enrolled_at"),
         ):
             for day_start, n in db.session.execute(_per_day_counts(table, column), {"since": since}):
-                key = day_start.astimezone(timezone.utc).date().isoformat()
+                key = day_start.astimezone(UTC).date().isoformat()
                 if key in days:
                     days[key][label] = n
     else:

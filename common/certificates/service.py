@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import logging
 import secrets
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update

@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import json
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -59,7 +59,7 @@ def previous_start(period: str, start: date) -> date:
 
 
 def at_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _expire_at(period: str, start: date) -> int:

@@ -25,8 +25,8 @@ from common.gamification.leaderboards import (  # noqa: F401
     read_board,
     remove_user_from_boards,
 )
-from common.gamification.rebuild import rebuild_leaderboards  # noqa: F401
 from common.gamification.models import XpEvent
+from common.gamification.rebuild import rebuild_leaderboards  # noqa: F401
 
 XP_TYPES = ("lesson_complete", "quiz_pass", "forum_post")
 # The setting that holds each type's points.

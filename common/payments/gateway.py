@@ -11,7 +11,9 @@ import threading
 import razorpay
 import requests
 from flask import current_app
-from razorpay.errors import BadRequestError, GatewayError as SdkGatewayError, ServerError as SdkServerError
+from razorpay.errors import BadRequestError
+from razorpay.errors import GatewayError as SdkGatewayError
+from razorpay.errors import ServerError as SdkServerError
 
 from common.errors import BadRequest, PaymentError, ServiceUnavailable
 

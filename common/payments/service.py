@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-
 from contextlib import contextmanager
 
 from sqlalchemy import select, text

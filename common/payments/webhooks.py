@@ -13,9 +13,9 @@ from sqlalchemy.exc import DataError as SADataError
 from sqlalchemy.exc import ProgrammingError as SAProgrammingError
 
 from common.db import db, insert_ignore, utcnow
-from common.jsoninput import safe_json
 from common.errors import BadRequest, DomainError
 from common.jobs.service import enqueue
+from common.jsoninput import safe_json
 from common.payments import gateway, service
 from common.payments.models import Payment, WebhookEvent
 

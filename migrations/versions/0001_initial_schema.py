@@ -6,9 +6,8 @@ Create Date: 2026-11-24 21:18:41.371191
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0001"

@@ -8,8 +8,8 @@ revision; later catalogue lines are stored by ensure_badges (run by every leader
 by `flask seed`).
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0003"
 down_revision = "0002"

@@ -8,9 +8,8 @@ Create Date: 2026-12-02 06:30:00
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0004"
 down_revision = "0003"

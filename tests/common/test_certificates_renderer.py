@@ -8,25 +8,25 @@ import re
 import signal
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pypdf
 import pytest
 
-from common.certificates import renderer as renderer_module
 from bench.certificates import descendants
-from tests.netprobe import counting_server  # noqa: F401  (fixture)
+from common.certificates import renderer as renderer_module
 from common.certificates.renderer import (
     ChromiumNotFound,
-    RenderError,
     Renderer,
+    RenderError,
     certificate_html,
     find_chromium,
     renderer,
 )
+from tests.netprobe import counting_server  # noqa: F401  (fixture)
 
-ISSUED = datetime(2026, 3, 14, 9, 30, tzinfo=timezone.utc)
+ISSUED = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 
 
 def pdf_text(pdf: bytes) -> str:

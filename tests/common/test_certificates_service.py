@@ -17,8 +17,8 @@ from common.db import db
 from common.errors import InvalidState, NotFound, ServiceUnavailable
 from common.jobs.models import Job
 from common.storage import StorageError
-from tests.factories import enroll, make_certificate, make_course, make_user
 from tests.concurrency import run_together
+from tests.factories import enroll, make_certificate, make_course, make_user
 
 
 def pdf_text(pdf: bytes) -> str:

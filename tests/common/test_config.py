@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.config import ConfigError, REQUIRED_IN_PRODUCTION, load_config, normalise_database_url
+from common.config import REQUIRED_IN_PRODUCTION, ConfigError, load_config, normalise_database_url
 
 
 def test_embedded_default_needs_no_services():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -16,7 +16,7 @@ from common.quizzes.models import Quiz
 from tests.concurrency import run_together
 from tests.factories import enroll, make_course, make_user
 
-NOON = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
 
 
 def held(user_id: int) -> set[str]:
@@ -68,7 +68,7 @@ def test_xp_badges_at_threshold_minus_one_and_at_threshold(app, student, code, t
 
 def test_streak_badge_at_six_and_seven_days_across_utc_midnight(student):
     # One event a day at 23:59:59 and the next one just after midnight: consecutive UTC days.
-    day0 = datetime(2026, 11, 10, 23, 59, 59, tzinfo=timezone.utc)
+    day0 = datetime(2026, 11, 10, 23, 59, 59, tzinfo=UTC)
     moments = [day0, day0 + timedelta(seconds=1)] + [day0 + timedelta(days=d) for d in range(2, 6)]
     for n, moment in enumerate(moments):  # Nov 10, 11, 12, 13, 14, 15: six days
         service.award_xp_at(user_id=student.id, type="lesson_complete", source_id=n, now=moment)
@@ -79,7 +79,7 @@ def test_streak_badge_at_six_and_seven_days_across_utc_midnight(student):
         user_id=student.id,
         type="quiz_pass",
         source_id=1,
-        now=datetime(2026, 11, 16, 0, 0, tzinfo=timezone.utc),
+        now=datetime(2026, 11, 16, 0, 0, tzinfo=UTC),
     )
     db.session.commit()
     assert "week-streak" in held(student.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -51,7 +51,7 @@ def test_points_come_from_settings(app, student):
 
 
 def test_forum_posts_pay_up_to_the_daily_cap_per_utc_day(student):
-    day = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    day = datetime(2026, 12, 1, tzinfo=UTC)
     late = day - timedelta(seconds=1)  # 23:59:59 the day before counts for that day
     for source in range(1, 6):
         assert service.award_xp_at(user_id=student.id, type="forum_post", source_id=source, now=late) == 5
@@ -183,10 +183,10 @@ def test_a_revoked_post_frees_its_daily_slot(student):
     "edge, before, after",
     [
         # Sunday 23:59:59 belongs to the ISO week that started Monday; Monday 00:00:00 starts the next.
-        ("weekly", datetime(2026, 11, 29, 23, 59, 59, tzinfo=timezone.utc), date(2026, 11, 23)),
-        ("weekly", datetime(2026, 11, 30, 0, 0, 0, tzinfo=timezone.utc), date(2026, 11, 30)),
-        ("monthly", datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone.utc), date(2026, 12, 1)),
-        ("monthly", datetime(2027, 1, 1, 0, 0, 0, tzinfo=timezone.utc), date(2027, 1, 1)),
+        ("weekly", datetime(2026, 11, 29, 23, 59, 59, tzinfo=UTC), date(2026, 11, 23)),
+        ("weekly", datetime(2026, 11, 30, 0, 0, 0, tzinfo=UTC), date(2026, 11, 30)),
+        ("monthly", datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC), date(2026, 12, 1)),
+        ("monthly", datetime(2027, 1, 1, 0, 0, 0, tzinfo=UTC), date(2027, 1, 1)),
     ],
 )
 def test_award_lands_on_the_board_of_its_period(student, edge, before, after):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -47,14 +47,14 @@ def add_event(user, points, domain=None, at=None, type="quiz_pass", source=[0]):
             points=points,
             source_id=source[0],
             domain=domain,
-            timestamp=at or datetime.now(timezone.utc),
+            timestamp=at or datetime.now(UTC),
         )
     )
 
 
 def test_rebuild_ranks_current_period_overall_and_per_domain():
     a, b, c = make_user(), make_user(), make_user()
-    old = datetime.now(timezone.utc) - timedelta(days=70)
+    old = datetime.now(UTC) - timedelta(days=70)
     for user, points, domain in [(a, 20, "design"), (a, 10, "design"), (b, 20, "cloud"), (c, 5, "cloud")]:
         add_event(user, points, domain)
     add_event(c, 20, "cloud", at=old)
@@ -68,7 +68,7 @@ def test_rebuild_ranks_current_period_overall_and_per_domain():
     ).all()
     assert board == [(a.id, 30, 1), (b.id, 20, 2), (c.id, 5, 3)]
     assert ranking(read(period="weekly", domain="cloud")) == [(1, b.id, 20), (2, c.id, 5)]
-    service.rebuild_leaderboards(datetime.now(timezone.utc).date())  # replaces, never adds
+    service.rebuild_leaderboards(datetime.now(UTC).date())  # replaces, never adds
     assert db.session.execute(select(func.count()).select_from(LeaderboardEntry)).scalar_one() == 12
     assert db.session.get(User, a.id).xp_total == 0  # boards never touch the running totals
 
@@ -186,8 +186,8 @@ def test_a_new_award_shows_at_once_after_a_rebuild(student):
 
 
 def test_the_period_that_just_ended_is_rebuilt_once_more_and_kept(student):
-    sunday = datetime(2026, 11, 29, 23, 59, 59, tzinfo=timezone.utc)
-    monday = datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc)
+    sunday = datetime(2026, 11, 29, 23, 59, 59, tzinfo=UTC)
+    monday = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
     add_event(student, 20, at=sunday - timedelta(hours=1))
     db.session.commit()
     service.rebuild_leaderboards(now=sunday - timedelta(minutes=30))
@@ -231,8 +231,8 @@ def test_the_period_that_just_ended_is_rebuilt_once_more_and_kept(student):
 
 
 def test_month_boundary_with_time_frozen_at_the_edges(app, student):
-    eve = datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
-    new_year = datetime(2027, 1, 1, 0, 0, 0, tzinfo=timezone.utc)
+    eve = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
+    new_year = datetime(2027, 1, 1, 0, 0, 0, tzinfo=UTC)
     service.award_xp_at(user_id=student.id, type="quiz_pass", source_id=1, now=eve)
     service.award_xp_at(user_id=student.id, type="lesson_complete", source_id=1, now=new_year)
     db.session.commit()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import func, select
 
@@ -13,8 +12,8 @@ from common.gamification.models import XpEvent
 from common.learning import service
 from common.learning.models import Enrollment, LessonProgress
 from common.quizzes.models import Quiz, QuizResult
-from tests.factories import enroll, make_course, make_user
 from tests.concurrency import run_together
+from tests.factories import enroll, make_course, make_user
 
 
 def _finish_lessons(user, course):

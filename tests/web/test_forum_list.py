@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, text
 
 from common.db import db, utcnow
-from common.forum.models import Post, Vote
+from common.forum.models import Vote
 from tests.factories import make_user
 from tests.web.forum_world import make_post, make_reply, world  # noqa: F401
 

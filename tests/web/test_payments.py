@@ -422,7 +422,6 @@ def test_admin_refund_revokes_access_and_shows_in_history(
 def test_refund_pending_at_razorpay_revokes_when_processed(
     client, razorpay, student, admin, course, eager_tasks
 ):
-    from common.payments.webhooks import handle_webhook_event, record_webhook
 
     payment = buy(client, razorpay, student, course)
     razorpay.state.refund_mode = "pending"

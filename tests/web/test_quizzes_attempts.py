@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import func, select
 
@@ -12,9 +11,9 @@ from common.db import db
 from common.gamification.models import XpEvent
 from common.learning.models import Enrollment, LessonProgress
 from common.quizzes.models import Quiz, QuizResult
+from tests.concurrency import run_together
 from tests.factories import auth_headers, enroll, make_course, make_quiz, make_user
 from tests.web.test_quizzes import find_key
-from tests.concurrency import run_together
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ in the attempt's answer and in /me/quiz-results alike (so max_attempts really li
 
 from __future__ import annotations
 
-from common.db import db
 from common.catalog.models import Module
+from common.db import db
 from common.quizzes.models import QuizResult
 from tests.factories import auth_headers, enroll, make_course, make_quiz, make_user
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import openpyxl
 import pytest
@@ -25,7 +25,7 @@ EVIL = '=HYPERLINK("http://evil.example","click")'
 
 
 def _ts(value):
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
 def _safe(value):

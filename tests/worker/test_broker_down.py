@@ -130,9 +130,9 @@ def test_refund_request_with_the_broker_down_is_a_503_then_swept(
 def test_completing_a_course_with_the_broker_down_keeps_the_completion_and_the_sweep_renders(
     app, celery_worker, app_without_broker, student, instructor
 ):
-    from common.certificates.models import Certificate
     from common.catalog.models import Lesson
     from common.certificates import service as certificates
+    from common.certificates.models import Certificate
     from tests.factories import enroll
 
     course = make_course(instructor, lessons=1)

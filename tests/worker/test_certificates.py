@@ -9,14 +9,14 @@ import pypdf
 import pytest
 from sqlalchemy import func, select
 
+from common.catalog.models import Lesson
 from common.certificates.models import Certificate
 from common.certificates.service import request_certificate
 from common.db import db
 from common.learning.models import LessonProgress
-from common.catalog.models import Lesson
-from tests.netprobe import counting_server  # noqa: F401  (fixture)
-from tests.factories import auth_headers, enroll, make_course, make_user
 from tests.concurrency import run_together
+from tests.factories import auth_headers, enroll, make_course, make_user
+from tests.netprobe import counting_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
 

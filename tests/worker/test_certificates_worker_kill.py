@@ -15,9 +15,9 @@ from common.db import db
 from common.jobs.models import Job
 from common.jobs.service import create_job
 from common.storage import get_storage
-from tests.worker import killable
 from tests.factories import make_certificate, make_course
 from tests.standins.razorpay_fixtures import task, wait_for
+from tests.worker import killable
 
 pytestmark = pytest.mark.slow
 kill = killable.kill

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from common.catalog.models import Course, Lesson
 from common.certificates.models import Certificate
 from common.db import db, utcnow
 from common.jobs.models import Job
 from common.learning.models import Enrollment
 from common.learning.service import complete_lesson
-from common.catalog.models import Course, Lesson
 from common.payments import service
 from common.payments.models import Payment
 from common.payments.webhooks import reconcile

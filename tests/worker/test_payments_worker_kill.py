@@ -14,9 +14,9 @@ from common.jobs.models import Job
 from common.jobs.service import create_job
 from common.learning.models import Enrollment
 from common.payments.models import Payment
-from tests.worker import killable
 from tests.factories import auth_headers, make_course
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
+from tests.worker import killable
 
 pytestmark = pytest.mark.slow
 kill = killable.kill

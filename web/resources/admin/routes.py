@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response
 from flask_smorest import Blueprint
 
-from common.flows import user_standing
 from common.admin import reports, service, stats
 from common.catalog import service as catalog
+from common.flows import user_standing
 from web.auth import auth_required, current_user_id
 from web.pagination import PaginationArgs, page_response
 from web.resources.admin.schemas import (

@@ -9,7 +9,7 @@ from flask_jwt_extended import get_jwt
 from flask_smorest import Blueprint
 
 from common.accounts import oauth_codes, service, tokens
-from common.errors import BadRequest, DomainError, Forbidden, ServiceUnavailable, Unauthorized
+from common.errors import BadRequest, DomainError, Forbidden, ServiceUnavailable
 from web import oauth
 from web.auth import auth_required, current_user_id
 from web.extensions import limiter
