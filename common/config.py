@@ -23,6 +23,8 @@ REQUIRED_IN_PRODUCTION = (
     "RAZORPAY_WEBHOOK_SECRET",
     # Certificates are permanent and carry verification links built from it.
     "PUBLIC_BASE_URL",
+    # Signs the Open Badges credentials: a per-machine generated key would orphan them.
+    "CREDENTIAL_SIGNING_KEY",
 )
 
 
@@ -221,6 +223,11 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "S3_REGION": env.get("S3_REGION") or "us-east-1",
         "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID") or "",
         "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY") or "",
+        # Open Badges credentials (common/credentials): the Ed25519 key (PKCS#8 PEM; default: generated
+        # once into INSTANCE_DIR), the public keys of retired signing keys (JSON JWKS) and the issuer's name.
+        "CREDENTIAL_SIGNING_KEY": env.get("CREDENTIAL_SIGNING_KEY") or "",
+        "CREDENTIAL_PREVIOUS_PUBLIC_KEYS": env.get("CREDENTIAL_PREVIOUS_PUBLIC_KEYS") or "",
+        "CREDENTIAL_ISSUER_NAME": env.get("CREDENTIAL_ISSUER_NAME") or "CourseHub",
         # Admin: stats cache, exported reports
         "ADMIN_STATS_CACHE_SECONDS": _int(env, "ADMIN_STATS_CACHE_SECONDS", 60),
         "REPORT_RETENTION_DAYS": _int(env, "REPORT_RETENTION_DAYS", 7),
@@ -240,7 +247,17 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
     }
     if overrides:
         cfg.update(overrides)
+    _check_credential_keys(cfg)
     return cfg
+
+
+def _check_credential_keys(cfg: dict) -> None:
+    """A malformed signing key or retired-key list stops start-up, not the first credential request."""
+    from common.credentials.keys import load_private_key, parse_previous_keys
+
+    if cfg["CREDENTIAL_SIGNING_KEY"]:
+        load_private_key(cfg["CREDENTIAL_SIGNING_KEY"])
+    parse_previous_keys(cfg["CREDENTIAL_PREVIOUS_PUBLIC_KEYS"])
 
 
 def _engine_options(database_url: str, env: dict) -> dict:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from common.credentials.keys import generate_pem
 from standins.razorpay import start_in_thread
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 
@@ -126,6 +127,7 @@ PRODUCTION = {
     "RAZORPAY_KEY_SECRET": "s",
     "RAZORPAY_WEBHOOK_SECRET": "w",
     "PUBLIC_BASE_URL": "https://courses.example.com",
+    "CREDENTIAL_SIGNING_KEY": generate_pem(),
 }
 
 

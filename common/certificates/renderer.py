@@ -100,8 +100,10 @@ def certificate_html(
     verification_code: str,
     verification_url: str,
     platform_name: str = "CourseHub",
+    credential_id: str | None = None,
 ) -> str:
-    """The certificate page; every value is escaped by the template."""
+    """The certificate page; every value is escaped by the template. With `credential_id` (the Open
+    Badges credential's urn:uuid) it also prints that id and that the certificate verifies offline."""
     return _templates.get_template("certificate.html").render(
         learner_name=learner_name,
         course_title=course_title,
@@ -110,6 +112,7 @@ def certificate_html(
         verification_code=verification_code,
         verification_url=verification_url,
         platform_name=platform_name,
+        credential_id=credential_id,
         qr_svg=qr_svg(verification_url),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -14,6 +15,8 @@ from common.admin import audit
 from common.catalog.models import Course
 from common.certificates.models import Certificate
 from common.certificates.renderer import RenderError, certificate_html, renderer
+from common.credentials.models import Credential
+from common.credentials.service import credential_id_for_pdf
 from common.db import db, insert_ignore, utcnow
 from common.errors import InvalidState, ServiceUnavailable, not_found
 from common.jobs import service as jobs
@@ -38,6 +41,11 @@ def download_url(certificate: Certificate) -> str:
 def verification_url(certificate: Certificate) -> str:
     """The public verification link printed (and QR-coded) on the certificate."""
     return _public_url(f"/api/certificates/verify/{certificate.verification_code}")
+
+
+def credential_url(certificate: Certificate) -> str:
+    """Where the owner (or an admin) fetches the certificate's signed Open Badges credential."""
+    return _public_url(f"/api/certificates/{certificate.id}/credential")
 
 
 def storage_key(certificate: Certificate) -> str:
@@ -102,19 +110,73 @@ def revoke_for(*, user_id: int, course_id: int, reason: str) -> bool:
     """Revoke the user's certificate for the course (e.g. after a refund); True if one was revoked.
 
     Runs in the caller's unit of work (no commit). The PDF stays in storage; verification reports it
-    revoked from now on and the owner can no longer download it.
+    revoked from now on and the owner can no longer download it. This is the one place a certificate
+    is revoked (refunds, admins), so its Open Badges credential's status bit is set here too.
     """
-    return bool(
+    return _revoke(reason, Certificate.user_id == user_id, Certificate.course_id == course_id)
+
+
+def _revoke(reason: str, *conditions) -> bool:
+    now = utcnow()
+    revoked = (
         db.session.execute(
             update(Certificate)
-            .where(
-                Certificate.user_id == user_id,
-                Certificate.course_id == course_id,
-                Certificate.revoked_at.is_(None),
-            )
-            .values(revoked_at=utcnow(), revoke_reason=(reason or "revoked")[:500])
-        ).rowcount
+            .where(*conditions, Certificate.revoked_at.is_(None))
+            .values(revoked_at=now, revoke_reason=(reason or "revoked")[:500])
+            .returning(Certificate.id)
+        )
+        .scalars()
+        .all()
     )
+    if revoked:
+        db.session.execute(
+            update(Credential)
+            .where(Credential.certificate_id.in_(revoked), Credential.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    return bool(revoked)
+
+
+def revoke(*, certificate_id: int, actor_id: int, reason: str) -> Certificate:
+    """Admin: revoke a certificate (and its credential); 404 unknown, 409 if already revoked. Audited."""
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise not_found("Certificate", certificate_id)
+    if not _revoke(reason, Certificate.id == certificate_id):
+        db.session.rollback()
+        raise InvalidState(f"Certificate {certificate_id} is already revoked")
+    audit.record(
+        actor_id=actor_id,
+        action="certificate.revoke",
+        object_type="certificate",
+        object_id=certificate_id,
+        before={"revoked_at": None},
+        after={"revoke_reason": reason[:500]},
+    )
+    db.session.commit()
+    db.session.refresh(certificate)
+    return certificate
+
+
+def linkedin_add_url(certificate: Certificate) -> str:
+    """LinkedIn's "Add to Profile" link for the certificate, pre-filled.
+
+    Parameters from LinkedIn's Add to Profile for Certifications documentation
+    (https://addtoprofile.linkedin.com/): startTask=CERTIFICATION_NAME, name, organizationName,
+    issueYear, issueMonth, certUrl, certId.
+    """
+    query = urlencode(
+        {
+            "startTask": "CERTIFICATION_NAME",
+            "name": certificate.course_title,
+            "organizationName": current_app.config["CREDENTIAL_ISSUER_NAME"],
+            "issueYear": certificate.issue_date.year,
+            "issueMonth": certificate.issue_date.month,
+            "certUrl": verification_url(certificate),
+            "certId": certificate.verification_code,
+        }
+    )
+    return f"https://www.linkedin.com/profile/add?{query}"
 
 
 def render_certificate(
@@ -144,7 +206,10 @@ def render_certificate(
         return certificate
     bound = current_app.config["CERT_MAX_RENDER_ATTEMPTS"]
     if certificate.render_attempts >= bound:  # e.g. a message redelivered after every crash: stop here
-        error = f"gave up after {certificate.render_attempts} render attempts: {certificate.error or 'no error saved'}"
+        error = (
+            f"gave up after {certificate.render_attempts} render attempts: "
+            f"{certificate.error or 'no error saved'}"
+        )
         _give_up(certificate, error)
         if job_id:
             jobs.fail(job_id, error)
@@ -152,7 +217,10 @@ def render_certificate(
     certificate.render_attempts += 1
     certificate.last_attempt_at = utcnow()
     db.session.commit()
+    credential_id = credential_id_for_pdf(certificate)
     html = certificate_html(
+        credential_id=credential_id,
+        platform_name=current_app.config["CREDENTIAL_ISSUER_NAME"],
         learner_name=certificate.learner_name,
         course_title=certificate.course_title,
         instructor_name=certificate.instructor_name,
@@ -314,8 +382,10 @@ def get_pdf_for(*, certificate_id: int, user_id: int, is_admin: bool) -> tuple[C
         raise InvalidState(f"Certificate {certificate_id} is not ready yet (status: {certificate.status})")
     try:
         return certificate, get_storage().get(certificate.storage_key)
-    except StorageNotFound:
-        raise InvalidState(f"Certificate {certificate_id} file is missing; ask an admin to render it again")
+    except StorageNotFound as exc:
+        raise InvalidState(
+            f"Certificate {certificate_id} file is missing; ask an admin to render it again"
+        ) from exc
     except StorageError as exc:
         log.warning("storage unavailable: %s", exc)
         raise ServiceUnavailable(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.config import REQUIRED_IN_PRODUCTION, ConfigError, load_config, normalise_database_url
+from common.credentials.keys import generate_pem
 
 
 def test_embedded_default_needs_no_services():
@@ -41,6 +42,7 @@ def test_production_names_every_missing_secret():
 def test_production_with_everything_set_starts():
     env = {name: "set-" + name.lower() for name in REQUIRED_IN_PRODUCTION}
     env.update(APP_ENV="production", DATABASE_URL="postgresql://u@db/app", REDIS_URL="redis://r/0")
+    env["CREDENTIAL_SIGNING_KEY"] = generate_pem()  # parsed at start-up: a placeholder is refused
     cfg = load_config(env=env)
     assert cfg["PRODUCTION"] and cfg["FORCE_HTTPS"]
 

@@ -12,4 +12,5 @@ BLUEPRINTS = [
     "gamification",
     "admin",
     "forum",
+    "credentials",
 ]

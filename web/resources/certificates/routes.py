@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import Response
 from flask_smorest import Blueprint
 
 from common.certificates import service
+from common.certificates.models import Certificate
+from common.credentials import service as credentials
 from web.auth import auth_required, current_user_id, is_admin
 from web.pagination import PaginationArgs, page_response, page_schema
 from web.resources.certificates.schemas import CertificateSchema, VerificationSchema
+from web.resources.credentials.schemas import RevokeArgs
 from web.resources.jobs.schemas import JobAcceptedSchema, accepted
 
 blp = Blueprint("certificates", __name__, url_prefix="/api", description="Course-completion certificates")
@@ -61,8 +66,11 @@ def download_certificate(certificate_id):
 @blp.response(200, VerificationSchema)
 @blp.alt_response(404, description="Unknown verification code")
 def verify_certificate(verification_code):
-    """Public check of a certificate: learner, course, issue date and whether it is still valid."""
-    return service.verify(verification_code=verification_code)
+    """Public check of a certificate: learner, course, issue date, whether it is still valid, and its
+    signed Open Badges credential (verifiable without this server)."""
+    certificate, credential = credentials.for_certificate_code(verification_code=verification_code)
+    columns = {column.name: getattr(certificate, column.name) for column in Certificate.__table__.columns}
+    return SimpleNamespace(**columns, credential=credential)
 
 
 @blp.route("/admin/certificates/<int:certificate_id>/render", methods=["POST"])
@@ -72,3 +80,14 @@ def verify_certificate(verification_code):
 def rerender_certificate(certificate_id):
     """Admin: render a certificate's PDF again (e.g. after a failure); poll the returned job."""
     return accepted(service.rerender(certificate_id=certificate_id, actor_id=current_user_id()))
+
+
+@blp.route("/admin/certificates/<int:certificate_id>/revoke", methods=["POST"])
+@auth_required("admin")
+@blp.arguments(RevokeArgs)
+@blp.response(200, CertificateSchema)
+@blp.alt_response(404, description="No such certificate")
+@blp.alt_response(409, description="Already revoked")
+def revoke_certificate(args, certificate_id):
+    """Admin: revoke a certificate; its credential's bit is set in the published status list."""
+    return service.revoke(certificate_id=certificate_id, actor_id=current_user_id(), reason=args["reason"])

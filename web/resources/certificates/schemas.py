@@ -4,6 +4,7 @@ import marshmallow as ma
 
 from common.certificates import service
 from web.fields import Timestamp
+from web.resources.credentials.schemas import SignedCredentialSchema
 
 
 class CertificateSchema(ma.Schema):
@@ -34,6 +35,19 @@ class CertificateSchema(ma.Schema):
     valid = ma.fields.Method("_valid", metadata={"description": "false once revoked (e.g. refunded course)"})
     revoked_at = Timestamp(allow_none=True)
     rendered_at = Timestamp(allow_none=True)
+    linkedin_add_url = ma.fields.Method(
+        "_linkedin",
+        metadata={"description": "LinkedIn's Add to Profile link, pre-filled with this certificate"},
+    )
+    credential_url = ma.fields.Method(
+        "_credential_url", metadata={"description": "the signed Open Badges 3.0 credential (owner or admin)"}
+    )
+
+    def _linkedin(self, obj):
+        return service.linkedin_add_url(obj)
+
+    def _credential_url(self, obj):
+        return service.credential_url(obj)
 
     def _cert_url(self, obj):
         return service.download_url(obj) if obj.status == "ready" else None
@@ -54,6 +68,11 @@ class VerificationSchema(ma.Schema):
     instructor_name = ma.fields.String()
     issue_date = Timestamp()
     revoked_at = Timestamp(allow_none=True)
+    credential = ma.fields.Nested(
+        SignedCredentialSchema,
+        allow_none=True,
+        metadata={"description": "the signed credential; null if revoked before one was issued"},
+    )
 
     def _valid(self, obj):
         return obj.revoked_at is None
