@@ -226,3 +226,16 @@ def _oauth_code(w, role):
 
 
 EXPECTED["POST /api/auth/oauth/exchange"] = every(200, body=_oauth_code)
+
+
+# ---- Open Badges credentials: the .well-known documents and the status list are public ----------
+EXPECTED.update(
+    {
+        "GET /.well-known/jwks.json": every(200),
+        "GET /.well-known/did.json": every(200),
+        "GET /api/credentials/status/<int:list_id>": every(200),
+        "GET /api/certificates/<int:certificate_id>/credential": signed_in(404, enrolled=200, admin=200),
+        "GET /api/me/badges/<string:code>/credential": signed_in(404, enrolled=200),
+        "POST /api/admin/certificates/<int:certificate_id>/revoke": admin_only(200, body={"reason": "fraud"}),
+    }
+)

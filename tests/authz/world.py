@@ -130,3 +130,16 @@ PATH_VALUES = {
     "flag_id": lambda w: w.flag.id,
     "user_id": lambda w: w.target.id,
 }
+
+
+@world_builder
+def _credentials(w) -> None:
+    """`enrolled` has earned the first-lesson badge (its credential is theirs alone)."""
+    from common.gamification.service import grant_badge
+
+    grant_badge(user_id=w.enrolled.id, code="first-lesson")
+    db.session.commit()
+
+
+PATH_VALUES["code"] = lambda w: "first-lesson"
+PATH_VALUES["list_id"] = lambda w: 1
