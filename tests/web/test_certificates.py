@@ -16,7 +16,7 @@ FAKE_PDF = b"%PDF-1.4\n% a stored certificate\n%%EOF\n"
 
 
 def _ready(certificate: Certificate) -> Certificate:
-    """Mark a certificate rendered with a stand-in file (the real render is tested with Chromium elsewhere)."""
+    """Mark a certificate rendered with a stand-in file (the real Chromium render is tested elsewhere)."""
     key = f"certificates/{certificate.id}.pdf"
     get_storage().put(key, FAKE_PDF, "application/pdf")
     certificate.status, certificate.storage_key = "ready", key
@@ -133,8 +133,9 @@ def test_verify_valid_revoked_and_unknown(client, student, instructor):
         "instructor_name": instructor.name,
         "issue_date": body["issue_date"],
         "revoked_at": None,
+        "credential": body["credential"],  # the signed Open Badges credential (tests/web/test_credentials.py)
     }
-    assert body["issue_date"].endswith("Z")
+    assert body["issue_date"].endswith("Z") and body["credential"]["id"].startswith("urn:uuid:")
     make_certificate(
         make_user(name="Refunded Learner"), course, revoked=True, verification_code="revoked-code"
     )
