@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -156,27 +155,6 @@ def revoke(*, certificate_id: int, actor_id: int, reason: str) -> Certificate:
     db.session.commit()
     db.session.refresh(certificate)
     return certificate
-
-
-def linkedin_add_url(certificate: Certificate) -> str:
-    """LinkedIn's "Add to Profile" link for the certificate, pre-filled.
-
-    Parameters from LinkedIn's Add to Profile for Certifications documentation
-    (https://addtoprofile.linkedin.com/): startTask=CERTIFICATION_NAME, name, organizationName,
-    issueYear, issueMonth, certUrl, certId.
-    """
-    query = urlencode(
-        {
-            "startTask": "CERTIFICATION_NAME",
-            "name": certificate.course_title,
-            "organizationName": current_app.config["CREDENTIAL_ISSUER_NAME"],
-            "issueYear": certificate.issue_date.year,
-            "issueMonth": certificate.issue_date.month,
-            "certUrl": verification_url(certificate),
-            "certId": certificate.verification_code,
-        }
-    )
-    return f"https://www.linkedin.com/profile/add?{query}"
 
 
 def render_certificate(

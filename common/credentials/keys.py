@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -79,16 +80,22 @@ def generate_pem() -> str:
 def _instance_key(instance_dir: str) -> str:
     """The embedded default's key: generated once under the instance directory, then reused.
 
-    O_EXCL makes concurrent first starts (web and worker) agree on one key: the loser reads the winner's.
+    Written to a private temporary file and hard-linked into place (link fails if the name exists), so
+    concurrent first starts (web and worker) agree on one key and nobody reads a half-written file.
     """
     path = Path(instance_dir) / KEY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return path.read_text()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(generate_pem())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".credential-key-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generate_pem())
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another process won the race: use its key
+    finally:
+        os.unlink(tmp)
     return path.read_text()
 
 

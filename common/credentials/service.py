@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime
+from urllib.parse import urlencode
 
 import jwt
 from flask import current_app
@@ -297,3 +298,24 @@ def credential_id_for_pdf(certificate: Certificate) -> str | None:
     """The id printed on the PDF (urn:uuid:...): the certificate's credential, issued now if needed."""
     row = credential_for_certificate(certificate)
     return None if row is None else f"urn:uuid:{row.uuid}"
+
+
+def linkedin_add_url(certificate: Certificate) -> str:
+    """LinkedIn's "Add to Profile" link for the certificate, pre-filled.
+
+    Parameters from LinkedIn's Add to Profile for Certifications documentation
+    (https://addtoprofile.linkedin.com/): startTask=CERTIFICATION_NAME, name, organizationName,
+    issueYear, issueMonth, certUrl, certId.
+    """
+    query = urlencode(
+        {
+            "startTask": "CERTIFICATION_NAME",
+            "name": certificate.course_title,
+            "organizationName": current_app.config["CREDENTIAL_ISSUER_NAME"],
+            "issueYear": certificate.issue_date.year,
+            "issueMonth": certificate.issue_date.month,
+            "certUrl": f"{_base()}/api/certificates/verify/{certificate.verification_code}",
+            "certId": certificate.verification_code,
+        }
+    )
+    return f"https://www.linkedin.com/profile/add?{query}"

@@ -10,6 +10,7 @@ from dotenv import dotenv_values
 from honcho.environ import parse as honcho_parse
 
 from common.config import ConfigError, load_config
+from common.credentials.keys import generate_pem
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / ".env.example"
@@ -83,6 +84,7 @@ def test_production_requires_public_base_url():
         )
     }
     env.update(APP_ENV="production", DATABASE_URL="postgresql://u@db/app", REDIS_URL="redis://r/0")
+    env["CREDENTIAL_SIGNING_KEY"] = generate_pem()  # also required in production
     with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
         load_config(env={**env, "PUBLIC_BASE_URL": ""})
     assert (

@@ -3,6 +3,7 @@
 import marshmallow as ma
 
 from common.certificates import service
+from common.credentials import service as credentials
 from web.fields import Timestamp
 from web.resources.credentials.schemas import SignedCredentialSchema
 
@@ -44,7 +45,7 @@ class CertificateSchema(ma.Schema):
     )
 
     def _linkedin(self, obj):
-        return service.linkedin_add_url(obj)
+        return credentials.linkedin_add_url(obj)
 
     def _credential_url(self, obj):
         return service.credential_url(obj)
