@@ -253,11 +253,14 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
 
 def _check_credential_keys(cfg: dict) -> None:
     """A malformed signing key or retired-key list stops start-up, not the first credential request."""
-    from common.credentials.keys import load_private_key, parse_previous_keys
+    from common.credentials.keys import KeySettingError, load_private_key, parse_previous_keys
 
-    if cfg["CREDENTIAL_SIGNING_KEY"]:
-        load_private_key(cfg["CREDENTIAL_SIGNING_KEY"])
-    parse_previous_keys(cfg["CREDENTIAL_PREVIOUS_PUBLIC_KEYS"])
+    try:
+        if cfg["CREDENTIAL_SIGNING_KEY"]:
+            load_private_key(cfg["CREDENTIAL_SIGNING_KEY"])
+        parse_previous_keys(cfg["CREDENTIAL_PREVIOUS_PUBLIC_KEYS"])
+    except KeySettingError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _engine_options(database_url: str, env: dict) -> dict:

@@ -11,6 +11,7 @@ PACKAGES = ("web", "worker", "common")
 LOWER_SERVICES = {
     "common.jobs.service": "job rows and the queue every asynchronous domain hands work to",
     "common.gamification.service": "the XP and badge ledger that learning and forum activity write into",
+    "common.credentials.service": "signs the credential every certificate carries (reads models only)",
 }
 
 

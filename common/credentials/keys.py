@@ -14,9 +14,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
 
-from common.config import ConfigError
-
 KEY_FILE = "credential-signing-key.pem"
+
+
+class KeySettingError(ValueError):
+    """A malformed CREDENTIAL_SIGNING_KEY or CREDENTIAL_PREVIOUS_PUBLIC_KEYS (config raises ConfigError)."""
 
 
 def _b64url(data: bytes) -> str:
@@ -58,9 +60,9 @@ def load_private_key(pem: str) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(pem.replace("\\n", "\n").encode(), password=None)
     except (ValueError, TypeError) as exc:
-        raise ConfigError("CREDENTIAL_SIGNING_KEY must be an unencrypted PKCS#8 PEM private key") from exc
+        raise KeySettingError("CREDENTIAL_SIGNING_KEY must be an unencrypted PKCS#8 PEM private key") from exc
     if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(
+        raise KeySettingError(
             "CREDENTIAL_SIGNING_KEY must be an Ed25519 key (openssl genpkey -algorithm ed25519)"
         )
     return key
@@ -106,10 +108,12 @@ def parse_previous_keys(raw: str | None) -> list[dict]:
     try:
         value = json.loads(raw)
     except ValueError as exc:
-        raise ConfigError("CREDENTIAL_PREVIOUS_PUBLIC_KEYS must be JSON (a JWKS or a list of JWKs)") from exc
+        raise KeySettingError(
+            "CREDENTIAL_PREVIOUS_PUBLIC_KEYS must be JSON (a JWKS or a list of JWKs)"
+        ) from exc
     keys = value.get("keys") if isinstance(value, dict) else value
     if not isinstance(keys, list):
-        raise ConfigError("CREDENTIAL_PREVIOUS_PUBLIC_KEYS must be a JWKS or a list of JWKs")
+        raise KeySettingError("CREDENTIAL_PREVIOUS_PUBLIC_KEYS must be a JWKS or a list of JWKs")
     cleaned = []
     for jwk in keys:
         if (
@@ -117,9 +121,11 @@ def parse_previous_keys(raw: str | None) -> list[dict]:
             or (jwk.get("kty"), jwk.get("crv")) != ("OKP", "Ed25519")
             or not jwk.get("x")
         ):
-            raise ConfigError("CREDENTIAL_PREVIOUS_PUBLIC_KEYS: every key must be an Ed25519 OKP JWK with x")
+            raise KeySettingError(
+                "CREDENTIAL_PREVIOUS_PUBLIC_KEYS: every key must be an Ed25519 OKP JWK with x"
+            )
         if "d" in jwk:
-            raise ConfigError("CREDENTIAL_PREVIOUS_PUBLIC_KEYS must hold public keys only (found a 'd')")
+            raise KeySettingError("CREDENTIAL_PREVIOUS_PUBLIC_KEYS must hold public keys only (found a 'd')")
         cleaned.append({"kty": "OKP", "crv": "Ed25519", "x": jwk["x"]})
     return cleaned
 

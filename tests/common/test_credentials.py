@@ -23,10 +23,10 @@ from common.credentials import keys, status_list
 from common.credentials import service as credentials
 from common.credentials.models import Credential
 from common.db import db
+from common.flows.refund import mark_refunded
 from common.gamification.service import grant_badge
 from common.learning.models import Enrollment
 from common.payments.models import Payment
-from common.payments.service import mark_refunded
 from tests.factories import enroll, make_certificate, make_course, make_user
 
 SCHEMA = json.loads(
