@@ -102,6 +102,9 @@ class EdgeJSONProvider(DefaultJSONProvider):
 # ---- URL and headers ----------------------------------------------------------------------------
 
 
+_CONTENT_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+
+
 def _refuse_before_routing():
     from web.errors import envelope
 
@@ -109,8 +112,16 @@ def _refuse_before_routing():
     if len(request.full_path) > config["MAX_URL_LENGTH"]:
         return envelope(414, f"The URL is longer than {config['MAX_URL_LENGTH']} characters")
     limit = config["MAX_HEADER_BYTES"]
-    for name, value in request.headers.items():
-        if len(name) + len(value) > limit:
+    # Straight from the WSGI environ (HTTP_<NAME> or CONTENT_TYPE/CONTENT_LENGTH, the header's name
+    # being as long as the key less "HTTP_"): building request.headers costs more than this check.
+    for key, value in request.environ.items():
+        if key.startswith("HTTP_"):
+            size = len(key) - 5 + len(value)
+        elif key in _CONTENT_HEADERS:
+            size = len(key) + len(value)
+        else:
+            continue
+        if size > limit:
             return envelope(431, f"A request header is larger than {limit} bytes")
     if "\x00" in request.path:
         return envelope(404)
