@@ -13,6 +13,10 @@
   just before the change cannot overwrite the new one.
 - Redis down: access tokens are checked against PostgreSQL instead (family + user, one query), so auth
   keeps answering correctly; see README "Authentication and security".
+- A web process remembers, for TOKEN_CHECK_CACHE_SECONDS, the access tokens Redis found valid
+  (`_recently_valid`), so a burst of requests with one token costs one Redis read. Every revocation
+  or version change made in this process forgets them all at once; one made in another process acts
+  here within that bound. Redis failing forgets them too (the epoch logic must see every token again).
 """
 
 from __future__ import annotations
@@ -36,6 +40,16 @@ TOKEN_VERSION_TTL = 3600
 EPOCH_KEY = "auth:epoch"
 # Cached version values are "<rank>:<state>"; a deleted user outranks every real version.
 _DELETED_RANK = 2**62
+
+
+# jti -> monotonic time until which this process trusts it without asking Redis (see the docstring).
+_recently_valid: dict[str, float] = {}
+_RECENT_MAX = 20_000
+
+
+def forget_recent_checks() -> None:
+    """Ask Redis again for every access token (after a revocation, a version change, a Redis failure)."""
+    _recently_valid.clear()
 
 
 def _blocklist_key(jti: str) -> str:
@@ -139,6 +153,7 @@ def _revoke_family(family_id: str | None, reason: str) -> None:
 
 def _blocklist(*jtis: str | None) -> None:
     """Refuse these access tokens in Redis at once; if Redis is down, bump the epoch on recovery."""
+    forget_recent_checks()
     try:
         for jti in filter(None, jtis):
             cache.set(_blocklist_key(jti), b"1", _access_ttl())
@@ -149,6 +164,7 @@ def _blocklist(*jtis: str | None) -> None:
 def publish_version(user) -> None:
     """Push the user's token version (and whether they are suspended) to Redis after commit."""
     state = "a" if user.status == "active" else "s"
+    forget_recent_checks()
     try:
         cache.set_if_newer(
             _version_key(user.id), user.token_version, f"{user.token_version}:{state}", TOKEN_VERSION_TTL
@@ -171,10 +187,21 @@ def is_revoked(payload: dict) -> bool:
     """
     if payload.get("type") == "refresh":
         return _refresh_revoked(payload)
+    jti = payload["jti"]
+    trusted_until = _recently_valid.get(jti)
+    if trusted_until is not None and trusted_until > time.monotonic():
+        return False
     try:
-        return _access_revoked_in_cache(payload)
+        revoked = _access_revoked_in_cache(payload)
     except CacheUnavailable:
+        forget_recent_checks()
         return _access_revoked_in_db(payload)
+    seconds = current_app.config["TOKEN_CHECK_CACHE_SECONDS"]
+    if not revoked and seconds > 0:
+        if len(_recently_valid) >= _RECENT_MAX:
+            _recently_valid.clear()
+        _recently_valid[jti] = time.monotonic() + seconds
+    return revoked
 
 
 def _access_revoked_in_cache(payload: dict) -> bool:

@@ -26,7 +26,7 @@ from common.catalog.access import (
     visible_module,
 )
 from common.catalog.models import Course, Lesson, Module
-from common.db import db, is_postgres, utcnow
+from common.db import db, is_postgres, read_without_transaction, utcnow
 from common.errors import Conflict, InvalidState, ValidationError, not_found
 from common.learning.models import Enrollment
 from common.pagination import Page, paginate
@@ -97,6 +97,7 @@ def search_catalogue(
         raise ValidationError(
             "Invalid price range", {"query": {"min_price": ["Must not be greater than max_price."]}}
         )
+    read_without_transaction()
     stmt = select(Course).where(Course.status == "approved")
     if domain:
         stmt = stmt.where(Course.domain == domain)
