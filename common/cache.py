@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -307,6 +308,27 @@ class RedisCache:
 
     def flush(self) -> None:
         self._call(self.client.flushdb)
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    """The policy of one cached JSON body: where it lives (a versioned family's entry), how long it
+    lives, and store-on-miss. The cache fails open: with Redis down the body is built every time."""
+
+    version_key: str
+    prefix: str
+    suffix: str
+    ttl: int
+
+    def get_or_build(self, build: Callable[[], Any]) -> bytes:
+        """The stored body, or `build()` encoded as compact JSON and stored under the version read
+        first (so a write that bumps the version meanwhile is never hidden by this entry)."""
+        key, hit = cache.lookup(self.version_key, self.prefix, self.suffix)
+        if hit is not None:
+            return hit if isinstance(hit, bytes) else hit.encode()
+        body = json.dumps(build(), separators=(",", ":")).encode()
+        cache.safe_set(key, body, self.ttl)
+        return body
 
 
 class CacheProxy:

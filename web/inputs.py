@@ -70,6 +70,20 @@ def _messages(paths: list[tuple], message: str) -> dict:
 class EdgeParser(FlaskParser):
     """flask-smorest's argument parser with the edge's JSON bounds and 32-bit integers."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type, ma.Schema] = {}
+
+    def _get_schema(self, argmap, req):
+        # webargs builds a new instance of a schema class on every request (@blp.arguments(SomeArgs));
+        # a marshmallow schema holds no per-load state, so one instance per class serves every request.
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas[argmap] = argmap()
+            return schema
+        return super()._get_schema(argmap, req)
+
     def _raw_load_json(self, req):
         if not is_json_request(req):
             return core.missing
