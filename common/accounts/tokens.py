@@ -45,11 +45,24 @@ _DELETED_RANK = 2**62
 # jti -> monotonic time until which this process trusts it without asking Redis (see the docstring).
 _recently_valid: dict[str, float] = {}
 _RECENT_MAX = 20_000
+# Bumped by every forget: a check that read Redis before a revocation was published must not store
+# its (now stale) verdict after the forget. Checks read it before Redis and re-read it after storing.
+_generation = [0]
 
 
 def forget_recent_checks() -> None:
-    """Ask Redis again for every access token (after a revocation, a version change, a Redis failure)."""
+    """Ask Redis again for every access token. Call after a revocation or version change has been
+    written to Redis (or failed to be), and on a Redis failure."""
+    _generation[0] += 1
     _recently_valid.clear()
+
+
+def _remember_valid(jti: str, generation: int, seconds: float) -> None:
+    if len(_recently_valid) >= _RECENT_MAX:
+        _recently_valid.clear()
+    _recently_valid[jti] = time.monotonic() + seconds
+    if _generation[0] != generation:  # a forget ran meanwhile: this verdict may predate it
+        _recently_valid.pop(jti, None)
 
 
 def _blocklist_key(jti: str) -> str:
@@ -153,18 +166,18 @@ def _revoke_family(family_id: str | None, reason: str) -> None:
 
 def _blocklist(*jtis: str | None) -> None:
     """Refuse these access tokens in Redis at once; if Redis is down, bump the epoch on recovery."""
-    forget_recent_checks()
     try:
         for jti in filter(None, jtis):
             cache.set(_blocklist_key(jti), b"1", _access_ttl())
     except CacheUnavailable:
         _defer_epoch_bump()
+    finally:
+        forget_recent_checks()
 
 
 def publish_version(user) -> None:
     """Push the user's token version (and whether they are suspended) to Redis after commit."""
     state = "a" if user.status == "active" else "s"
-    forget_recent_checks()
     try:
         cache.set_if_newer(
             _version_key(user.id), user.token_version, f"{user.token_version}:{state}", TOKEN_VERSION_TTL
@@ -174,6 +187,8 @@ def publish_version(user) -> None:
         # refuses every access token issued before it (the stale cached version cannot matter).
         log.warning("token version of user %s not published: Redis unavailable", user.id)
         _defer_epoch_bump()
+    finally:
+        forget_recent_checks()
 
 
 # --- check ----------------------------------------------------------------------------------------
@@ -191,6 +206,7 @@ def is_revoked(payload: dict) -> bool:
     trusted_until = _recently_valid.get(jti)
     if trusted_until is not None and trusted_until > time.monotonic():
         return False
+    generation = _generation[0]
     try:
         revoked = _access_revoked_in_cache(payload)
     except CacheUnavailable:
@@ -198,9 +214,7 @@ def is_revoked(payload: dict) -> bool:
         return _access_revoked_in_db(payload)
     seconds = current_app.config["TOKEN_CHECK_CACHE_SECONDS"]
     if not revoked and seconds > 0:
-        if len(_recently_valid) >= _RECENT_MAX:
-            _recently_valid.clear()
-        _recently_valid[jti] = time.monotonic() + seconds
+        _remember_valid(jti, generation, seconds)
     return revoked
 
 
