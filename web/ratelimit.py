@@ -78,14 +78,17 @@ class _AppLimits:
             and cache.url == self.uri
         )
 
-    def current(self) -> FixedWindowRateLimiter:
+    def current(self) -> FixedWindowRateLimiter | None:
+        """The store's limiter; the in-memory one while the store is down (None: fallback disabled)."""
         if self.dead and time.time() - self.last_probe > 2**self.probes:
             self.last_probe = time.time()
             self.probes = 0 if self.probes >= _MAX_PROBE_EXPONENT else self.probes + 1
             if self.storage.check():
                 log.info("rate limit storage recovered")
                 self.dead, self.probes = False, 0
-        return self.fallback if self.dead else self.strategy
+        if not self.dead:
+            return self.strategy
+        return self.fallback if self.fallback_enabled else None
 
     def mark_dead(self, exc: Exception) -> None:
         log.warning("rate limit storage unreachable (%r): counting in memory", exc)
@@ -94,6 +97,8 @@ class _AppLimits:
     def hit(self, items, identifiers: tuple[str, ...]) -> None:
         """Count one hit on each limit; RateLimitExceeded on the first one breached."""
         strategy = self.current()
+        if strategy is None:
+            return  # the store is down and the fallback is off: serve rather than fail
         try:
             self._hit(strategy, items, identifiers)
         except RateLimitExceeded:

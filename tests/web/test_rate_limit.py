@@ -50,3 +50,11 @@ def test_retry_after_falls_back_to_the_window_length(app):
         response = handle_http_exception(RateLimitExceeded(limit))
     assert response.status_code == 429
     assert response.headers["Retry-After"] == str(limit.get_expiry())
+
+
+def test_limit_store_down_counts_in_memory_or_serves_when_the_fallback_is_off(app):
+    dead_store = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0", "RATELIMIT_AUTH": "2 per minute"}
+    with_fallback = create_app(dead_store).test_client()
+    assert [_login(with_fallback).status_code for _ in range(4)] == [401, 401, 429, 429]
+    without = create_app({**dead_store, "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False}).test_client()
+    assert [_login(without).status_code for _ in range(4)] == [401] * 4
