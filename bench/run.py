@@ -483,6 +483,8 @@ def write_report(report: dict) -> None:
         f"{session['errors']} errors (target 0), {session['refused']} expected refusals "
         f"(quiz attempts used up), p50 {session['p50_ms']} ms, p99 {session['p99_ms']} ms",
         f"- gunicorn worker RSS after the runs: {report['web_worker_rss_mb']} MB (target ≤ 150 MB each)",
+        "",
+        f"Before/after figures of each change: HISTORY-{report['profile']}.md (kept by hand).",
     ]
     (RESULTS / f"REPORT-{report['profile']}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
