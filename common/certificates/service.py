@@ -62,9 +62,9 @@ def _enqueue_render(certificate_id: int, job_id: str | None = None) -> None:
 def request_certificate(*, user_id: int, course_id: int) -> Certificate:
     """Issue the course's certificate for the user once and queue its render (after commit).
 
-    Called by the learning service right after it committed a course completion. The (user, course)
-    unique key makes concurrent calls issue exactly one certificate, and only the call that
-    inserted it queues the render. Learner, course and instructor names are snapshotted. A
+    Called by the completion and purchase flows right after they committed a completion. The
+    (user, course) unique key makes concurrent calls issue exactly one certificate, and only the
+    call that inserted it queues the render. Learner, course and instructor names are snapshotted. A
     certificate revoked earlier (refund) is reinstated: completing the course again re-earns it.
     """
     certificate = _find(user_id, course_id)
