@@ -23,7 +23,7 @@ from common.certificates.models import Certificate
 from common.credentials import status_list
 from common.credentials.keys import keyring
 from common.credentials.models import Credential
-from common.db import db, insert_ignore, utcnow
+from common.db import db, get_owned, insert_ignore, utcnow
 from common.errors import InvalidState, not_found
 from common.gamification.models import Badge, UserBadge
 
@@ -218,9 +218,7 @@ def for_certificate(*, certificate_id: int, user_id: int, is_admin: bool) -> dic
     A revoked certificate never gets a new credential: its last one (now failing verification) is
     returned, or InvalidState (409) if it had none.
     """
-    certificate = db.session.get(Certificate, certificate_id)
-    if certificate is None or not (is_admin or certificate.user_id == user_id):
-        raise not_found("Certificate", certificate_id)
+    certificate = get_owned(Certificate, certificate_id, user_id=user_id, is_admin=is_admin)
     row = credential_for_certificate(certificate)
     if row is None:
         raise InvalidState(f"Certificate {certificate_id} was revoked before a credential was issued")
