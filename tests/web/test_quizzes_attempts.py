@@ -13,7 +13,7 @@ from common.learning.models import Enrollment, LessonProgress
 from common.quizzes.models import Quiz, QuizResult
 from tests.concurrency import run_together
 from tests.factories import auth_headers, enroll, make_course, make_quiz, make_user
-from tests.web.test_quizzes import find_key
+from tests.web.quizzes_world import find_key
 
 
 @pytest.fixture
