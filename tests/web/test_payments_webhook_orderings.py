@@ -15,8 +15,8 @@ from common.payments.models import Payment, WebhookEvent
 from common.payments.webhooks import handle_webhook_event
 from tests.factories import auth_headers, make_course
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
+from tests.standins.razorpay_fixtures import PRICE
 
-PRICE = 24900
 WITH_REFUND = ("payment.captured", "order.paid", "payment.failed", "refund.processed")
 
 

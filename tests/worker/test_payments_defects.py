@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from common.catalog.models import Course, Lesson
@@ -16,15 +15,9 @@ from common.learning.service import complete_lesson
 from common.payments import service
 from common.payments.models import Payment
 from common.payments.webhooks import reconcile
-from tests.factories import auth_headers, make_course
+from tests.factories import auth_headers
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
-
-PRICE = 15000
-
-
-@pytest.fixture
-def course(instructor):
-    return make_course(instructor, price=PRICE)
+from tests.standins.razorpay_fixtures import PRICE
 
 
 def order(client, student, course) -> Payment:
