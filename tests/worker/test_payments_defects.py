@@ -1,4 +1,4 @@
-"""Regression tests for money/access defects (issue 12): re-bought courses, reconcile order, double charges."""
+"""Regression tests of money/access defects (issue 12): re-bought courses, reconcile order, double charges."""
 
 from __future__ import annotations
 
