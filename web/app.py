@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
-from flask_smorest import Api
+from flask_limiter.util import get_qualified_name
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import common.models  # noqa: F401  (every table registered on the metadata)
@@ -18,6 +18,7 @@ from common.db import db
 from web.errors import register_error_handlers
 from web.extensions import cors, jwt, limiter, migrate, talisman
 from web.inputs import document_converters, init_input_edge
+from web.openapi import ContractApi, ContractPlugin, mark_response_fields_required
 from web.resources import BLUEPRINTS
 
 API_CSP = {"default-src": "'none'", "frame-ancestors": "'none'"}
@@ -64,11 +65,12 @@ def create_app(config: dict | None = None) -> Flask:
     init_cache(app)
     jwt.init_app(app)
     limiter.init_app(app)
-    api = Api(app)
+    api = ContractApi(app, spec_kwargs={"extra_plugins": [ContractPlugin(_rate_limit_exempt(app))]})
     app.extensions["api"] = api
     document_converters(api)
     for name in BLUEPRINTS:
         api.register_blueprint(import_module(f"web.resources.{name}.routes").blp)
+    mark_response_fields_required(api.spec)
     register_error_handlers(app)
     _init_security(app)
     _init_docs_assets(app)
@@ -79,6 +81,18 @@ def create_app(config: dict | None = None) -> Flask:
     make_celery(app)
     register_cli(app)
     return app
+
+
+def _rate_limit_exempt(app: Flask):
+    """Whether a view is exempt from every rate limit (its operation then documents no 429)."""
+
+    def exempt(endpoint: str) -> bool:
+        view = app.view_functions.get(endpoint)
+        # flask-limiter keeps its exemptions by qualified name and has no public way to ask.
+        exemptions = getattr(limiter, "_route_exemptions", {})
+        return view is not None and bool(exemptions.get(get_qualified_name(view)))
+
+    return exempt
 
 
 def _drop_forwarded_proto(wsgi_app):

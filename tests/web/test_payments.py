@@ -68,7 +68,7 @@ def test_order_is_created_at_the_stored_course_price(client, razorpay, student, 
         payment.user_id,
         payment.course_id,
         payment.course_title,
-    ) == (body["payment_id"], "created", PRICE, student.id, course.id, "Paid Python")
+    ) == (body["id"], "created", PRICE, student.id, course.id, "Paid Python")
     remote = razorpay.state.orders[body["order_id"]]
     assert remote["amount"] == PRICE and remote["receipt"] == payment.receipt and remote["currency"] == "INR"
     assert remote["notes"] == {"user_id": str(student.id), "course_id": str(course.id)}
@@ -188,6 +188,7 @@ def test_full_purchase_in_process(client, razorpay, student, course, eager_tasks
     assert response.status_code == 200
     result = response.get_json()
     assert result["enrolled"] is True and result["payment_status"] == "paid" and result["job_id"]
+    assert result["payment_id"] == checkout["razorpay_payment_id"] and result["status_url"].startswith("http")
     [payment] = payments()
     assert payment.status == "paid" and payment.payment_id == checkout["razorpay_payment_id"]
     assert payment.verified_at and payment.paid_at
@@ -214,8 +215,10 @@ def test_verify_hands_fulfilment_to_a_job(app, client, razorpay, student, course
     response = verify(client, student, checkout)
     assert response.status_code == 202
     result = response.get_json()
-    assert result["enrolled"] is False and result["payment_id"] == body["payment_id"]
-    assert response.headers["Location"] == result["status_url"] == f"/api/jobs/{result['job_id']}"
+    assert result["enrolled"] is False and result["id"] == body["id"]
+    assert result["payment_id"] == checkout["razorpay_payment_id"]
+    assert response.headers["Location"] == result["status_url"]
+    assert result["status_url"] == f"{app.config['PUBLIC_BASE_URL']}/api/jobs/{result['job_id']}"
     job = db.session.get(Job, result["job_id"])
     assert job.kind == "payment_fulfilment" and job.owner_id == student.id
     # The same verify again answers with the same job (one fulfilment per payment).
@@ -380,7 +383,7 @@ def test_history_roles(client, instructor, admin):
 
 
 def test_one_payment_for_its_owner_and_admins_only(client, razorpay, student, admin, course):
-    payment_id = order(client, student, course.id).get_json()["payment_id"]
+    payment_id = order(client, student, course.id).get_json()["id"]
     url = f"/api/payments/{payment_id}"
     assert client.get(url, headers=auth_headers(student)).get_json()["status"] == "created"
     assert client.get(url, headers=auth_headers(admin)).status_code == 200
@@ -438,7 +441,7 @@ def test_refund_pending_at_razorpay_revokes_when_processed(
 
 
 def test_refund_refusals(client, razorpay, student, admin, instructor, course):
-    payment_id = order(client, student, course.id).get_json()["payment_id"]
+    payment_id = order(client, student, course.id).get_json()["id"]
     assert refund(client, admin, payment_id).status_code == 409  # not paid
     assert refund(client, admin, 999999).status_code == 404
     assert refund(client, student, payment_id).status_code == 403

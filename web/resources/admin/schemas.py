@@ -6,7 +6,7 @@ from common.accounts.models import ROLES, USER_STATUSES
 from common.admin.reports import FORMATS, REPORTS
 from common.admin.service import USER_SORTS
 from common.catalog.models import COURSE_STATUSES
-from web.fields import Text, Timestamp
+from web.fields import Text, Timestamp, json_object
 from web.pagination import PaginationArgs, page_schema
 from web.resources.catalog.schemas import CourseManageSchema
 from web.resources.jobs.schemas import JobSchema
@@ -84,7 +84,7 @@ class ReportRequestSchema(ma.Schema):
 
 
 class ReportSchema(JobSchema):
-    params = ma.fields.Dict(metadata={"description": "{type, format, from, to} as requested"})
+    params = json_object(metadata={"description": "{type, format, from, to} as requested"})
     owner_id = ma.fields.Integer(allow_none=True)
 
 
@@ -107,9 +107,9 @@ class AuditEntrySchema(ma.Schema):
     action = ma.fields.String()
     object_type = ma.fields.String()
     object_id = ma.fields.String()
-    detail = ma.fields.Dict(allow_none=True)
-    before = ma.fields.Dict(allow_none=True)
-    after = ma.fields.Dict(allow_none=True)
+    detail = json_object(allow_none=True)
+    before = json_object(allow_none=True)
+    after = json_object(allow_none=True)
     ip = ma.fields.String(allow_none=True)
     created_at = Timestamp()
 
