@@ -71,7 +71,14 @@ class ErrorSchema(ma.Schema):
     message = ma.fields.String(required=True)
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
-        values=ma.fields.Raw(metadata={"type": "object", "additionalProperties": True}),
+        values=ma.fields.Raw(
+            metadata={
+                "anyOf": [
+                    {"type": "object", "additionalProperties": True},
+                    {"type": "array", "items": {"type": "string"}},
+                ]
+            }
+        ),
         metadata={"description": "Field errors by location (json, query...), then by field name"},
     )
 
