@@ -113,9 +113,12 @@ class ContractPlugin(BasePlugin):
         for method, op in operations.items():
             op.setdefault("operationId", operation_id(rule.endpoint, method, len(operations)))
             responses = op.setdefault("responses", {})
-            responses.setdefault("503", {"description": ERROR_DESCRIPTIONS["503"]})
-            if not self.exempt(rule.endpoint):
-                responses.setdefault("429", {"description": ERROR_DESCRIPTIONS["429"]})
+            # flask-smorest keys responses by int: a route's own 503 (or 429) must not be shadowed.
+            documented = {str(code) for code in responses}
+            if "503" not in documented:
+                responses["503"] = {"description": ERROR_DESCRIPTIONS["503"]}
+            if "429" not in documented and not self.exempt(rule.endpoint):
+                responses["429"] = {"description": ERROR_DESCRIPTIONS["429"]}
             for code, response in responses.items():
                 _complete_response(str(code), response)
 
