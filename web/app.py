@@ -27,7 +27,7 @@ DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 )
-EXPOSED_HEADERS = ["Link", "Location", "Retry-After", "Content-Disposition"]
+EXPOSED_HEADERS = ["Link", "Location", "Retry-After", "Content-Disposition", "WWW-Authenticate"]
 
 
 class LazySessionInterface(SecureCookieSessionInterface):

@@ -67,3 +67,10 @@ def test_a_refresh_token_where_an_access_token_is_needed(client):
     _assert_challenge(
         client.get("/api/auth/me", headers={"Authorization": f"Bearer {refresh}"}), "invalid_token"
     )
+
+
+def test_a_browser_front_end_may_read_the_challenge(client, app):
+    origin = app.config["CORS_ORIGINS"][0]
+    response = client.get("/api/auth/me", headers={"Origin": origin})
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    assert "WWW-Authenticate" in response.headers["Access-Control-Expose-Headers"]

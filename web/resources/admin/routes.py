@@ -21,8 +21,8 @@ from web.resources.admin.schemas import (
     ReportRequestSchema,
     ReportSchema,
     ReviewCoursePageSchema,
-    StatsSchema,
     ReviewQueueArgs,
+    StatsSchema,
     SuspendSchema,
     UserSearchArgs,
 )
