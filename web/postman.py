@@ -11,30 +11,12 @@ import re
 
 from flask import current_app
 
+from web.postman_scripts import GENERIC_TEST, STORE_TOKENS
+from web.postman_walkthrough import walkthrough
+
 _METHODS = ("get", "post", "put", "patch", "delete")
 SCHEMA_URL = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 
-# Every request checks at least this much; the walk-through's requests check their own outcome.
-GENERIC_TEST = [
-    "pm.test('no server error', function () { pm.expect(pm.response.code).to.be.below(500); });",
-    "if (pm.response.code >= 400) {",
-    "  pm.test('error envelope', function () {",
-    "    var body = pm.response.json();",
-    "    pm.expect(body.code).to.eql(pm.response.code);",
-    "    pm.expect(body.message).to.be.a('string');",
-    "  });",
-    "}",
-]
-# The login request keeps the tokens for the requests after it.
-STORE_TOKENS = [
-    "if (pm.response.code === 200 || pm.response.code === 201) {",
-    "  var tokens = pm.response.json();",
-    "  pm.environment.set('accessToken', tokens.access_token);",
-    "  pm.environment.set('refreshToken', tokens.refresh_token);",
-    "  pm.collectionVariables.set('accessToken', tokens.access_token);",
-    "  pm.collectionVariables.set('refreshToken', tokens.refresh_token);",
-    "}",
-]
 STORE_TOKEN_OPERATIONS = {"login", "register", "refreshTokens", "exchangeOAuthCode"}
 
 
@@ -147,8 +129,6 @@ def request_item(spec: dict, path: str, method: str, op: dict) -> dict:
 
 
 def build_collection() -> dict:
-    from web.postman_walkthrough import walkthrough  # it builds on this module's scripts
-
     spec = current_app.extensions["api"].spec.to_dict()
     folders: dict[str, list] = {}
     for path, operations in spec["paths"].items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from web.postman import GENERIC_TEST, STORE_TOKENS
+from web.postman_scripts import GENERIC_TEST, STORE_TOKENS
 
 
 def _step(
