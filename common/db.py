@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
@@ -53,6 +54,30 @@ def utcnow() -> datetime:
 
 def created_at_column() -> Mapped[datetime]:
     return mapped_column(default=utcnow, server_default=func.now(), nullable=False)
+
+
+@contextmanager
+def unit_of_work():
+    """Commit what the block did, or roll it back (releasing row and advisory locks) on any error.
+
+    A `return` inside the block commits too.
+    """
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def end_read() -> None:
+    """End a transaction that wrote nothing with COMMIT rather than ROLLBACK (same one round trip).
+
+    psycopg forgets its prepared statements on every rollback, so reads that end in a rollback
+    (as the session teardown would) re-plan their queries on every request; after a commit the
+    hot queries stay prepared on the connection and PostgreSQL reuses their plans.
+    """
+    db.session.commit()
 
 
 def is_postgres() -> bool:

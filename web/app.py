@@ -73,8 +73,8 @@ def create_app(config: dict | None = None) -> Flask:
     _init_security(app)
     _init_docs_assets(app)
 
+    from common.celery_factory import make_celery
     from web.cli import register_cli
-    from worker.factory import make_celery
 
     make_celery(app)
     register_cli(app)

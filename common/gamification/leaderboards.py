@@ -318,7 +318,7 @@ def _encode(body: dict) -> str:
 
 
 def end_read() -> None:
-    """End a read-only transaction with COMMIT (keeps psycopg's prepared statements; see learning.end_read)."""
+    """End a read-only transaction with COMMIT (keeps psycopg's prepared statements, see db.end_read)."""
     db.session.commit()
 
 

@@ -9,8 +9,10 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from common.errors import DomainError
+from common.flows import payment_events, purchase
+from common.flows import refund as refunds
 from common.jobs import service as jobs
-from common.payments import gateway, service, webhooks
+from common.payments import gateway, service
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 6
@@ -42,7 +44,7 @@ def fulfil_order(self, job_id: str) -> None:
         return
     params = jobs.get_job(job_id).params or {}
     try:
-        payment = service.fulfil_payment(
+        payment = purchase.fulfil_payment(
             payment_id=params["payment_id"], razorpay_payment_id=params["razorpay_payment_id"]
         )
     except RETRYABLE as exc:
@@ -75,7 +77,7 @@ def fulfil_order(self, job_id: str) -> None:
 def handle_webhook(self, event_row_id: int) -> str:
     """Apply one stored Razorpay webhook event (idempotent)."""
     try:
-        return webhooks.handle_webhook_event(event_row_id=event_row_id)
+        return payment_events.handle_webhook_event(event_row_id=event_row_id)
     except DATABASE_LOST as exc:
         log.warning("webhook event %s lost its database connection; retrying: %s", event_row_id, exc)
         raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries))
@@ -94,7 +96,7 @@ def refund(self, job_id: str) -> None:
         return
     payment_id = (jobs.get_job(job_id).params or {})["payment_id"]
     try:
-        payment = service.execute_refund(payment_id=payment_id)
+        payment = refunds.execute_refund(payment_id=payment_id)
     except RETRYABLE as exc:
         if exc.retryable and not _final(self):
             jobs.release(job_id)  # the retry claims it again
@@ -115,4 +117,4 @@ def refund(self, job_id: str) -> None:
 @shared_task(name="payments.reconcile", ignore_result=True)
 def reconcile() -> dict:
     """Beat (every 5 minutes): settle stuck orders and refunds from Razorpay, re-queue stuck webhooks."""
-    return webhooks.reconcile()
+    return payment_events.reconcile()

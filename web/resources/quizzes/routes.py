@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from common.flows import completion
 from common.quizzes import service
 from web.auth import auth_required, current_role, current_user_id
 from web.pagination import PaginationArgs, page_response
@@ -96,7 +97,9 @@ def delete_quiz(quiz_id):
 @blp.alt_response(409, description="All attempts at this quiz are used up")
 def submit_attempt(data, quiz_id):
     """Answer a quiz: whether you were right; the correct option once right or out of attempts."""
-    outcome = service.submit_attempt(quiz_id=quiz_id, user_id=current_user_id(), role=current_role(), **data)
+    outcome = completion.submit_attempt(
+        quiz_id=quiz_id, user_id=current_user_id(), role=current_role(), **data
+    )
     return {
         **outcome.result,
         "attempts_used": outcome.attempts_used,
