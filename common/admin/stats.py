@@ -126,8 +126,8 @@ def _per_day_counts(table: str, column: str):
     depend on the session's time zone.
     """
     # An integer series with literal bounds: the planner knows it has DAYS rows. A timestamp series is
-    # guessed at 1,000 rows, which priced this query past jit_above_cost: ~50 ms of JIT compilation
-    # for a query that runs in a few (bench/results/EXPLAIN-100k.md).
+    # guessed at 1,000 rows, which (while the table's visibility map is stale, so bitmap heap scans are
+    # planned) priced this query past jit_above_cost: ~50 ms of JIT for a query that runs in a few.
     return text(f"""
         SELECT d, (SELECT count(*) FROM {table} WHERE {column} >= d AND {column} < d + interval '24 hours')
         FROM generate_series(0, {DAYS - 1}) AS i,

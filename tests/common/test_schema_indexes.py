@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import event, text
 
 from common.db import db
-from common.payments import webhooks
+from common.flows import payment_events
 
 # Every foreign key whose columns are not, in some order, the leading columns of a plain
 # (non-partial) index: a delete of the referenced row, or a filter on the key, reads the whole table.
@@ -75,7 +75,7 @@ def test_refund_sweep_query_matches_its_partial_index(app):
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        webhooks.reconcile(older_than_seconds=0)
+        payment_events.reconcile(older_than_seconds=0)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     assert len(sent) == 1

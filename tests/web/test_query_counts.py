@@ -91,11 +91,11 @@ def test_my_enrollments_and_progress(world, count):
 def test_lesson_completion(world, count):
     count("GET", "/api/auth/me", world["student"])
     first, second = world["lessons"][:2]
-    # state, lock, progress, XP event, XP total, unheld badges, lesson count, first-lesson badge, streak,
-    # completion stamp
-    assert count("POST", f"/api/lessons/{first}/complete", world["student"]) == 10
-    # first-lesson is held now: no lesson count
-    assert count("POST", f"/api/lessons/{second}/complete", world["student"]) == 8
+    # state, lock, progress, the award (XP event, XP total, unheld badges and streak days in one
+    # statement), lesson count and first-lesson badge, completion stamp
+    assert count("POST", f"/api/lessons/{first}/complete", world["student"]) == 7
+    # first-lesson is held now: no lesson count, no badge
+    assert count("POST", f"/api/lessons/{second}/complete", world["student"]) == 5
     assert count("POST", f"/api/lessons/{second}/complete", world["student"]) == 1  # repeated: one read
 
 
@@ -105,8 +105,8 @@ def test_quiz_attempt(world, count):
     url = f"/api/quizzes/{quiz}/attempts"
     # quiz and enrollment state, attempts so far, the attempt
     assert count("POST", url, world["student"], json={"selected_option": 1}, status=201) == 3
-    # + XP event, XP total, unheld badges, quiz count, first-quiz badge, streak, completion stamp
-    assert count("POST", url, world["student"], json={"selected_option": 0}, status=201) == 10
+    # + the award (one statement), quiz count and first-quiz badge, completion stamp
+    assert count("POST", url, world["student"], json={"selected_option": 0}, status=201) == 7
 
 
 def test_leaderboard(world, count):
