@@ -310,13 +310,6 @@ class CacheProxy:
         except CacheUnavailable:
             pass
 
-    def safe_delete(self, *keys: str) -> None:
-        """Invalidate keys, ignoring an unreachable cache (entries expire by TTL anyway)."""
-        try:
-            self.backend.delete(*keys)
-        except CacheUnavailable:
-            pass
-
     def bump(self, key: str) -> None:
         """Increment a version counter that namespaces a family of cached entries."""
         try:

@@ -10,6 +10,8 @@ from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
+from common.errors import not_found
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -60,7 +62,10 @@ def created_at_column() -> Mapped[datetime]:
 def unit_of_work():
     """Commit what the block did, or roll it back (releasing row and advisory locks) on any error.
 
-    A `return` inside the block commits too.
+    A `return` inside the block commits too. Not `with db.session.begin():` because that refuses a
+    session that has already begun a transaction ("A transaction is already begun"), and the session
+    begins one at its first query: our units of work mostly follow a read (the row to check, the
+    course to price), whose transaction they then finish.
     """
     try:
         yield
@@ -78,6 +83,25 @@ def end_read() -> None:
     hot queries stay prepared on the connection and PostgreSQL reuses their plans.
     """
     db.session.commit()
+
+
+class UpdatedAtMixin:
+    """An `updated_at` stamp: set on insert, bumped by every ORM update of the row.
+
+    Bulk UPDATE statements bypass the ORM's onupdate only when they set the column themselves
+    (e.g. reconcile's bookkeeping stamp keeps it as it was).
+    """
+
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
+
+
+def get_owned(model, key, *, user_id: int | None, is_admin: bool, owner: str = "user_id"):
+    """The row if the caller owns it (its `owner` column is `user_id`) or is an admin; NotFound
+    otherwise, the same answer as for a row that does not exist (never leak existence)."""
+    row = db.session.get(model, key)
+    if row is None or not (is_admin or getattr(row, owner) == user_id):
+        raise not_found(model.__name__, key)
+    return row
 
 
 def is_postgres() -> bool:

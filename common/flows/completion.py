@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from common.certificates.service import request_certificate
-from common.db import db
+from common.db import unit_of_work
 from common.gamification.service import award_xp
 from common.learning import service as learning
 from common.quizzes import service as quizzes
@@ -17,10 +17,10 @@ def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student
     repeated call is a single read and changes nothing. A newly completed course asks for its
     certificate after the commit.
     """
-    try:
+    with unit_of_work():
         step = learning.record_lesson_completion(user_id=user_id, lesson_id=lesson_id, role=role)
         if step.already_completed:
-            return step.answer()
+            return step.answer()  # the service ended that read: nothing is left to commit
         xp, newly = _award_and_stamp(
             user_id=user_id,
             course_id=step.course_id,
@@ -29,10 +29,6 @@ def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student
             domain=step.domain,
             course_was_complete=step.course_was_complete,
         )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     _certify_if(newly, user_id=user_id, course_id=step.course_id)
     return step.answer(xp_awarded=xp, course_newly_completed=newly)
 
@@ -46,7 +42,7 @@ def submit_attempt(
     together (under the enrollment lock); a newly completed course then asks for its certificate.
     Refusals are those of `quizzes.record_attempt` (404, 403, 422, 409).
     """
-    try:
+    with unit_of_work():
         outcome = quizzes.record_attempt(
             quiz_id=quiz_id, user_id=user_id, role=role, selected_option=selected_option
         )
@@ -61,10 +57,6 @@ def submit_attempt(
                 domain=outcome.domain,
                 course_was_complete=outcome.course_was_complete,
             )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     _certify_if(outcome.course_completed, user_id=user_id, course_id=course_id)
     return outcome
 

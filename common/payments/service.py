@@ -11,8 +11,8 @@ from sqlalchemy import select, text
 
 from common.admin import audit
 from common.catalog.access import is_enrolled, visible_course
-from common.db import db, is_postgres, unit_of_work, utcnow
-from common.errors import BadRequest, Conflict, InvalidState, not_found
+from common.db import db, get_owned, is_postgres, unit_of_work, utcnow
+from common.errors import BadRequest, Conflict, DomainError, InvalidState, not_found
 from common.jobs.models import Job
 from common.jobs.service import QueueUnavailable, start_job
 from common.learning.models import Enrollment
@@ -215,6 +215,28 @@ def flag_duplicate(row: Payment) -> None:
     ).scalar()
 
 
+@dataclass(frozen=True)
+class FulfilmentOutcome:
+    """What a fulfilment job reports: its result, and whether it succeeded (else `error` says why)."""
+
+    succeeded: bool
+    result: dict
+    error: str | None = None
+
+
+def fulfilment_outcome(payment: Payment) -> FulfilmentOutcome:
+    """A settled payment seen as the outcome of its fulfilment job: paid (enrolled) or refunded meanwhile
+    is a job done; failed, or still open, is a failed job with the reason."""
+    result = {
+        "payment_id": payment.id,
+        "payment_status": payment.status,
+        "enrolled": payment.status == "paid",
+    }
+    if payment.status in ("paid", "refunded"):
+        return FulfilmentOutcome(True, result)
+    return FulfilmentOutcome(False, result, payment.failure_reason or f"payment is {payment.status}")
+
+
 def refund_duplicate(*, payment_id: int) -> Job | None:
     """Refund a payment that granted nothing (double charge) without an admin; the system is the actor.
 
@@ -321,7 +343,19 @@ def refund_through_razorpay(*, payment_id: int) -> tuple[Payment, str | None, bo
     `settled` says Razorpay has refunded it already (processed at once, or a retry after a lost
     answer): the refund flow then marks it refunded; otherwise refund.processed (or reconcile) does.
     A payment already refunded or under refund comes back unchanged; InvalidState unless paid.
+    A refusal of ours (not Razorpay's) abandons the request, so an admin may ask again; after a
+    gateway error the request stands: Razorpay may have refunded it, and reconcile looks.
     """
+    try:
+        return _refund_through_razorpay(payment_id)
+    except (gateway.GatewayError, gateway.GatewayUnavailable):
+        raise
+    except DomainError:
+        abandon_refund(payment_id=payment_id)
+        raise
+
+
+def _refund_through_razorpay(payment_id: int) -> tuple[Payment, str | None, bool]:
     row = _get(payment_id)
     db.session.commit()
     if row.status == "refunded" or row.refund_id is not None:
@@ -365,10 +399,7 @@ def payment_history(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
 
 def get_payment_for(*, payment_id: int, user_id: int, is_admin: bool) -> Payment:
     """The payment if the caller owns it or is an admin; NotFound otherwise (never leak existence)."""
-    payment = db.session.get(Payment, payment_id)
-    if payment is None or not (is_admin or payment.user_id == user_id):
-        raise not_found("Payment", payment_id)
-    return payment
+    return get_owned(Payment, payment_id, user_id=user_id, is_admin=is_admin)
 
 
 def find_by_order(order_id: str | None) -> Payment | None:

@@ -22,12 +22,18 @@ OPTION_MAX_LENGTH = 500
 QUESTION_MAX_LENGTH = 2000
 
 
+def attempts_left(max_attempts: int | None, attempts_used: int) -> int | None:
+    """The attempts a student still has at a quiz: None when unlimited, never below 0."""
+    return None if max_attempts is None else max(max_attempts - attempts_used, 0)
+
+
 @dataclass
 class QuizStatus:
     """One student's standing on one quiz (for the student's quiz list)."""
 
     attempts_used: int = 0
     passed: bool = False
+    attempts_left: int | None = None
 
 
 @dataclass
@@ -46,7 +52,7 @@ class AttemptOutcome:
 
     @property
     def attempts_left(self) -> int | None:
-        return None if self.max_attempts is None else max(self.max_attempts - self.attempts_used, 0)
+        return attempts_left(self.max_attempts, self.attempts_used)
 
 
 def _invalid(field: str, message: str) -> ValidationError:
@@ -130,18 +136,24 @@ def list_quizzes(
     result = paginate(stmt, page=page, per_page=per_page)
     statuses: dict[int, QuizStatus] = {}
     if not reveal and result.items:
-        statuses = _statuses(user_id, [q.id for q in result.items])
+        statuses = _statuses(user_id, result.items)
     return result, reveal, statuses
 
 
-def _statuses(user_id: int, quiz_ids: list[int]) -> dict[int, QuizStatus]:
+def _statuses(user_id: int, quizzes: list[Quiz]) -> dict[int, QuizStatus]:
     rows = db.session.execute(
         select(QuizResult.quiz_id, func.count(), func.max(case((QuizResult.is_correct, 1), else_=0)))
-        .where(QuizResult.user_id == user_id, QuizResult.quiz_id.in_(quiz_ids))
+        .where(QuizResult.user_id == user_id, QuizResult.quiz_id.in_([q.id for q in quizzes]))
         .group_by(QuizResult.quiz_id)
     ).all()
-    found = {quiz_id: QuizStatus(attempts_used=count, passed=bool(passed)) for quiz_id, count, passed in rows}
-    return {quiz_id: found.get(quiz_id, QuizStatus()) for quiz_id in quiz_ids}
+    found = {quiz_id: (count, bool(passed)) for quiz_id, count, passed in rows}
+    statuses = {}
+    for quiz in quizzes:
+        used, passed = found.get(quiz.id, (0, False))
+        statuses[quiz.id] = QuizStatus(
+            attempts_used=used, passed=passed, attempts_left=attempts_left(quiz.max_attempts, used)
+        )
+    return statuses
 
 
 def create_quiz(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from common.db import db, utcnow
 from common.errors import InvalidState, NotFound
@@ -17,7 +19,6 @@ from common.payments.models import Payment, WebhookEvent
 from common.payments.webhooks import record_webhook
 from tests.factories import auth_headers, make_course, make_user
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
-from worker.tasks.payments import backoff_seconds
 
 PRICE = 15000
 
@@ -58,9 +59,21 @@ def paid(razorpay, order_id) -> Payment:
     return purchase.mark_paid(payment_row().id, razorpay_payment_id=pay)
 
 
-def test_backoff_is_bounded():
-    assert 4 <= backoff_seconds(0) <= 6
-    assert backoff_seconds(20) <= 360
+def test_retries_are_bounded_and_backed_off(app):
+    """Celery's autoretry: exponential from 5 s with full jitter, never over 5 minutes apart, 6 times."""
+    for name in ("payments.fulfil_order", "payments.handle_webhook", "payments.refund"):
+        retried = task(app, name)
+        assert (retried.max_retries, retried.retry_backoff, retried.retry_backoff_max) == (6, 5, 300)
+        assert retried.retry_jitter is True
+        assert set(retried.autoretry_for) == {
+            gateway.GatewayError,
+            gateway.GatewayUnavailable,
+            OperationalError,
+        }
+    waits = [
+        get_exponential_backoff_interval(5, n, 300, full_jitter=True) for n in range(30) for _ in range(20)
+    ]
+    assert 0 <= min(waits) and max(waits) <= 300
 
 
 def test_fulfil_task_retries_transient_errors_then_gives_up(app, razorpay, student, order_id):

@@ -40,8 +40,9 @@ def _list_item(quiz, reveal: bool, status) -> dict:
         item["correct_option"] = quiz.correct_option
     else:
         # Students see their own standing instead of the answer.
-        left = None if quiz.max_attempts is None else max(quiz.max_attempts - status.attempts_used, 0)
-        item.update(attempts_used=status.attempts_used, attempts_left=left, passed=status.passed)
+        item.update(
+            attempts_used=status.attempts_used, attempts_left=status.attempts_left, passed=status.passed
+        )
     return item
 
 
