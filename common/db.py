@@ -122,3 +122,15 @@ def insert_ignore(model, **values) -> bool:
     # RETURNING rather than rowcount: SQLAlchemy may add its own RETURNING, which hides rowcount.
     stmt = insert(model).values(**values).on_conflict_do_nothing().returning(primary_key)
     return db.session.execute(stmt).first() is not None
+
+
+def read_without_transaction() -> None:
+    """Run the rest of this read-only unit of work's statements outside a transaction (autocommit).
+
+    A read that writes nothing gains nothing from BEGIN ... COMMIT under READ COMMITTED (each
+    statement takes its own snapshot either way) but pays a round trip for each. Call it before the
+    unit's first statement; if the session is already in a transaction, it changes nothing.
+    """
+    if db.session().in_transaction() or not is_postgres():
+        return
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
