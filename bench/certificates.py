@@ -319,13 +319,15 @@ def write_report(single: dict, multi: dict | None, worker: dict | None, chromium
         "",
         "## Render loop in one process (template + QR + Chromium print, warm browser, one reused page)",
         "",
-        "| certificates | per second | p50 ms | p95 ms | p99 ms | max ms | first render (launch) ms | PDF KB |",
+        "| certificates | per second | p50 ms | p95 ms | p99 ms | max ms | first render (launch) ms "
+        "| PDF KB |",
         "|---|---|---|---|---|---|---|---|",
         f"| {single['count']} | {single['per_s']:.1f} | {single['p50']:.1f} | {single['p95']:.1f} | "
         f"{single['p99']:.1f} | {single['max']:.1f} | {single['first_ms']:.0f} | {single['pdf_kb']:.0f} |",
         "",
-        f"Browsers launched: {single['launches']} (warm, reused for every certificate). Memory after the run: "
-        f"{single['processes']} processes, RSS sum {single['rss_mb']:.0f} MB (Python {single['python_rss_mb']:.0f} MB), "
+        f"Browsers launched: {single['launches']} (warm, reused for every certificate). "
+        f"Memory after the run: {single['processes']} processes, RSS sum {single['rss_mb']:.0f} MB "
+        f"(Python {single['python_rss_mb']:.0f} MB), "
         f"PSS {single['pss_mb']:.0f} MB.",
     ]
     if multi:
@@ -341,15 +343,16 @@ def write_report(single: dict, multi: dict | None, worker: dict | None, chromium
             "",
             "## A real certificates worker (Celery solo pool, Redis broker, PostgreSQL, local storage)",
             "",
-            "| certificates | per second | first (browser launch) s | idle RSS / PSS MB | peak RSS / PSS MB | processes |",
+            "| certificates | per second | first (browser launch) s | idle RSS / PSS MB | peak RSS / PSS MB "
+            "| processes |",
             "|---|---|---|---|---|---|",
             f"| {worker['count']} | {worker['per_s']:.1f} | {worker['first_s']:.2f} | "
             f"{idle['rss_mb']:.0f} / {idle['pss_mb']:.0f} | {peak['rss_mb']:.0f} / {peak['pss_mb']:.0f} | "
             f"{peak['processes']} |",
             "",
             f"Each certificate: issued by `request_certificate`, queued, claimed by the worker, rendered and "
-            f"written to storage, row marked ready. Max render attempts: {worker['max_attempts']}; not ready: "
-            f"{worker['not_ready']}.",
+            f"written to storage, row marked ready. Max render attempts: {worker['max_attempts']}; "
+            f"not ready: {worker['not_ready']}.",
         ]
 
     def mark(ok: bool) -> str:
