@@ -6,7 +6,7 @@
 Part 1 renders certificates in this process the way a worker does (template + QR code + Chromium print on
 one reused page), single-threaded, after a warm-up; with --processes 1,2 it also runs that loop in two
 processes at once (the 2-core machine's aggregate). Part 2 starts a real certificates worker (Celery,
-solo pool, as in the Procfile) on a scratch PostgreSQL database and Redis. After one warm-up certificate
+started as the Procfile starts it) on a scratch PostgreSQL database and Redis. After one warm-up certificate
 (the browser launch) the worker's consumer is paused, --worker-count certificates are issued through
 `request_certificate` (rows + `certificates.render` messages), and the timed window runs from resuming
 the consumer until all of them are `ready` in the database: the full task path (broker, DB, template,
@@ -48,6 +48,9 @@ BENCH_REDIS = os.environ.get("BENCH_CERT_REDIS_URL", "redis://127.0.0.1:6379/12"
 
 # -- /proc helpers ---------------------------------------------------------------------------------------
 
+PAGE = os.sysconf("SC_PAGE_SIZE")
+PRESENT, PFN_MASK = 1 << 63, (1 << 55) - 1
+
 
 def descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
@@ -77,21 +80,16 @@ def _kib(path: str, field: str) -> int:
 
 
 def tree_memory_mb(pid: int) -> dict:
-    """RSS and PSS (MB) of a process and all its descendants."""
+    """Memory (MB) of a process and all its descendants: distinct pages, RSS sum and PSS sum."""
     pids = [pid, *descendants(pid)]
     rss = sum(_kib(f"/proc/{p}/status", "VmRSS") for p in pids)
     pss = sum(_kib(f"/proc/{p}/smaps_rollup", "Pss") for p in pids)
-    # USS, the pages no other process maps: unlike PSS it does not shrink when other Chromiums run.
-    uss = sum(
-        _kib(f"/proc/{p}/smaps_rollup", "Private_Clean") + _kib(f"/proc/{p}/smaps_rollup", "Private_Dirty")
-        for p in pids
-    )
     own = _kib(f"/proc/{pid}/status", "VmRSS")
     return {
         "processes": len(pids),
+        "unique_mb": tree_unique_mb(pid),
         "rss_mb": rss / 1024,
         "pss_mb": pss / 1024,
-        "uss_mb": uss / 1024,
         "python_rss_mb": own / 1024,
     }
 
@@ -124,6 +122,38 @@ def memory_by_kind(pid: int) -> dict[str, float]:
         kind = "python" if p == pid else kind
         kinds[kind] = kinds.get(kind, 0.0) + _kib(f"/proc/{p}/smaps_rollup", "Pss") / 1024
     return kinds
+
+
+def tree_unique_mb(pid: int) -> float:
+    """MB of distinct physical pages mapped by the process and its descendants (from /proc/PID/pagemap).
+
+    What the tree costs the machine whatever else runs: unlike PSS and USS it does not change when other
+    processes (another Chromium, another Python) share the same library pages. Needs root (page frame
+    numbers read as zero otherwise, and this returns 0).
+    """
+    entries: set[int] = set()
+    for p in [pid, *descendants(pid)]:
+        try:
+            smaps = Path(f"/proc/{p}/smaps").read_text().splitlines()
+            fd = os.open(f"/proc/{p}/pagemap", os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            start = end = 0
+            for line in smaps:
+                if "-" in line.split(" ", 1)[0]:  # a mapping's header line: "start-end perms ..."
+                    start, end = (int(x, 16) for x in line.split(" ", 1)[0].split("-"))
+                elif line.startswith("Rss:") and line.split()[1] != "0":  # skip untouched reservations
+                    entries.update(
+                        memoryview(os.pread(fd, (end - start) // PAGE * 8, start // PAGE * 8)).cast("Q")
+                    )
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    frames = {e & PFN_MASK for e in entries if e & PRESENT}
+    frames.discard(0)
+    return len(frames) * PAGE / 2**20
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -347,15 +377,15 @@ def run_worker(count: int, profile: bool = False) -> dict:
                 start = time.perf_counter()
                 control.add_consumer("certificates", destination=[name], reply=True, timeout=10)
                 # Sample gently: reading every process's smaps and polling the database steal CPU from
-                # the worker on a 2-core machine, so memory is read once a second and the count 5 times
-                # a second.
+                # the worker on a 2-core machine, so memory is read every 2 s and the count 5 times a
+                # second.
                 peak, last_sample, done = idle, time.monotonic(), done_before
                 deadline = time.monotonic() + 600
                 while done < done_before + len(users):
                     check_alive(deadline)
-                    if time.monotonic() - last_sample >= 1:
+                    if time.monotonic() - last_sample >= 2:
                         sample, last_sample = tree_memory_mb(worker.pid), time.monotonic()
-                        if sample["pss_mb"] > peak["pss_mb"]:
+                        if sample["unique_mb"] > peak["unique_mb"]:
                             peak = {**sample, "kinds": memory_by_kind(worker.pid)}
                     time.sleep(0.2)
                     done = ready()
@@ -393,7 +423,7 @@ def run_worker(count: int, profile: bool = False) -> dict:
                     )
 
                 profiled_wall, _ = timed_run(learners[count + 1 :], count + 1, sampler)
-                profile_text = summarize_profile(out, count)
+                profile_text = summarize_profile(out, count, profiled_wall)
             stats = db.session.execute(
                 select(
                     func.max(Certificate.render_attempts), func.count().filter(Certificate.status != "ready")
@@ -418,7 +448,7 @@ def run_worker(count: int, profile: bool = False) -> dict:
 
 # Frames the profile summary reports, as (label, substring of the collapsed frame "function (file:line)").
 PROFILE_FRAMES = (
-    ("main thread: `certificates.render` task", "render (worker/tasks/certificates.py"),
+    ("`certificates.render` task", "render (worker/tasks/certificates.py"),
     ("  render_certificate (service)", "render_certificate (common/certificates/service.py"),
     ("    certificate_html: template + QR", "certificate_html (common/certificates/renderer.py"),
     ("      qr_svg: QR code", "qr_svg (common/certificates/renderer.py"),
@@ -430,48 +460,34 @@ PROFILE_FRAMES = (
     ("render thread, Python side of page.set_content", "Page.set_content (playwright/_impl/page.py"),
     ("render thread, Python side of page.pdf", "Page.pdf (playwright/_impl/page.py"),
 )
-MAIN_THREAD = "MainThread"
 
 
-def summarize_profile(path: Path, count: int) -> str:
+def summarize_profile(path: Path, count: int, wall: float) -> str:
     """Milliseconds per certificate under each of PROFILE_FRAMES, from py-spy's raw (collapsed) output.
 
-    Sampled with --idle, the main thread has a sample at every tick, so its samples span the window
-    and convert to milliseconds; the main thread outside the task is Celery's own work and waits.
+    Sampled with --idle, a thread has a sample at every tick whatever it does, so samples convert to
+    milliseconds of that thread's clock; with two task threads their rows add up to more than the window.
     """
     try:
         lines = path.read_text().splitlines()
     except OSError:
         return "py-spy produced no profile (is it installed, may it ptrace the worker?)"
     totals = {label: 0 for label, _ in PROFILE_FRAMES}
-    main = 0
     for line in lines:
         stack, _, n = line.rpartition(" ")
-        if not n.isdigit():
-            continue
-        samples = int(n)
-        if stack.split(";", 1)[0].endswith(MAIN_THREAD):
-            main += samples
-        for label, needle in PROFILE_FRAMES:
-            if needle in stack:
-                totals[label] += samples
-    if not main:
-        return "py-spy recorded no samples of the main thread"
+        if n.isdigit():
+            for label, needle in PROFILE_FRAMES:
+                if needle in stack:
+                    totals[label] += int(n)
     ms_per_sample = 1000 / PROFILE_RATE_HZ
 
-    def row(label: str, samples: int) -> str:
+    def row(label: str, ms: float) -> str:
         depth = len(label) - len(label.lstrip())
-        return f"| {'&nbsp;' * depth}{label.strip()} | {samples * ms_per_sample / count:.1f} |"
+        return f"| {'&nbsp;' * depth}{label.strip()} | {ms:.1f} |"
 
-    rows = ["| where (wall clock, idle included) | ms per certificate |", "|---|---|"]
-    rows.append(row("main thread, whole window", main))
-    rows += [row(label, totals[label]) for label, _ in PROFILE_FRAMES]
-    rows.insert(
-        4,
-        row(
-            "main thread: Celery between tasks (broker, ack, event loop)", main - totals[PROFILE_FRAMES[0][0]]
-        ),
-    )
+    rows = ["| where (thread clock, idle included) | ms per certificate |", "|---|---|"]
+    rows.append(row("the window (wall clock)", wall * 1000 / count))
+    rows += [row(label, totals[label] * ms_per_sample / count) for label, _ in PROFILE_FRAMES]
     return "\n".join(rows)
 
 
@@ -488,6 +504,8 @@ def before_after(before: dict, single: dict, worker: dict | None) -> list[str]:
     if old and worker:
         rows += [
             ("worker (full task path), certificates/s", old["per_s"], worker["per_s"], ".1f"),
+            ("worker idle MB (distinct pages)", old["idle"]["unique_mb"], worker["idle"]["unique_mb"], ".0f"),
+            ("worker peak MB (distinct pages)", old["peak"]["unique_mb"], worker["peak"]["unique_mb"], ".0f"),
             ("worker idle PSS MB", old["idle"]["pss_mb"], worker["idle"]["pss_mb"], ".0f"),
             ("worker peak PSS MB", old["peak"]["pss_mb"], worker["peak"]["pss_mb"], ".0f"),
             (
@@ -548,15 +566,15 @@ def write_report(
         peak, idle, after = worker["peak"], worker["idle"], worker["idle_after"]
 
         def mem(m: dict) -> str:
-            return f"{m['rss_mb']:.0f} / {m['pss_mb']:.0f}"
+            return f"{m['unique_mb']:.0f} / {m['pss_mb']:.0f}"
 
         kinds = sorted(set(idle["kinds"]) | set(peak.get("kinds", {})) | set(after["kinds"]))
         lines += [
             "",
-            "## A real certificates worker (Celery solo pool, Redis broker, PostgreSQL, local storage)",
+            "## A real certificates worker (Celery started as the Procfile does, Redis, PostgreSQL, storage)",
             "",
-            "| certificates | per second | first (browser launch) s | idle RSS / PSS MB "
-            "| peak RSS / PSS MB | idle after the run RSS / PSS MB | processes |",
+            "| certificates | per second | first (browser launch) s | idle MB, distinct / PSS "
+            "| peak MB, distinct / PSS | idle after the run MB, distinct / PSS | processes |",
             "|---|---|---|---|---|---|---|",
             f"| {worker['count']} | {worker['per_s']:.1f} | {worker['first_s']:.2f} | {mem(idle)} "
             f"| {mem(peak)} | {mem(after)} | {peak['processes']} |",
@@ -581,8 +599,7 @@ def write_report(
             lines += [
                 "",
                 f"Profile of a second run of {worker['count']} certificates under py-spy (200 Hz, "
-                "wall clock; a frame counts for the time spent in it and below it; the render thread's "
-                "rows are its own clock, overlapping `render_pdf`'s wait):",
+                "each thread's clock; a frame counts for the time spent in it and below it):",
                 "",
                 worker["profile"],
             ]
@@ -606,16 +623,17 @@ def write_report(
         lines += [
             f"- >= 20 certificates/s per worker process (full task path): {worker['per_s']:.1f}/s, "
             f"{mark(worker['per_s'] >= 20)}",
-            f"- worker with Chromium <= 600 MB: PSS {peak['pss_mb']:.0f} MB {mark(peak['pss_mb'] <= 600)}, "
-            f"RSS sum {peak['rss_mb']:.0f} MB {mark(peak['rss_mb'] <= 600)}; private (USS) "
-            f"{peak['uss_mb']:.0f} MB peak, {worker['idle']['uss_mb']:.0f} MB idle",
+            f"- worker with Chromium <= 600 MB at its peak: {peak['unique_mb']:.0f} MB of distinct pages "
+            f"{mark(peak['unique_mb'] <= 600)}, PSS {peak['pss_mb']:.0f} MB {mark(peak['pss_mb'] <= 600)} "
+            f"(RSS sum {peak['rss_mb']:.0f} MB)",
         ]
     lines += [
         "",
-        "RSS sums count pages shared between Chromium's processes several times; PSS counts them once "
-        "and is the better measure of what the worker costs the machine. PSS also splits pages shared with "
-        "other processes on the machine (another Chromium, another Python), so it reads lower while tests "
-        "run beside it; USS (pages only this tree maps) does not.",
+        "Distinct pages: every physical page the worker's process tree maps, counted once (from "
+        "/proc/PID/pagemap): what the tree costs the machine, whatever else runs. PSS splits each shared "
+        "page between all the processes that map it, also processes outside the tree (another Chromium "
+        "run by tests beside the benchmark), so it reads lower on a busy machine; RSS sums count pages "
+        "shared between Chromium's processes several times.",
         "",
     ]
     text = "\n".join(lines)
