@@ -156,7 +156,7 @@ def test_browser_runs_one_renderer_and_no_gpu_or_network_process():
     [options] = [
         e for e in Path(f"/proc/{driver}/environ").read_bytes().split(b"\0") if e.startswith(b"NODE_OPTIONS=")
     ]
-    assert b"--max-semi-space-size=1" in options.split()
+    assert b"--max-semi-space-size=1" in options.split(b"=", 1)[1].split()
     assert os.environ.get("NODE_OPTIONS") == before
 
 
