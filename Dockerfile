@@ -13,4 +13,4 @@ COPY . .
 RUN useradd --create-home app && mkdir -p /data/instance /data/storage && chown -R app:app /data
 USER app
 EXPOSE 5000
-CMD ["gunicorn", "web.app:create_app()", "--bind", "0.0.0.0:5000", "--workers", "2", "--access-logfile", "-"]
+CMD ["gunicorn", "web.app:create_app()", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:5000", "--access-logfile", "-"]

@@ -3,6 +3,15 @@
 from celery.schedules import crontab
 from kombu import Queue
 
+# The task modules (worker/tasks/<domain>.py); common/celery_factory.py has Celery import them.
+include = [
+    "worker.tasks.jobs",
+    "worker.tasks.payments",
+    "worker.tasks.certificates",
+    "worker.tasks.leaderboards",
+    "worker.tasks.reports",
+    "worker.tasks.accounts",
+]
 task_default_queue = "default"
 task_queues = (
     Queue("default"),

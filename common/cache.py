@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 from circuitbreaker import STATE_HALF_OPEN, STATE_OPEN, CircuitBreaker
-from flask import current_app
+from flask import current_app, g, has_request_context
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -42,6 +43,55 @@ _READ_VERSIONED = """
 local version = redis.call('GET', KEYS[1]) or '0'
 return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
 """
+
+# Wraps a read script so it also counts a request's rate-limit hits, in the same round trip: the
+# last ARGV is how many counters ride along; before it, their expiries; the last KEYS, their keys.
+# Each counter is counted as the `limits` package's fixed window counts (INCRBY, EXPIRE on the first
+# hit), so the rate limiter reads and resets the same keys. Returns {counts, the read's result}.
+_COUNTING = """
+local n = tonumber(table.remove(ARGV))
+local expiries, counters, counts = {}, {}, {}
+for i = n, 1, -1 do
+  expiries[i] = table.remove(ARGV)
+  counters[i] = table.remove(KEYS)
+end
+for i = 1, n do
+  local current = redis.call('INCRBY', counters[i], 1)
+  if current == 1 then redis.call('EXPIRE', counters[i], expiries[i]) end
+  counts[i] = current
+end
+local function read()
+%s
+end
+return {counts, read()}
+"""
+
+
+def counting_script(source: str) -> str:
+    """A read script that also counts the rate-limit hits `deferred_hits()` hands it (see _COUNTING)."""
+    return _COUNTING % source
+
+
+def deferred_hits():
+    """The request's rate-limit hit waiting for a cache read (set by web/ratelimit.py), or None.
+
+    It has `keys`, `expiries`, and `counted(counts)`, which raises when a limit is breached."""
+    if not has_request_context():
+        return None
+    deferred = g.get("deferred_limits")
+    return deferred if deferred is not None and not deferred.done else None
+
+
+def run_counting(script, keys: list, args: list):
+    """Run a script made by `counting_script` with the request's deferred hits (if any); returns the
+    read's result after handing the counts over (which may raise the rate limiter's 429)."""
+    hits = deferred_hits()
+    extra_keys, extra_args = (hits.keys, [*hits.expiries, len(hits.keys)]) if hits else ([], [0])
+    counts, result = script(keys=[*keys, *extra_keys], args=[*args, *extra_args])
+    if hits:
+        hits.counted(counts)
+    return result
+
 
 # Compare-and-set on a rank: store ARGV[2] (for ARGV[3] seconds; 0 = no expiry) unless the stored
 # value's rank, the number before its first ':', is higher. Equal ranks overwrite (the same state).
@@ -179,6 +229,7 @@ class RedisCache:
         connect_timeout: float = 0.5,
         breaker_seconds: float = 2.0,
     ) -> None:
+        self.url = url
         self.client = redis.Redis.from_url(
             url,
             socket_timeout=socket_timeout,
@@ -193,7 +244,7 @@ class RedisCache:
             name=f"redis:{url}",
         )
         self._probe = threading.Lock()
-        self._read_versioned = self.client.register_script(_READ_VERSIONED)
+        self._read_versioned = self.client.register_script(counting_script(_READ_VERSIONED))
         self._set_if_newer = self.client.register_script(_SET_IF_NEWER)
 
     def _call(self, fn, *args, **kwargs):
@@ -245,7 +296,8 @@ class RedisCache:
 
     def read_versioned(self, version_key: str, prefix: str, suffix: str) -> tuple[str, bytes | None]:
         """(the entry's key under the family's current version, its value or None), in one round trip."""
-        version, value = self._call(self._read_versioned, keys=[version_key], args=[prefix, suffix])
+        # The request's deferred rate-limit hit (if any) rides along: one round trip for both.
+        version, value = self._call(run_counting, self._read_versioned, [version_key], [prefix, suffix])
         return versioned_key(prefix, version, suffix), value
 
     def incr(self, key: str) -> int:
@@ -256,6 +308,27 @@ class RedisCache:
 
     def flush(self) -> None:
         self._call(self.client.flushdb)
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    """The policy of one cached JSON body: where it lives (a versioned family's entry), how long it
+    lives, and store-on-miss. The cache fails open: with Redis down the body is built every time."""
+
+    version_key: str
+    prefix: str
+    suffix: str
+    ttl: int
+
+    def get_or_build(self, build: Callable[[], Any]) -> bytes:
+        """The stored body, or `build()` encoded as compact JSON and stored under the version read
+        first (so a write that bumps the version meanwhile is never hidden by this entry)."""
+        key, hit = cache.lookup(self.version_key, self.prefix, self.suffix)
+        if hit is not None:
+            return hit if isinstance(hit, bytes) else hit.encode()
+        body = json.dumps(build(), separators=(",", ":")).encode()
+        cache.safe_set(key, body, self.ttl)
+        return body
 
 
 class CacheProxy:
@@ -307,13 +380,6 @@ class CacheProxy:
             return
         try:
             self.backend.set(key, value, ttl)
-        except CacheUnavailable:
-            pass
-
-    def safe_delete(self, *keys: str) -> None:
-        """Invalidate keys, ignoring an unreachable cache (entries expire by TTL anyway)."""
-        try:
-            self.backend.delete(*keys)
         except CacheUnavailable:
             pass
 

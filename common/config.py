@@ -129,6 +129,10 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=_int(env, "JWT_ACCESS_TOKEN_SECONDS", 900)),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=_int(env, "JWT_REFRESH_TOKEN_SECONDS", 30 * 86400)),
         "JWT_TOKEN_LOCATION": ["headers"],
+        # Seconds a web process trusts an access token it found valid in Redis without asking again: a
+        # logout, suspension or role change made in another process takes effect within this bound
+        # (in the same process at once). 0 asks Redis on every request.
+        "TOKEN_CHECK_CACHE_SECONDS": _float(env, "TOKEN_CHECK_CACHE_SECONDS", 2.0),
         "JWT_ERROR_MESSAGE_KEY": "message",
         # HTTP
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
@@ -152,7 +156,7 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         # A 429 still carries Retry-After (set by web/errors.py from the breached window).
         "RATELIMIT_HEADERS_ENABLED": False,
         # If the limit store is down, every limit (auth included) is enforced per process in memory
-        # until the store answers again (flask-limiter re-checks it with exponential backoff).
+        # until the store answers again (web/ratelimit.py re-probes it after 1, 2, 4 ... 32 s).
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _bool(env.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"), True),
         # Last resort (fallback disabled): serve requests rather than fail them.
         "RATELIMIT_SWALLOW_ERRORS": True,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
+
+from common.errors import not_found
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -55,6 +58,52 @@ def created_at_column() -> Mapped[datetime]:
     return mapped_column(default=utcnow, server_default=func.now(), nullable=False)
 
 
+@contextmanager
+def unit_of_work():
+    """Commit what the block did, or roll it back (releasing row and advisory locks) on any error.
+
+    A `return` inside the block commits too. Not `with db.session.begin():` because that refuses a
+    session that has already begun a transaction ("A transaction is already begun"), and the session
+    begins one at its first query: our units of work mostly follow a read (the row to check, the
+    course to price), whose transaction they then finish.
+    """
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def end_read() -> None:
+    """End a transaction that wrote nothing with COMMIT rather than ROLLBACK (same one round trip).
+
+    psycopg forgets its prepared statements on every rollback, so reads that end in a rollback
+    (as the session teardown would) re-plan their queries on every request; after a commit the
+    hot queries stay prepared on the connection and PostgreSQL reuses their plans.
+    """
+    db.session.commit()
+
+
+class UpdatedAtMixin:
+    """An `updated_at` stamp: set on insert, bumped by every ORM update of the row.
+
+    Bulk UPDATE statements bypass the ORM's onupdate only when they set the column themselves
+    (e.g. reconcile's bookkeeping stamp keeps it as it was).
+    """
+
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
+
+
+def get_owned(model, key, *, user_id: int | None, is_admin: bool, owner: str = "user_id"):
+    """The row if the caller owns it (its `owner` column is `user_id`) or is an admin; NotFound
+    otherwise, the same answer as for a row that does not exist (never leak existence)."""
+    row = db.session.get(model, key)
+    if row is None or not (is_admin or getattr(row, owner) == user_id):
+        raise not_found(model.__name__, key)
+    return row
+
+
 def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
@@ -73,3 +122,15 @@ def insert_ignore(model, **values) -> bool:
     # RETURNING rather than rowcount: SQLAlchemy may add its own RETURNING, which hides rowcount.
     stmt = insert(model).values(**values).on_conflict_do_nothing().returning(primary_key)
     return db.session.execute(stmt).first() is not None
+
+
+def read_without_transaction() -> None:
+    """Run the rest of this read-only unit of work's statements outside a transaction (autocommit).
+
+    A read that writes nothing gains nothing from BEGIN ... COMMIT under READ COMMITTED (each
+    statement takes its own snapshot either way) but pays a round trip for each. Call it before the
+    unit's first statement; if the session is already in a transaction, it changes nothing.
+    """
+    if db.session().in_transaction() or not is_postgres():
+        return
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -1,4 +1,4 @@
-"""A local Razorpay stand-in: the slice of the REST API we use, plus controls that play Checkout and send webhooks.
+"""A local Razorpay stand-in: the slice of the REST API we use, plus controls that play Checkout and webhooks.
 
 Razorpay's API (HTTP basic auth key_id:key_secret, Razorpay's JSON shapes and error bodies):
   POST /v1/orders, GET /v1/orders/<id>, GET /v1/orders/<id>/payments, GET /v1/payments/<id>,
@@ -11,6 +11,10 @@ Controls (not Razorpay's; no auth, bind to loopback only):
   GET /_standin/requests
 
 Run it with `python -m standins.razorpay --port 5010`, or `start_in_thread(...)` from tests.
+
+Why our own: development and CI machines cannot reach api.razorpay.com, Razorpay publishes no local
+emulator, and a mock of the SDK would skip the code that matters (HTTP, basic auth, timeouts, error
+bodies, signatures). Served over HTTP, it lets the real `razorpay` SDK run unchanged against it.
 """
 
 from __future__ import annotations

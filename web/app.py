@@ -6,7 +6,7 @@ import logging
 from importlib import import_module
 from pathlib import Path
 
-from flask import Flask, request, send_from_directory
+from flask import Flask, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -16,17 +16,10 @@ from common.cache import init_cache
 from common.config import BASE_DIR, load_config
 from common.db import db
 from web.errors import register_error_handlers
-from web.extensions import cors, jwt, limiter, migrate, talisman
+from web.extensions import jwt, limiter, migrate, talisman
+from web.headers import init_headers
 from web.inputs import document_converters, init_input_edge
 from web.resources import BLUEPRINTS
-
-API_CSP = {"default-src": "'none'", "frame-ancestors": "'none'"}
-# The Swagger UI page is the one HTML page we serve; its assets come from this app only.
-DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
-)
-EXPOSED_HEADERS = ["Link", "Location", "Retry-After", "Content-Disposition"]
 
 
 class LazySessionInterface(SecureCookieSessionInterface):
@@ -37,7 +30,13 @@ class LazySessionInterface(SecureCookieSessionInterface):
     """
 
     def open_session(self, app, request):
-        if self.get_cookie_name(app) not in request.cookies:
+        # The raw Cookie header first: parsing request.cookies costs more than most requests' work.
+        raw = request.environ.get("HTTP_COOKIE")
+        if (
+            not raw
+            or self.get_cookie_name(app) not in raw
+            or self.get_cookie_name(app) not in request.cookies
+        ):
             return self.session_class()
         return super().open_session(app, request)
 
@@ -70,11 +69,11 @@ def create_app(config: dict | None = None) -> Flask:
     for name in BLUEPRINTS:
         api.register_blueprint(import_module(f"web.resources.{name}.routes").blp)
     register_error_handlers(app)
-    _init_security(app)
+    init_headers(app, talisman)
     _init_docs_assets(app)
 
+    from common.celery_factory import make_celery
     from web.cli import register_cli
-    from worker.factory import make_celery
 
     make_celery(app)
     register_cli(app)
@@ -87,44 +86,6 @@ def _drop_forwarded_proto(wsgi_app):
         return wsgi_app(environ, start_response)
 
     return middleware
-
-
-def _init_security(app: Flask) -> None:
-    @app.after_request
-    def _docs_csp(response):
-        # Registered before Talisman's hook, so it runs after it and can relax the docs page.
-        if request.path.startswith("/api/docs"):
-            response.headers["Content-Security-Policy"] = DOCS_CSP
-        return response
-
-    @app.after_request
-    def _no_store(response):
-        # Tokens (everything under /api/auth) must never sit in a cache; neither may answers for a
-        # signed-in caller. A route that chose its own Cache-Control keeps it.
-        if "Cache-Control" in response.headers:
-            return response
-        if request.blueprint == "auth":
-            response.headers["Cache-Control"] = "no-store"
-            response.headers["Pragma"] = "no-cache"
-        elif "Authorization" in request.headers and response.mimetype == "application/json":
-            response.headers["Cache-Control"] = "private, no-store"
-        return response
-
-    cors.init_app(
-        app,
-        resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-        expose_headers=EXPOSED_HEADERS,
-        supports_credentials=False,
-    )
-    talisman.init_app(
-        app,
-        force_https=app.config["FORCE_HTTPS"],
-        strict_transport_security=app.config["FORCE_HTTPS"],
-        content_security_policy=API_CSP,
-        session_cookie_secure=app.config["FORCE_HTTPS"],
-        frame_options="DENY",
-        referrer_policy="no-referrer",
-    )
 
 
 def _init_docs_assets(app: Flask) -> None:

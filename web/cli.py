@@ -95,7 +95,7 @@ def payments_checkout(order_id, fail, complete, webhooks):
 )
 def payments_reconcile(older_than):
     """Settle stuck orders and refunds from Razorpay now (what the beat task does every 5 minutes)."""
-    from common.payments.webhooks import reconcile
+    from common.flows.payment_events import reconcile
 
     click.echo(json.dumps(reconcile(older_than_seconds=older_than)))
 

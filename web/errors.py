@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-import math
-import time
 from http import HTTPStatus
 
 from flask import jsonify
-from flask_limiter import RateLimitExceeded
 from marshmallow import ValidationError as MarshmallowValidationError
 from sqlalchemy.exc import DataError as SADataError
 from sqlalchemy.exc import OperationalError as SAOperationalError
@@ -16,7 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from common.cache import CacheUnavailable
 from common.errors import DomainError
-from web.extensions import limiter
+from web.ratelimit import RateLimitExceeded
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +57,9 @@ def handle_http_exception(error: HTTPException):
 
 
 def retry_after(error: RateLimitExceeded) -> str:
-    """Whole seconds until the breached window resets.
-
-    The limit store is asked only here, on the 429 path, so a request under its limits costs one
-    round trip; if the store cannot answer, the window's length is an honest upper bound.
-    """
-    try:
-        wait = limiter.current_limit.reset_at - time.time()
-    except Exception as exc:  # no window to read (or the store failing now) must not turn a 429 into a 500
-        log.warning("Retry-After from the window length: %r", exc)
-        wait = error.limit.limit.get_expiry()
-    return str(max(1, math.ceil(wait)))
+    """Whole seconds until the breached window resets (the window's length when the store could not
+    say: an honest upper bound). The store is asked only on the 429 path (web/ratelimit.py)."""
+    return str(error.seconds_to_reset())
 
 
 def handle_domain_error(error: DomainError):

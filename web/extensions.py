@@ -1,14 +1,12 @@
 """Flask extension instances, initialised by create_app()."""
 
-from flask_cors import CORS
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_talisman import Talisman
 
+from web.ratelimit import Limiter, remote_address
+
 migrate = Migrate()
 jwt = JWTManager()
-limiter = Limiter(key_func=get_remote_address)
-cors = CORS()
+limiter = Limiter(key_func=remote_address)
 talisman = Talisman()

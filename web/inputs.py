@@ -70,6 +70,20 @@ def _messages(paths: list[tuple], message: str) -> dict:
 class EdgeParser(FlaskParser):
     """flask-smorest's argument parser with the edge's JSON bounds and 32-bit integers."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type, ma.Schema] = {}
+
+    def _get_schema(self, argmap, req):
+        # webargs builds a new instance of a schema class on every request (@blp.arguments(SomeArgs));
+        # a marshmallow schema holds no per-load state, so one instance per class serves every request.
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas[argmap] = argmap()
+            return schema
+        return super()._get_schema(argmap, req)
+
     def _raw_load_json(self, req):
         if not is_json_request(req):
             return core.missing
@@ -102,6 +116,9 @@ class EdgeJSONProvider(DefaultJSONProvider):
 # ---- URL and headers ----------------------------------------------------------------------------
 
 
+_CONTENT_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+
+
 def _refuse_before_routing():
     from web.errors import envelope
 
@@ -109,8 +126,16 @@ def _refuse_before_routing():
     if len(request.full_path) > config["MAX_URL_LENGTH"]:
         return envelope(414, f"The URL is longer than {config['MAX_URL_LENGTH']} characters")
     limit = config["MAX_HEADER_BYTES"]
-    for name, value in request.headers.items():
-        if len(name) + len(value) > limit:
+    # Straight from the WSGI environ (HTTP_<NAME> or CONTENT_TYPE/CONTENT_LENGTH, the header's name
+    # being as long as the key less "HTTP_"): building request.headers costs more than this check.
+    for key, value in request.environ.items():
+        if key.startswith("HTTP_"):
+            size = len(key) - 5 + len(value)
+        elif key in _CONTENT_HEADERS:
+            size = len(key) + len(value)
+        else:
+            continue
+        if size > limit:
             return envelope(431, f"A request header is larger than {limit} bytes")
     if "\x00" in request.path:
         return envelope(404)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import created_at_column, db, utcnow
+from common.db import UpdatedAtMixin, created_at_column, db
 
 ROLES = ("student", "instructor", "admin")
 USER_STATUSES = ("active", "suspended")
 
 
-class User(db.Model):
+class User(UpdatedAtMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('student', 'instructor', 'admin')", name="role"),
@@ -47,7 +47,6 @@ class User(db.Model):
     suspended_reason: Mapped[str | None] = mapped_column(String(500))
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<User {self.id} {self.email} {self.role}>"

@@ -37,9 +37,9 @@ def register(*, email: str, password: str, name: str, role: str = "student") -> 
     db.session.add(user)
     try:
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("An account with this email already exists")
+        raise Conflict("An account with this email already exists") from exc
     return user
 
 

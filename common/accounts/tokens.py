@@ -13,6 +13,10 @@
   just before the change cannot overwrite the new one.
 - Redis down: access tokens are checked against PostgreSQL instead (family + user, one query), so auth
   keeps answering correctly; see README "Authentication and security".
+- A web process remembers, for TOKEN_CHECK_CACHE_SECONDS, the access tokens Redis found valid
+  (`_recently_valid`), so a burst of requests with one token costs one Redis read. Every revocation
+  or version change made in this process forgets them all at once; one made in another process acts
+  here within that bound. Redis failing forgets them too (the epoch logic must see every token again).
 """
 
 from __future__ import annotations
@@ -36,6 +40,29 @@ TOKEN_VERSION_TTL = 3600
 EPOCH_KEY = "auth:epoch"
 # Cached version values are "<rank>:<state>"; a deleted user outranks every real version.
 _DELETED_RANK = 2**62
+
+
+# jti -> monotonic time until which this process trusts it without asking Redis (see the docstring).
+_recently_valid: dict[str, float] = {}
+_RECENT_MAX = 20_000
+# Bumped by every forget: a check that read Redis before a revocation was published must not store
+# its (now stale) verdict after the forget. Checks read it before Redis and re-read it after storing.
+_generation = [0]
+
+
+def forget_recent_checks() -> None:
+    """Ask Redis again for every access token. Call after a revocation or version change has been
+    written to Redis (or failed to be), and on a Redis failure."""
+    _generation[0] += 1
+    _recently_valid.clear()
+
+
+def _remember_valid(jti: str, generation: int, seconds: float) -> None:
+    if len(_recently_valid) >= _RECENT_MAX:
+        _recently_valid.clear()
+    _recently_valid[jti] = time.monotonic() + seconds
+    if _generation[0] != generation:  # a forget ran meanwhile: this verdict may predate it
+        _recently_valid.pop(jti, None)
 
 
 def _blocklist_key(jti: str) -> str:
@@ -144,6 +171,8 @@ def _blocklist(*jtis: str | None) -> None:
             cache.set(_blocklist_key(jti), b"1", _access_ttl())
     except CacheUnavailable:
         _defer_epoch_bump()
+    finally:
+        forget_recent_checks()
 
 
 def publish_version(user) -> None:
@@ -158,6 +187,8 @@ def publish_version(user) -> None:
         # refuses every access token issued before it (the stale cached version cannot matter).
         log.warning("token version of user %s not published: Redis unavailable", user.id)
         _defer_epoch_bump()
+    finally:
+        forget_recent_checks()
 
 
 # --- check ----------------------------------------------------------------------------------------
@@ -171,10 +202,20 @@ def is_revoked(payload: dict) -> bool:
     """
     if payload.get("type") == "refresh":
         return _refresh_revoked(payload)
+    jti = payload["jti"]
+    trusted_until = _recently_valid.get(jti)
+    if trusted_until is not None and trusted_until > time.monotonic():
+        return False
+    generation = _generation[0]
     try:
-        return _access_revoked_in_cache(payload)
+        revoked = _access_revoked_in_cache(payload)
     except CacheUnavailable:
+        forget_recent_checks()
         return _access_revoked_in_db(payload)
+    seconds = current_app.config["TOKEN_CHECK_CACHE_SECONDS"]
+    if not revoked and seconds > 0:
+        _remember_valid(jti, generation, seconds)
+    return revoked
 
 
 def _access_revoked_in_cache(payload: dict) -> bool:

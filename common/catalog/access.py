@@ -89,12 +89,6 @@ def owned_lesson(lesson_id: int, user_id: int, role: str) -> Lesson:
     return lesson
 
 
-def require_enrolled(course: Course, user_id: int, role: str | None = None) -> None:
-    """Forbidden unless the user is actively enrolled in the (visible) course."""
-    if not is_enrolled(user_id, course.id):
-        raise Forbidden("Enroll in this course first")
-
-
 def require_content_access(course: Course, user_id: int | None, role: str | None) -> None:
     """Lesson content, quizzes and forum: enrolled students, the owner and admins."""
     if is_owner_or_admin(course, user_id, role):

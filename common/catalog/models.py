@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.db import created_at_column, db, utcnow
+from common.db import UpdatedAtMixin, created_at_column, db
 
 COURSE_STATUSES = ("draft", "pending", "approved", "rejected")
 
 
-class Course(db.Model):
+class Course(UpdatedAtMixin, db.Model):
     __tablename__ = "courses"
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'pending', 'approved', 'rejected')", name="status"),
@@ -47,7 +47,6 @@ class Course(db.Model):
     submitted_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 
     instructor = relationship("User", lazy="joined", innerjoin=True)
     modules = relationship(
@@ -59,7 +58,7 @@ class Course(db.Model):
     )
 
 
-class Module(db.Model):
+class Module(UpdatedAtMixin, db.Model):
     __tablename__ = "modules"
     __table_args__ = (
         UniqueConstraint("course_id", "position"),
@@ -71,7 +70,6 @@ class Module(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     position: Mapped[int]
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 
     course = relationship("Course", back_populates="modules")
     lessons = relationship(
@@ -83,7 +81,7 @@ class Module(db.Model):
     )
 
 
-class Lesson(db.Model):
+class Lesson(UpdatedAtMixin, db.Model):
     __tablename__ = "lessons"
     __table_args__ = (
         UniqueConstraint("module_id", "position"),
@@ -103,6 +101,5 @@ class Lesson(db.Model):
     subtitle_url: Mapped[str | None] = mapped_column(String(2048))
     duration_seconds: Mapped[int | None]
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 
     module = relationship("Module", back_populates="lessons")

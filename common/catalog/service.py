@@ -11,7 +11,7 @@ from sqlalchemy import delete, exists, func, literal_column, select
 from sqlalchemy.orm import selectinload
 
 from common.admin import audit
-from common.cache import cache
+from common.cache import CachedBody, cache
 from common.catalog import positions
 from common.catalog.access import (
     can_see,
@@ -26,7 +26,7 @@ from common.catalog.access import (
     visible_module,
 )
 from common.catalog.models import Course, Lesson, Module
-from common.db import db, is_postgres, utcnow
+from common.db import db, is_postgres, read_without_transaction, utcnow
 from common.errors import Conflict, InvalidState, ValidationError, not_found
 from common.learning.models import Enrollment
 from common.pagination import Page, paginate
@@ -55,17 +55,30 @@ def _course_version_key(course_id: int) -> str:
     return f"catalog:course:{course_id}:v"
 
 
-def catalogue_entry(kind: str, params=None) -> tuple[str, str, str]:
-    """(version key, key prefix, key suffix) of a public catalogue entry (`list`, `domains`) for
-    `cache.read_versioned`; `params` is the query as parsed (never the raw query string, so unknown
-    parameters cannot mint entries), any JSON-able value."""
+def catalogue_body(kind: str, params=None) -> CachedBody:
+    """The cached body of a public catalogue read (`list`, `domains`): `params` is the query as
+    parsed (never the raw query string, so unknown parameters cannot mint entries), any JSON-able
+    value. Entries live CACHE_DEFAULT_TTL seconds at most; every catalogue change bumps the family."""
     digest = hashlib.sha1(json.dumps(params or {}, sort_keys=True, default=str).encode()).hexdigest()[:20]
-    return CATALOGUE_VERSION, f"catalog:{kind}:", f":{digest}"
+    return CachedBody(CATALOGUE_VERSION, f"catalog:{kind}:", f":{digest}", _ttl())
 
 
-def outline_entry(course_id: int, variant: str) -> tuple[str, str, str]:
-    """(version key, key prefix, key suffix) of a course outline variant (`public` or `full`)."""
-    return _course_version_key(course_id), f"catalog:outline:{course_id}:", f":{variant}"
+def outline_body(*, course_id: int, user_id: int | None, role: str | None) -> tuple[CachedBody, bool]:
+    """(the cached outline body for this caller, whether it carries lesson URLs).
+
+    Two variants per course: `full` (URLs: enrolled students, the owner, admins) and `public`.
+    Anonymous callers always get the public variant, so their cache hit needs no database; for a
+    signed-in caller the variant is decided first (NotFound if the course is invisible to them).
+    """
+    full = user_id is not None and content_access(course_id=course_id, user_id=user_id, role=role)
+    variant = "full" if full else "public"
+    return CachedBody(
+        _course_version_key(course_id), f"catalog:outline:{course_id}:", f":{variant}", _ttl()
+    ), full
+
+
+def _ttl() -> int:
+    return current_app.config["CACHE_DEFAULT_TTL"]
 
 
 def invalidate(course_id: int | None = None) -> None:
@@ -97,6 +110,7 @@ def search_catalogue(
         raise ValidationError(
             "Invalid price range", {"query": {"min_price": ["Must not be greater than max_price."]}}
         )
+    read_without_transaction()
     stmt = select(Course).where(Course.status == "approved")
     if domain:
         stmt = stmt.where(Course.domain == domain)

@@ -14,7 +14,7 @@ from common.admin import audit
 from common.catalog.models import Course
 from common.certificates.models import Certificate
 from common.certificates.renderer import RenderError, certificate_html, renderer
-from common.db import db, insert_ignore, utcnow
+from common.db import db, get_owned, insert_ignore, utcnow
 from common.errors import InvalidState, ServiceUnavailable, not_found
 from common.jobs import service as jobs
 from common.pagination import Page, paginate
@@ -62,9 +62,9 @@ def _enqueue_render(certificate_id: int, job_id: str | None = None) -> None:
 def request_certificate(*, user_id: int, course_id: int) -> Certificate:
     """Issue the course's certificate for the user once and queue its render (after commit).
 
-    Called by the learning service right after it committed a course completion. The (user, course)
-    unique key makes concurrent calls issue exactly one certificate, and only the call that
-    inserted it queues the render. Learner, course and instructor names are snapshotted. A
+    Called by the completion and purchase flows right after they committed a completion. The
+    (user, course) unique key makes concurrent calls issue exactly one certificate, and only the
+    call that inserted it queues the render. Learner, course and instructor names are snapshotted. A
     certificate revoked earlier (refund) is reinstated: completing the course again re-earns it.
     """
     certificate = _find(user_id, course_id)
@@ -144,7 +144,10 @@ def render_certificate(
         return certificate
     bound = current_app.config["CERT_MAX_RENDER_ATTEMPTS"]
     if certificate.render_attempts >= bound:  # e.g. a message redelivered after every crash: stop here
-        error = f"gave up after {certificate.render_attempts} render attempts: {certificate.error or 'no error saved'}"
+        error = (
+            f"gave up after {certificate.render_attempts} render attempts: "
+            f"{certificate.error or 'no error saved'}"
+        )
         _give_up(certificate, error)
         if job_id:
             jobs.fail(job_id, error)
@@ -295,10 +298,7 @@ def list_for_user(*, user_id: int, page: int, per_page: int) -> Page:
 
 def get_for(*, certificate_id: int, user_id: int, is_admin: bool) -> Certificate:
     """The certificate if the caller owns it or is an admin; NotFound otherwise (never leak existence)."""
-    certificate = db.session.get(Certificate, certificate_id)
-    if certificate is None or not (is_admin or certificate.user_id == user_id):
-        raise not_found("Certificate", certificate_id)
-    return certificate
+    return get_owned(Certificate, certificate_id, user_id=user_id, is_admin=is_admin)
 
 
 def get_pdf_for(*, certificate_id: int, user_id: int, is_admin: bool) -> tuple[Certificate, bytes]:
@@ -314,8 +314,10 @@ def get_pdf_for(*, certificate_id: int, user_id: int, is_admin: bool) -> tuple[C
         raise InvalidState(f"Certificate {certificate_id} is not ready yet (status: {certificate.status})")
     try:
         return certificate, get_storage().get(certificate.storage_key)
-    except StorageNotFound:
-        raise InvalidState(f"Certificate {certificate_id} file is missing; ask an admin to render it again")
+    except StorageNotFound as exc:
+        raise InvalidState(
+            f"Certificate {certificate_id} file is missing; ask an admin to render it again"
+        ) from exc
     except StorageError as exc:
         log.warning("storage unavailable: %s", exc)
         raise ServiceUnavailable(

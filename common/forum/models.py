@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.db import created_at_column, db, utcnow
+from common.db import UpdatedAtMixin, created_at_column, db
 
 FLAG_REASONS = ("spam", "abuse", "off_topic", "other")
 FLAG_STATUSES = ("open", "hidden", "dismissed")
@@ -16,7 +16,7 @@ FLAG_STATUSES = ("open", "hidden", "dismissed")
 POST_SEARCH_EXPR = "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(body, ''))"
 
 
-class Post(db.Model):
+class Post(UpdatedAtMixin, db.Model):
     __tablename__ = "posts"
     __table_args__ = (
         CheckConstraint("reply_count >= 0", name="reply_count_non_negative"),
@@ -47,12 +47,11 @@ class Post(db.Model):
     hidden: Mapped[bool] = mapped_column(default=False, server_default="0")
     edited_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 
     user = relationship("User", lazy="joined", innerjoin=True)
 
 
-class Reply(db.Model):
+class Reply(UpdatedAtMixin, db.Model):
     __tablename__ = "replies"
     __table_args__ = (
         Index("ix_replies_post_created", "post_id", "created_at"),
@@ -68,7 +67,6 @@ class Reply(db.Model):
     hidden: Mapped[bool] = mapped_column(default=False, server_default="0")
     edited_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 
     user = relationship("User", lazy="joined", innerjoin=True)
 

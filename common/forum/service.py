@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from common.admin import audit
 from common.catalog.models import Course, Module
-from common.db import db, is_postgres, utcnow
+from common.db import db, is_postgres, read_without_transaction, utcnow
 from common.errors import Forbidden, ValidationError
 from common.forum.access import (
     author_role,
@@ -119,6 +119,7 @@ def list_posts(
     per_page: int = 20,
 ) -> Page:
     """A course's posts (items are PostView) with the caller's vote, in a fixed number of queries."""
+    read_without_transaction()
     course = forum_course(course_id, user_id, role)
     accepted = aliased(Reply)
     stmt = (

@@ -191,7 +191,7 @@ def badge_catalogue() -> dict:
     rows = db.session.execute(
         select(Badge.code, Badge.name, Badge.description, Badge.criterion, Badge.threshold)
     ).all()
-    db.session.commit()  # a read: end it with COMMIT (see learning.end_read)
+    db.session.commit()  # a read: end it with COMMIT (see common.db.end_read)
     items = sorted(
         (dict(r._mapping) for r in rows), key=lambda b: (order.get(b["code"], len(order)), b["code"])
     )
@@ -224,5 +224,5 @@ def my_badges(*, user_id: int, today: date | None = None) -> dict:
         if row.criterion not in values:
             values[row.criterion] = counter(user_id, row.criterion, today)
         progress.append({**item, "current": min(values[row.criterion], row.threshold)})
-    db.session.commit()  # a read: end it with COMMIT (see learning.end_read)
+    db.session.commit()  # a read: end it with COMMIT (see common.db.end_read)
     return {"earned": earned, "progress": progress}

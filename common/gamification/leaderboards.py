@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from common.accounts.models import User
-from common.cache import CacheUnavailable
+from common.cache import CacheUnavailable, counting_script, run_counting
 from common.db import db, utcnow
 from common.gamification.models import LeaderboardEntry, XpEvent
 
@@ -81,12 +81,17 @@ def _redis():
     return backend.client if backend.backend == "redis" else None
 
 
-def run_script(client, source: str, keys: list, args: list):
-    """EVALSHA a Lua script (loaded once per client; redis-py reloads it after a Redis restart)."""
+def run_script(client, source: str, keys: list, args: list, *, counting: bool = False):
+    """EVALSHA a Lua script (loaded once per client; redis-py reloads it after a Redis restart).
+
+    `counting`: the request's deferred rate-limit hit rides on this call (common.cache.run_counting)."""
     scripts = client.__dict__.setdefault("_leaderboard_scripts", {})
-    if source not in scripts:
-        scripts[source] = client.register_script(source)
-    return _redis_call(scripts[source], keys=keys, args=args)
+    name = (source, counting)
+    if name not in scripts:
+        scripts[name] = client.register_script(counting_script(source) if counting else source)
+    if counting:
+        return _redis_call(run_counting, scripts[name], keys, args)
+    return _redis_call(scripts[name], keys=keys, args=args)
 
 
 def _redis_call(fn, *args, **kwargs):
@@ -273,6 +278,7 @@ def read_board(
                 _READ,
                 [f"lbb:{period}:{start.isoformat()}", "lbv:" + rest, *([key] if user_id else [])],
                 [f"lbc:{rest}:", f":{limit}", member(user_id) if user_id else ""],
+                counting=True,
             )
             if built:
                 version, body, score, higher = found
@@ -318,7 +324,7 @@ def _encode(body: dict) -> str:
 
 
 def end_read() -> None:
-    """End a read-only transaction with COMMIT (keeps psycopg's prepared statements; see learning.end_read)."""
+    """End a read-only transaction with COMMIT (keeps psycopg's prepared statements, see db.end_read)."""
     db.session.commit()
 
 

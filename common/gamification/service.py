@@ -208,7 +208,7 @@ def my_xp(*, user_id: int, now: datetime | None = None, recent: int = 20) -> dic
         for r in rows
     ]
     streak = streak_days(user_id, now.date(), alive_from_yesterday=True)
-    db.session.commit()  # a read: end it with COMMIT (see learning.end_read)
+    db.session.commit()  # a read: end it with COMMIT (see common.db.end_read)
     return {
         "total": total,
         "by_type": by_type,

@@ -17,8 +17,8 @@ from kombu.exceptions import KombuError
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from common.db import db, utcnow
-from common.errors import ServiceUnavailable, not_found
+from common.db import db, get_owned, utcnow
+from common.errors import ServiceUnavailable
 from common.jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,4 @@ def get_job(job_id: str) -> Job | None:
 
 def get_job_for(*, job_id: str, user_id: int, is_admin: bool) -> Job:
     """The job if the caller owns it or is an admin; NotFound otherwise (never leak existence)."""
-    job = db.session.get(Job, job_id)
-    if job is None or not (is_admin or job.owner_id == user_id):
-        raise not_found("Job", job_id)
-    return job
+    return get_owned(Job, job_id, user_id=user_id, is_admin=is_admin, owner="owner_id")

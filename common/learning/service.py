@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from sqlalchemy import Integer, and_, bindparam, func, select, update
@@ -9,9 +11,9 @@ from sqlalchemy import Integer, and_, bindparam, func, select, update
 from common.accounts.models import User
 from common.catalog.access import visible_course
 from common.catalog.models import Course, Lesson, Module
-from common.db import db, insert_ignore, is_postgres, utcnow
+from common.db import db, end_read, insert_ignore, is_postgres, read_without_transaction, utcnow
 from common.errors import Conflict, Forbidden, PaymentRequired, not_found
-from common.gamification.service import award_xp, record_course_completion
+from common.gamification.service import record_course_completion
 from common.learning.models import Enrollment, LessonProgress
 from common.pagination import Page
 from common.quizzes.models import Quiz, QuizResult
@@ -22,9 +24,8 @@ def grant_enrollment(*, user_id: int, course_id: int, source: str, payment_id: i
 
     Runs in the caller's unit of work (no commit). A revoked enrollment is re-activated (e.g. a
     refunded course bought again): its old completion stamp is dropped and the course is completed
-    afresh if every lesson and quiz is still done (the caller then calls `certificate_if_completed`
-    after its commit, which reinstates the certificate). Safe under concurrency: the (user, course)
-    unique key decides.
+    afresh if every lesson and quiz is still done (the purchase flow then reinstates the certificate
+    after its commit, see `is_completed`). Safe under concurrency: the (user, course) unique key decides.
     """
     if insert_ignore(
         Enrollment,
@@ -57,16 +58,18 @@ def grant_enrollment(*, user_id: int, course_id: int, source: str, payment_id: i
     return bool(reactivated)
 
 
-def certificate_if_completed(*, user_id: int, course_id: int) -> None:
-    """After a committed grant: a course already complete gets its certificate (issued or reinstated)."""
-    completed = db.session.execute(
-        select(Enrollment.completed_at).where(
-            Enrollment.user_id == user_id, Enrollment.course_id == course_id, Enrollment.status == "active"
-        )
-    ).scalar_one_or_none()
-    db.session.commit()
-    if completed is not None:
-        request_certificate_after_completion(user_id=user_id, course_id=course_id)
+def is_completed(*, user_id: int, course_id: int) -> bool:
+    """Whether the user's active enrollment in the course carries a completion stamp; no commit."""
+    return (
+        db.session.execute(
+            select(Enrollment.completed_at).where(
+                Enrollment.user_id == user_id,
+                Enrollment.course_id == course_id,
+                Enrollment.status == "active",
+            )
+        ).scalar_one_or_none()
+        is not None
+    )
 
 
 def revoke_enrollment(*, user_id: int, course_id: int, payment_id: int | None = None) -> bool:
@@ -199,6 +202,7 @@ def my_enrollments(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
     lesson totals and completion counts are correlated subqueries on indexed columns. Only a page
     past the end (no rows, so no window count) needs a second query for the total.
     """
+    read_without_transaction()
     rows = db.session.execute(
         _enrollments_page_stmt(), {"user_id": user_id, "limit": per_page, "offset": (page - 1) * per_page}
     ).all()
@@ -214,16 +218,6 @@ def my_enrollments(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
         ).scalar_one()
     end_read()
     return Page(items=rows, page=page, per_page=per_page, total=total)
-
-
-def end_read() -> None:
-    """End a transaction that wrote nothing with COMMIT rather than ROLLBACK (same one round trip).
-
-    psycopg forgets its prepared statements on every rollback, so reads that end in a rollback
-    (as the session teardown would) re-plan their queries on every request; after a commit the
-    hot queries stay prepared on the connection and PostgreSQL reuses their plans.
-    """
-    db.session.commit()
 
 
 def percent(completed: int, total: int) -> int:
@@ -296,6 +290,7 @@ def course_progress(*, user_id: int, course_id: int, role: str | None = "student
     enrolled, the outline with the caller's completion per lesson and quiz counts per module
     (never the answers). 404 if the caller may not see the course, 403 unless enrolled.
     """
+    read_without_transaction()
     rows = db.session.execute(_progress_stmt(), {"user_id": user_id, "course_id": course_id}).all()
     end_read()
     # A course unpublished after approval (it keeps approved_at) stays open to the students enrolled in it.
@@ -420,12 +415,36 @@ def _lesson_state_stmt():
     )
 
 
-def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student") -> dict:
-    """Record that an enrolled student finished a lesson; idempotent. Commits once.
+@dataclass
+class LessonStep:
+    """A lesson completion as recorded by `record_lesson_completion`, and its answer to the student."""
 
-    The first call stores the completion, awards `lesson_complete` XP and stamps the course complete
-    if this was the last thing missing, all in one transaction (under the enrollment lock); a
-    repeated call is a single read and changes nothing.
+    lesson_id: int
+    course_id: int
+    domain: str | None
+    completed_at: datetime
+    course_was_complete: bool
+    already_completed: bool
+
+    def answer(self, *, xp_awarded: int = 0, course_newly_completed: bool = False) -> dict:
+        return {
+            "lesson_id": self.lesson_id,
+            "course_id": self.course_id,
+            "completed": True,
+            "completed_at": self.completed_at,
+            "already_completed": self.already_completed,
+            "xp_awarded": xp_awarded,
+            "course_completed": course_newly_completed or self.course_was_complete,
+            "course_newly_completed": course_newly_completed,
+        }
+
+
+def record_lesson_completion(*, user_id: int, lesson_id: int, role: str | None = "student") -> LessonStep:
+    """Store that an enrolled student finished a lesson, under the enrollment lock; idempotent.
+
+    A new completion is left uncommitted (the completion flow awards XP, stamps the course and
+    commits); a repeated call is a single read, ended here, and comes back `already_completed`.
+    404 if the caller may not see the lesson, 403 unless enrolled.
     """
     row = db.session.execute(_lesson_state_stmt(), {"user_id": user_id, "lesson_id": lesson_id}).one_or_none()
     if row is None or not (
@@ -439,61 +458,34 @@ def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student
     if row.enrolled is None:
         end_read()
         raise Forbidden("Enroll in this course first")
+    step = LessonStep(
+        lesson_id=lesson_id,
+        course_id=row.course_id,
+        domain=row.domain,
+        completed_at=row.done_at,
+        course_was_complete=row.completed_at is not None,
+        already_completed=True,
+    )
     if row.done_at is not None:
         end_read()
-        return _already_completed(lesson_id, row.course_id, row.done_at, row.completed_at is not None)
-    try:
-        if not lock_enrollment(row.enrolled):
-            raise Forbidden("Enroll in this course first")
-        now = utcnow()
-        if not insert_ignore(
-            LessonProgress, user_id=user_id, lesson_id=lesson_id, course_id=row.course_id, completed_at=now
-        ):
-            # A concurrent call recorded it first (it held the lock, so it has committed).
-            done_at, course_done = db.session.execute(
-                select(LessonProgress.completed_at, Enrollment.completed_at)
-                .join(Enrollment, Enrollment.id == row.enrolled)
-                .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)
-            ).one()
-            end_read()  # the insert changed nothing; this also releases the lock
-            return _already_completed(lesson_id, row.course_id, done_at, course_done is not None)
-        xp = award_xp(
-            user_id=user_id,
-            type="lesson_complete",
-            source_id=lesson_id,
-            course_id=row.course_id,
-            domain=row.domain,
-        )
-        newly = row.completed_at is None and stamp_if_complete(user_id=user_id, course_id=row.course_id)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    if newly:
-        request_certificate_after_completion(user_id=user_id, course_id=row.course_id)
-    return {
-        "lesson_id": lesson_id,
-        "course_id": row.course_id,
-        "completed": True,
-        "completed_at": now,
-        "already_completed": False,
-        "xp_awarded": xp,
-        "course_completed": newly or row.completed_at is not None,
-        "course_newly_completed": newly,
-    }
-
-
-def _already_completed(lesson_id: int, course_id: int, completed_at, course_completed: bool) -> dict:
-    return {
-        "lesson_id": lesson_id,
-        "course_id": course_id,
-        "completed": True,
-        "completed_at": completed_at,
-        "already_completed": True,
-        "xp_awarded": 0,
-        "course_completed": course_completed,
-        "course_newly_completed": False,
-    }
+        return step
+    if not lock_enrollment(row.enrolled):
+        raise Forbidden("Enroll in this course first")
+    now = utcnow()
+    if not insert_ignore(
+        LessonProgress, user_id=user_id, lesson_id=lesson_id, course_id=row.course_id, completed_at=now
+    ):
+        # A concurrent call recorded it first (it held the lock, so it has committed).
+        step.completed_at, course_done = db.session.execute(
+            select(LessonProgress.completed_at, Enrollment.completed_at)
+            .join(Enrollment, Enrollment.id == row.enrolled)
+            .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)
+        ).one()
+        step.course_was_complete = course_done is not None
+        end_read()  # the insert changed nothing; this also releases the lock
+        return step
+    step.completed_at, step.already_completed = now, False
+    return step
 
 
 def stamp_if_complete(*, user_id: int, course_id: int) -> bool:
@@ -550,26 +542,3 @@ def _stamp_stmt():
         .values(completed_at=bindparam("p_now", type_=Enrollment.completed_at.type))
         .execution_options(synchronize_session=False)
     )
-
-
-def request_certificate_after_completion(*, user_id: int, course_id: int) -> None:
-    """Ask for the certificate of a course whose completion was just committed."""
-    # Imported here: the certificates service builds on learning, not the other way round.
-    from common.certificates.service import request_certificate
-
-    request_certificate(user_id=user_id, course_id=course_id)
-
-
-def check_course_completion(*, user_id: int, course_id: int) -> bool:
-    """Stamp the enrollment complete once every lesson is done and every quiz passed.
-
-    Commits when it stamps (the caller's pending work too); otherwise leaves the session as it is.
-    True only for the one call that newly completed the course (a conditional UPDATE decides under
-    concurrency); that call then asks for the certificate. A course without lessons never completes.
-    """
-    if not stamp_if_complete(user_id=user_id, course_id=course_id):
-        # Leave the caller's transaction alone: a quiz attempt may still be uncommitted.
-        return False
-    db.session.commit()
-    request_certificate_after_completion(user_id=user_id, course_id=course_id)
-    return True

@@ -1,4 +1,4 @@
-"""A thin wrapper over the official Razorpay SDK: configured client, explicit timeouts, clean errors, signatures."""
+"""A thin wrapper over the official Razorpay SDK: configured client, timeouts, clean errors, signatures."""
 
 from __future__ import annotations
 
@@ -126,6 +126,10 @@ def refund_payment(payment_id: str, *, amount: int, notes: dict) -> dict:
 
 
 # --- signatures -----------------------------------------------------------------------------------
+# Our own HMAC rather than the SDK's razorpay.Utility: its verify_signature takes a str and runs
+# bytes(body, "utf-8") on it, so a webhook would be checked over a decoded and re-encoded body, not
+# the raw bytes Razorpay signed (a body that is not valid UTF-8 cannot even be passed); it also
+# raises on a mismatch and checks no format. A dozen lines of hmac from the standard library instead.
 def hmac_hex(message: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 

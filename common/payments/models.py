@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import created_at_column, db, utcnow
+from common.db import UpdatedAtMixin, created_at_column, db
 
 PAYMENT_STATUSES = ("created", "paid", "failed", "refunded")
 
 
-class Payment(db.Model):
+class Payment(UpdatedAtMixin, db.Model):
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint("status IN ('created', 'paid', 'failed', 'refunded')", name="status"),
@@ -49,7 +49,6 @@ class Payment(db.Model):
     # A second captured payment for a course this payment's user already had (double charge, refunded).
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 
 
 class WebhookEvent(db.Model):

@@ -5,39 +5,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import select, text
 
 from common.admin import audit
 from common.catalog.access import is_enrolled, visible_course
-from common.certificates.service import revoke_for
-from common.db import db, is_postgres, utcnow
-from common.errors import BadRequest, Conflict, InvalidState, not_found
+from common.db import db, get_owned, is_postgres, unit_of_work, utcnow
+from common.errors import BadRequest, Conflict, DomainError, InvalidState, not_found
 from common.jobs.models import Job
 from common.jobs.service import QueueUnavailable, start_job
 from common.learning.models import Enrollment
-from common.learning.service import certificate_if_completed, grant_enrollment, revoke_enrollment
 from common.pagination import Page, paginate
 from common.payments import gateway
 from common.payments.models import Payment
 
 log = logging.getLogger(__name__)
 SETTLEABLE = ("created", "failed")  # states a captured payment may still move to `paid`
-
-
-@contextmanager
-def unit_of_work():
-    """Commit what the block did, or roll it back (releasing row and advisory locks) on any error.
-
-    A `return` inside the block commits too.
-    """
-    try:
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 # --- orders -------------------------------------------------------------------------------------
@@ -150,30 +134,37 @@ def verify_payment(*, user_id: int, order_id: str, payment_id: str, signature) -
     return row, job
 
 
-# --- fulfilment -----------------------------------------------------------------------------------
-def fulfil_payment(*, payment_id: int, razorpay_payment_id: str) -> Payment:
-    """Settle our payment from Razorpay's own record of the payment: paid + enrolled exactly once.
+# --- fulfilment (common/flows/purchase.py composes these with the enrollment) ----------------------
+def due_for_settling(*, payment_id: int, razorpay_payment_id: str) -> tuple[Payment, bool]:
+    """(payment, due): whether the payment may still be settled from Razorpay's record. Commits.
 
-    Idempotent and safe under concurrency (row lock + state check), so it runs with acks_late.
-    GatewayError/GatewayUnavailable with retryable=True when Razorpay fails or has not captured yet.
+    A payment already paid, refunded (or otherwise settled) is left alone, so a redelivered
+    fulfilment does nothing; no transaction stays open across the Razorpay call that follows.
     """
     payment = _get(payment_id)
-    if payment.status not in SETTLEABLE:
-        if payment.payment_id != razorpay_payment_id:
-            log.warning(
-                "payment %s is %s; ignoring Razorpay payment %s",
-                payment.id,
-                payment.status,
-                razorpay_payment_id,
-            )
-        db.session.commit()
-        return payment
-    db.session.commit()  # no transaction stays open across the Razorpay call
-    return settle(payment.id, gateway.fetch_payment(razorpay_payment_id))
+    due = payment.status in SETTLEABLE
+    if not due and payment.payment_id != razorpay_payment_id:
+        log.warning(
+            "payment %s is %s; ignoring Razorpay payment %s", payment.id, payment.status, razorpay_payment_id
+        )
+    db.session.commit()
+    return payment, due
 
 
-def settle(payment_id: int, entity: dict) -> Payment:
-    """Apply Razorpay's payment entity to our payment (captured -> paid, failed -> failed ...). Commits."""
+@dataclass(frozen=True)
+class Settlement:
+    """What Razorpay's payment entity means for our payment: `paid`, `failed` or `refunded`."""
+
+    outcome: str
+    reason: str | None = None
+    force: bool = False  # a failure that overrides another verified attempt (that attempt is bad)
+
+
+def settlement(payment_id: int, entity: dict) -> Settlement:
+    """Read Razorpay's payment entity against our payment (captured at our price -> paid ...).
+
+    InvalidState if it belongs to another order; a retryable GatewayError while it is not captured yet.
+    """
     payment = _get(payment_id)
     if entity.get("order_id") != payment.order_id:
         log.warning(
@@ -185,13 +176,9 @@ def settle(payment_id: int, entity: dict) -> Payment:
         raise InvalidState(f"Razorpay payment {entity.get('id')} does not belong to order {payment.order_id}")
     status = entity.get("status")
     if status == "failed":
-        return mark_failed(
-            payment.id,
-            razorpay_payment_id=entity.get("id"),
-            reason=entity.get("error_description") or "payment failed",
-        )
+        return Settlement("failed", entity.get("error_description") or "payment failed")
     if status == "refunded":
-        return mark_refunded(payment.id, refund_id=None, razorpay_payment_id=entity.get("id"))
+        return Settlement("refunded")
     if status != "captured":
         raise gateway.GatewayError(
             f"Razorpay payment {entity.get('id')} is {status}, not captured yet", retryable=True
@@ -202,52 +189,52 @@ def settle(payment_id: int, entity: dict) -> Payment:
             f"{entity.get('id')} is {entity.get('amount')} {entity.get('currency')}"
         )
         log.error("payment %s not fulfilled: %s", payment.id, reason)
-        return mark_failed(payment.id, razorpay_payment_id=entity.get("id"), reason=reason, force=True)
-    return mark_paid(payment.id, razorpay_payment_id=entity["id"])
+        return Settlement("failed", reason, force=True)
+    return Settlement("paid")
 
 
-def mark_paid(payment_id: int, *, razorpay_payment_id: str) -> Payment:
-    """created/failed -> paid and enroll, in one unit of work; a no-op in any other state.
+def claim_paid(payment_id: int, *, razorpay_payment_id: str) -> tuple[Payment, bool]:
+    """created/failed -> paid, in the caller's unit of work (the row stays locked until it commits).
 
-    A captured payment for a course the user already has (a second order paid in another tab: a
-    double charge) grants nothing: it is flagged (`duplicate_of_id`) and refunded automatically.
-    A re-bought course that was already complete gets its certificate back.
+    Returns (payment, newly_paid); any other state is left as it is (newly_paid False).
     """
-    granted = duplicate = False
-    with unit_of_work():
-        row = _locked(payment_id)
-        if row.status in SETTLEABLE:
-            row.status, row.payment_id, row.paid_at, row.failure_reason = (
-                "paid",
-                razorpay_payment_id,
-                utcnow(),
-                None,
-            )
-            if row.course_id is not None:
-                granted = grant_enrollment(
-                    user_id=row.user_id, course_id=row.course_id, source="payment", payment_id=row.id
-                )
-                duplicate = not granted
-                if duplicate:
-                    row.duplicate_of_id = db.session.execute(
-                        select(Enrollment.payment_id).where(
-                            Enrollment.user_id == row.user_id, Enrollment.course_id == row.course_id
-                        )
-                    ).scalar()
-            log.info(
-                "payment %s paid (%s); user %s enrolled in course %s%s",
-                row.id,
-                razorpay_payment_id,
-                row.user_id,
-                row.course_id,
-                " (already enrolled: a double charge)" if duplicate else "",
-            )
-    if granted:
-        certificate_if_completed(user_id=row.user_id, course_id=row.course_id)
-    if duplicate:
-        refund_duplicate(payment_id=row.id)
-        db.session.refresh(row)
-    return row
+    row = _locked(payment_id)
+    if row.status not in SETTLEABLE:
+        return row, False
+    row.status, row.payment_id, row.paid_at, row.failure_reason = "paid", razorpay_payment_id, utcnow(), None
+    return row, True
+
+
+def flag_duplicate(row: Payment) -> None:
+    """Mark a paid payment that granted nothing (the course was already held) as a double charge of
+    the payment that granted the access; in the caller's unit of work."""
+    row.duplicate_of_id = db.session.execute(
+        select(Enrollment.payment_id).where(
+            Enrollment.user_id == row.user_id, Enrollment.course_id == row.course_id
+        )
+    ).scalar()
+
+
+@dataclass(frozen=True)
+class FulfilmentOutcome:
+    """What a fulfilment job reports: its result, and whether it succeeded (else `error` says why)."""
+
+    succeeded: bool
+    result: dict
+    error: str | None = None
+
+
+def fulfilment_outcome(payment: Payment) -> FulfilmentOutcome:
+    """A settled payment seen as the outcome of its fulfilment job: paid (enrolled) or refunded meanwhile
+    is a job done; failed, or still open, is a failed job with the reason."""
+    result = {
+        "payment_id": payment.id,
+        "payment_status": payment.status,
+        "enrolled": payment.status == "paid",
+    }
+    if payment.status in ("paid", "refunded"):
+        return FulfilmentOutcome(True, result)
+    return FulfilmentOutcome(False, result, payment.failure_reason or f"payment is {payment.status}")
 
 
 def refund_duplicate(*, payment_id: int) -> Job | None:
@@ -301,31 +288,24 @@ def mark_failed(
     return row
 
 
-def mark_refunded(
+def claim_refunded(
     payment_id: int, *, refund_id: str | None, razorpay_payment_id: str | None = None
-) -> Payment:
-    """-> refunded; revokes the enrollment (and certificate) only if this payment had granted it.
+) -> tuple[Payment, bool]:
+    """-> refunded, in the caller's unit of work; returns (payment, was_paid): whether this call
+    refunded a payment that was paid (its access then goes, see common/flows/refund.py).
 
     Razorpay's payment and refund ids are filled in whichever event or check brings them, so every
     order of webhooks ends with the same row.
     """
-    with unit_of_work():
-        row = _locked(payment_id)
-        row.refund_id = row.refund_id or refund_id
-        row.payment_id = row.payment_id or razorpay_payment_id
-        if row.status != "refunded":
-            was_paid = row.status == "paid"
-            row.status, row.refunded_at = "refunded", utcnow()
-            row.refund_id = row.refund_id or refund_id
-            # Only the access this payment granted goes (never access bought by another payment).
-            if (
-                was_paid
-                and row.course_id is not None
-                and revoke_enrollment(user_id=row.user_id, course_id=row.course_id, payment_id=row.id)
-            ):
-                revoke_for(user_id=row.user_id, course_id=row.course_id, reason="refunded")
-            log.info("payment %s refunded (%s)", row.id, row.refund_id)
-    return row
+    row = _locked(payment_id)
+    row.refund_id = row.refund_id or refund_id
+    row.payment_id = row.payment_id or razorpay_payment_id
+    if row.status == "refunded":
+        return row, False
+    was_paid = row.status == "paid"
+    row.status, row.refunded_at = "refunded", utcnow()
+    log.info("payment %s refunded (%s)", row.id, row.refund_id)
+    return row, was_paid
 
 
 # --- refunds --------------------------------------------------------------------------------------
@@ -357,13 +337,29 @@ def request_refund(*, payment_id: int, admin_id: int) -> Job:
     )
 
 
-def execute_refund(*, payment_id: int) -> Payment:
-    """Ask Razorpay to refund the full amount once; mark refunded now if Razorpay processed it at once,
-    else when refund.processed arrives (or reconcile sees it)."""
+def refund_through_razorpay(*, payment_id: int) -> tuple[Payment, str | None, bool]:
+    """Ask Razorpay to refund the full amount once; returns (payment, refund_id, settled).
+
+    `settled` says Razorpay has refunded it already (processed at once, or a retry after a lost
+    answer): the refund flow then marks it refunded; otherwise refund.processed (or reconcile) does.
+    A payment already refunded or under refund comes back unchanged; InvalidState unless paid.
+    A refusal of ours (not Razorpay's) abandons the request, so an admin may ask again; after a
+    gateway error the request stands: Razorpay may have refunded it, and reconcile looks.
+    """
+    try:
+        return _refund_through_razorpay(payment_id)
+    except (gateway.GatewayError, gateway.GatewayUnavailable):
+        raise
+    except DomainError:
+        abandon_refund(payment_id=payment_id)
+        raise
+
+
+def _refund_through_razorpay(payment_id: int) -> tuple[Payment, str | None, bool]:
     row = _get(payment_id)
     db.session.commit()
     if row.status == "refunded" or row.refund_id is not None:
-        return row
+        return row, None, False
     if row.status != "paid" or not row.payment_id:
         raise InvalidState(f"Payment {row.id} is {row.status} and cannot be refunded")
     try:
@@ -374,14 +370,12 @@ def execute_refund(*, payment_id: int) -> Payment:
         # A retry after a lost answer: Razorpay says it is refunded already.
         entity = gateway.fetch_payment(row.payment_id)
         if entity.get("status") == "refunded" or entity.get("amount_refunded", 0) >= row.amount:
-            return mark_refunded(row.id, refund_id=None)
+            return row, None, True
         raise
     with unit_of_work():
         row = _locked(payment_id)
         row.refund_id = refund["id"]
-    if refund.get("status") == "processed":
-        return mark_refunded(row.id, refund_id=refund["id"])
-    return row
+    return row, refund["id"], refund.get("status") == "processed"
 
 
 def abandon_refund(*, payment_id: int) -> None:
@@ -405,10 +399,7 @@ def payment_history(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
 
 def get_payment_for(*, payment_id: int, user_id: int, is_admin: bool) -> Payment:
     """The payment if the caller owns it or is an admin; NotFound otherwise (never leak existence)."""
-    payment = db.session.get(Payment, payment_id)
-    if payment is None or not (is_admin or payment.user_id == user_id):
-        raise not_found("Payment", payment_id)
-    return payment
+    return get_owned(Payment, payment_id, user_id=user_id, is_admin=is_admin)
 
 
 def find_by_order(order_id: str | None) -> Payment | None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Text, func
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import created_at_column, db, utcnow
+from common.db import UpdatedAtMixin, created_at_column, db
 
 
-class Quiz(db.Model):
+class Quiz(UpdatedAtMixin, db.Model):
     __tablename__ = "quizzes"
     __table_args__ = (
         CheckConstraint("correct_option >= 0", name="correct_option_non_negative"),
@@ -30,7 +30,6 @@ class Quiz(db.Model):
     max_attempts: Mapped[int | None]
     position: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 
 
 class QuizResult(db.Model):

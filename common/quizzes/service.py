@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select
@@ -10,11 +10,9 @@ from sqlalchemy import and_, bindparam, case, func, insert, or_, select
 from common.admin import audit
 from common.catalog import access
 from common.catalog.models import Course
-from common.db import db, is_postgres, utcnow
+from common.db import db, end_read, is_postgres, utcnow
 from common.errors import Conflict, Forbidden, ValidationError, not_found
-from common.gamification.service import award_xp
 from common.learning.models import Enrollment
-from common.learning.service import end_read, request_certificate_after_completion, stamp_if_complete
 from common.pagination import Page, paginate
 from common.quizzes.models import Quiz, QuizResult
 
@@ -24,12 +22,18 @@ OPTION_MAX_LENGTH = 500
 QUESTION_MAX_LENGTH = 2000
 
 
+def attempts_left(max_attempts: int | None, attempts_used: int) -> int | None:
+    """The attempts a student still has at a quiz: None when unlimited, never below 0."""
+    return None if max_attempts is None else max(max_attempts - attempts_used, 0)
+
+
 @dataclass
 class QuizStatus:
     """One student's standing on one quiz (for the student's quiz list)."""
 
     attempts_used: int = 0
     passed: bool = False
+    attempts_left: int | None = None
 
 
 @dataclass
@@ -39,13 +43,16 @@ class AttemptOutcome:
     result: dict
     max_attempts: int | None
     attempts_used: int
-    xp_awarded: int
     passed: bool
+    xp_awarded: int = 0
     course_completed: bool = False
+    # What the completion flow needs after a correct answer (not part of the answer to the student).
+    domain: str | None = field(default=None, repr=False)
+    course_was_complete: bool = field(default=False, repr=False)
 
     @property
     def attempts_left(self) -> int | None:
-        return None if self.max_attempts is None else max(self.max_attempts - self.attempts_used, 0)
+        return attempts_left(self.max_attempts, self.attempts_used)
 
 
 def _invalid(field: str, message: str) -> ValidationError:
@@ -129,18 +136,24 @@ def list_quizzes(
     result = paginate(stmt, page=page, per_page=per_page)
     statuses: dict[int, QuizStatus] = {}
     if not reveal and result.items:
-        statuses = _statuses(user_id, [q.id for q in result.items])
+        statuses = _statuses(user_id, result.items)
     return result, reveal, statuses
 
 
-def _statuses(user_id: int, quiz_ids: list[int]) -> dict[int, QuizStatus]:
+def _statuses(user_id: int, quizzes: list[Quiz]) -> dict[int, QuizStatus]:
     rows = db.session.execute(
         select(QuizResult.quiz_id, func.count(), func.max(case((QuizResult.is_correct, 1), else_=0)))
-        .where(QuizResult.user_id == user_id, QuizResult.quiz_id.in_(quiz_ids))
+        .where(QuizResult.user_id == user_id, QuizResult.quiz_id.in_([q.id for q in quizzes]))
         .group_by(QuizResult.quiz_id)
     ).all()
-    found = {quiz_id: QuizStatus(attempts_used=count, passed=bool(passed)) for quiz_id, count, passed in rows}
-    return {quiz_id: found.get(quiz_id, QuizStatus()) for quiz_id in quiz_ids}
+    found = {quiz_id: (count, bool(passed)) for quiz_id, count, passed in rows}
+    statuses = {}
+    for quiz in quizzes:
+        used, passed = found.get(quiz.id, (0, False))
+        statuses[quiz.id] = QuizStatus(
+            attempts_used=used, passed=passed, attempts_left=attempts_left(quiz.max_attempts, used)
+        )
+    return statuses
 
 
 def create_quiz(
@@ -321,80 +334,56 @@ def _refuse(quiz_id: int, user_id: int | None, role: str | None) -> Exception:
     return Forbidden("Enroll in this course first")
 
 
-def submit_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_option: int) -> AttemptOutcome:
-    """Record an enrolled student's answer; the first correct one awards `quiz_pass` XP once.
+def record_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_option: int) -> AttemptOutcome:
+    """Store an enrolled student's answer under the enrollment lock; left uncommitted.
 
     404 if the caller may not see the course, 403 unless an actively enrolled student, 422 for an
-    option outside the quiz, 409 once `max_attempts` is used up. The attempt, any XP and, when it
-    was the last thing missing, the course completion commit together (under the enrollment lock);
-    a newly completed course then asks for its certificate.
+    option outside the quiz, 409 once `max_attempts` is used up (each refusal ends its transaction
+    or leaves it to the caller's rollback). The completion flow then awards XP for a first correct
+    answer, stamps the course if this was the last thing missing, and commits.
     """
-    try:
-        quiz = _locked_quiz(quiz_id, user_id) if role == "student" else None
-        if quiz is None:
-            raise _refuse(quiz_id, user_id, role)
-        # A course unpublished after approval (it keeps approved_at) stays open to its enrolled students.
-        if not (quiz.status == "approved" or quiz.instructor_id == user_id or quiz.approved_at is not None):
-            raise not_found("Quiz", quiz_id)
-        if (
-            isinstance(selected_option, bool)
-            or not isinstance(selected_option, int)
-            or not 0 <= selected_option < len(quiz.options)
-        ):
-            end_read()  # nothing written: keep the connection's prepared statements (see end_read)
-            raise _invalid(
-                "selected_option", f"Must be a 0-based index into options (0–{len(quiz.options) - 1})."
-            )
-        used, passed_before = db.session.execute(
-            _attempts_stmt(), {"user_id": user_id, "quiz_id": quiz.id}
-        ).one()
-        if quiz.max_attempts is not None and used >= quiz.max_attempts:
-            end_read()
-            raise Conflict(f"All {quiz.max_attempts} attempts at this quiz are used up")
-        is_correct = selected_option == quiz.correct_option
-        recorded = {
-            "quiz_id": quiz.id,
-            "module_id": quiz.module_id,
-            "course_id": quiz.course_id,
-            "selected_option": selected_option,
-            "is_correct": is_correct,
-            "correct_option": quiz.correct_option,
-            "timestamp": utcnow(),
-        }
-        result_id = db.session.execute(_insert_result_stmt(), {"user_id": user_id, **recorded}).scalar_one()
-        # The right answer only once it can no longer help: after a correct attempt, or with none left.
-        reveal = (
-            bool(passed_before)
-            or is_correct
-            or (quiz.max_attempts is not None and used + 1 >= quiz.max_attempts)
+    quiz = _locked_quiz(quiz_id, user_id) if role == "student" else None
+    if quiz is None:
+        raise _refuse(quiz_id, user_id, role)
+    # A course unpublished after approval (it keeps approved_at) stays open to its enrolled students.
+    if not (quiz.status == "approved" or quiz.instructor_id == user_id or quiz.approved_at is not None):
+        raise not_found("Quiz", quiz_id)
+    if (
+        isinstance(selected_option, bool)
+        or not isinstance(selected_option, int)
+        or not 0 <= selected_option < len(quiz.options)
+    ):
+        end_read()  # nothing written: keep the connection's prepared statements (see end_read)
+        raise _invalid(
+            "selected_option", f"Must be a 0-based index into options (0–{len(quiz.options) - 1})."
         )
-        recorded = {"id": result_id, **recorded, "correct_option": quiz.correct_option if reveal else None}
-        xp, completed = 0, False
-        if is_correct:
-            # The xp_events unique key makes this exactly-once even without the lock above.
-            xp = award_xp(
-                user_id=user_id,
-                type="quiz_pass",
-                source_id=quiz.id,
-                course_id=quiz.course_id,
-                domain=quiz.domain,
-            )
-            completed = quiz.completed_at is None and stamp_if_complete(
-                user_id=user_id, course_id=quiz.course_id
-            )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    if completed:
-        request_certificate_after_completion(user_id=user_id, course_id=quiz.course_id)
+    used, passed_before = db.session.execute(_attempts_stmt(), {"user_id": user_id, "quiz_id": quiz.id}).one()
+    if quiz.max_attempts is not None and used >= quiz.max_attempts:
+        end_read()
+        raise Conflict(f"All {quiz.max_attempts} attempts at this quiz are used up")
+    is_correct = selected_option == quiz.correct_option
+    recorded = {
+        "quiz_id": quiz.id,
+        "module_id": quiz.module_id,
+        "course_id": quiz.course_id,
+        "selected_option": selected_option,
+        "is_correct": is_correct,
+        "correct_option": quiz.correct_option,
+        "timestamp": utcnow(),
+    }
+    result_id = db.session.execute(_insert_result_stmt(), {"user_id": user_id, **recorded}).scalar_one()
+    # The right answer only once it can no longer help: after a correct attempt, or with none left.
+    reveal = (
+        bool(passed_before) or is_correct or (quiz.max_attempts is not None and used + 1 >= quiz.max_attempts)
+    )
+    recorded = {"id": result_id, **recorded, "correct_option": quiz.correct_option if reveal else None}
     return AttemptOutcome(
         result=recorded,
         max_attempts=quiz.max_attempts,
         attempts_used=used + 1,
-        xp_awarded=xp,
         passed=bool(passed_before) or is_correct,
-        course_completed=completed,
+        domain=quiz.domain,
+        course_was_complete=quiz.completed_at is not None,
     )
 
 
@@ -410,7 +399,7 @@ def list_results(
     """The caller's own attempts, newest first, optionally narrowed to a course, module or quiz.
 
     Items are plain dicts; `correct_option` is None for quizzes the caller has neither passed nor
-    used up (the same rule as submit_attempt), so a wrong attempt never gives the answer away.
+    used up (the same rule as record_attempt), so a wrong attempt never gives the answer away.
     """
     stmt = select(QuizResult).where(QuizResult.user_id == user_id)
     if course_id is not None:

@@ -64,8 +64,6 @@ def test_proxy_json_helpers_and_fail_open(app):
     cache.bump("version")
     cache.bump("version")
     assert cache.get("version") == b"2"
-    cache.safe_delete("c")
-    assert cache.get("c") is None
 
 
 def test_unreachable_redis(app):
@@ -75,9 +73,8 @@ def test_unreachable_redis(app):
     saved = app.extensions["cache"]
     app.extensions["cache"] = dead
     try:
-        # Cached reads compute instead of failing; invalidation and bumps are skipped quietly.
+        # Cached reads compute instead of failing; version bumps are skipped quietly.
         assert cache.cached_json("k", 10, lambda: {"fresh": True}) == {"fresh": True}
-        cache.safe_delete("k")
         cache.bump("v")
     finally:
         app.extensions["cache"] = saved

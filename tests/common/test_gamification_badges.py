@@ -9,9 +9,9 @@ from sqlalchemy import func, select, update
 
 from common.accounts.models import User
 from common.db import db
+from common.flows import completion
 from common.gamification import badges, service
 from common.gamification.models import Badge, UserBadge, XpEvent
-from common.learning import service as learning
 from common.quizzes.models import Quiz
 from tests.concurrency import run_together
 from tests.factories import enroll, make_course, make_user
@@ -101,7 +101,7 @@ def test_a_gap_day_breaks_the_streak(student):
 
 def complete_course(student, course) -> None:
     for lesson in course.modules[0].lessons:
-        learning.complete_lesson(user_id=student.id, lesson_id=lesson.id)
+        completion.complete_lesson(user_id=student.id, lesson_id=lesson.id)
 
 
 def test_course_badges_at_one_four_and_five_completed_courses(student, instructor):
@@ -120,14 +120,14 @@ def test_course_badges_at_one_four_and_five_completed_courses(student, instructo
 
 
 def test_first_course_badge_through_a_quiz_completion(student, instructor):
-    from common.quizzes import service as quizzes
-
     course = make_course(instructor, lessons=1, quizzes=1)
     enroll(student, course)
     complete_course(student, course)
     assert "first-course" not in held(student.id)  # the quiz is still missing
     quiz_id = db.session.execute(select(Quiz.id).where(Quiz.course_id == course.id)).scalar_one()
-    outcome = quizzes.submit_attempt(quiz_id=quiz_id, user_id=student.id, role="student", selected_option=0)
+    outcome = completion.submit_attempt(
+        quiz_id=quiz_id, user_id=student.id, role="student", selected_option=0
+    )
     assert outcome.course_completed is True
     assert {"first-course", "first-quiz"} <= held(student.id)
 

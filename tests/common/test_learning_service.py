@@ -1,4 +1,4 @@
-"""Learning service: course completion (lessons and quizzes), exactly-once stamping, enrollment rules."""
+"""Learning service: the course-completion rule, exactly-once stamping, enrollment rules."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from common.certificates.models import Certificate
 from common.db import db
 from common.errors import Conflict, Forbidden, NotFound, PaymentRequired
+from common.flows import completion
 from common.gamification.models import XpEvent
 from common.learning import service
 from common.learning.models import Enrollment, LessonProgress
@@ -50,10 +51,17 @@ def _certificates():
     return db.session.scalar(select(func.count()).select_from(Certificate))
 
 
+def _stamp(user_id, course_id):
+    """The rule the completion flow applies after each lesson or correct answer, committed."""
+    stamped = service.stamp_if_complete(user_id=user_id, course_id=course_id)
+    db.session.commit()
+    return stamped
+
+
 def test_course_without_lessons_never_completes(instructor, student):
     course = make_course(instructor, modules=1, lessons=0)
     enroll(student, course)
-    assert service.check_course_completion(user_id=student.id, course_id=course.id) is False
+    assert _stamp(student.id, course.id) is False
     assert _completed_at(student, course) is None
 
 
@@ -61,21 +69,19 @@ def test_lessons_and_quizzes_required(instructor, student):
     course = make_course(instructor, modules=2, lessons=1, quizzes=1)
     enroll(student, course)
     quizzes = db.session.execute(select(Quiz)).scalars().all()
-    assert service.check_course_completion(user_id=student.id, course_id=course.id) is False
+    assert _stamp(student.id, course.id) is False
     _finish_lessons(student, course)
-    assert service.check_course_completion(user_id=student.id, course_id=course.id) is False
+    assert _stamp(student.id, course.id) is False
     _answer(student, quizzes[0], True)
     _answer(student, quizzes[1], False)
-    assert service.check_course_completion(user_id=student.id, course_id=course.id) is False
+    assert _stamp(student.id, course.id) is False
     assert _completed_at(student, course) is None
     _answer(student, quizzes[1], True)
     _answer(student, quizzes[1], True)  # a second correct answer counts once
-    assert service.check_course_completion(user_id=student.id, course_id=course.id) is True
+    assert _stamp(student.id, course.id) is True
     assert _completed_at(student, course) is not None
-    assert _certificates() == 1
     # a later call does not complete it again
-    assert service.check_course_completion(user_id=student.id, course_id=course.id) is False
-    assert _certificates() == 1
+    assert _stamp(student.id, course.id) is False
 
 
 def test_other_users_progress_does_not_count(instructor, student):
@@ -84,8 +90,8 @@ def test_other_users_progress_does_not_count(instructor, student):
     other = make_user("student")
     enroll(other, course)
     _finish_lessons(other, course)
-    assert service.check_course_completion(user_id=student.id, course_id=course.id) is False
-    assert service.check_course_completion(user_id=other.id, course_id=course.id) is True
+    assert _stamp(student.id, course.id) is False
+    assert _stamp(other.id, course.id) is True
 
 
 def test_revoked_enrollment_is_not_stamped(instructor, student):
@@ -94,29 +100,7 @@ def test_revoked_enrollment_is_not_stamped(instructor, student):
     enrollment.status = "revoked"
     db.session.commit()
     _finish_lessons(student, course)
-    assert service.check_course_completion(user_id=student.id, course_id=course.id) is False
-
-
-def test_uncommitted_caller_work_survives_a_negative_check(instructor, student):
-    """The quizzes service may call the check before committing its attempt; nothing is rolled back."""
-    course = make_course(instructor, lessons=1, quizzes=1)
-    enroll(student, course)
-    quiz = db.session.execute(select(Quiz)).scalar_one()
-    db.session.add(
-        QuizResult(
-            quiz_id=quiz.id,
-            user_id=student.id,
-            module_id=quiz.module_id,
-            course_id=course.id,
-            selected_option=0,
-            is_correct=True,
-            correct_option=0,
-        )
-    )
-    db.session.flush()
-    assert service.check_course_completion(user_id=student.id, course_id=course.id) is False
-    db.session.commit()
-    assert db.session.scalar(select(func.count()).select_from(QuizResult)) == 1
+    assert _stamp(student.id, course.id) is False
 
 
 def test_exactly_one_concurrent_caller_wins(app, instructor):
@@ -128,13 +112,12 @@ def test_exactly_one_concurrent_caller_wins(app, instructor):
     course_id, student_ids = course.id, [s.id for s in students]
 
     def check(user_id):
-        return lambda: (user_id, service.check_course_completion(user_id=user_id, course_id=course_id))
+        return lambda: (user_id, _stamp(user_id, course_id))
 
     results = run_together(app, [check(student_ids[n % 2]) for n in range(8)])
     winners = sorted(user_id for user_id, won in results if won)
     assert len(results) == 8
     assert winners == sorted(s.id for s in students)
-    assert _certificates() == 2
 
 
 def test_complete_lesson_concurrently_awards_once(app, instructor, student):
@@ -143,7 +126,7 @@ def test_complete_lesson_concurrently_awards_once(app, instructor, student):
     lesson_id, student_id = course.modules[0].lessons[0].id, student.id
 
     def complete():
-        return service.complete_lesson(user_id=student_id, lesson_id=lesson_id)
+        return completion.complete_lesson(user_id=student_id, lesson_id=lesson_id)
 
     outcomes = run_together(app, [complete] * 4)
     assert sorted(o["already_completed"] for o in outcomes) == [False, True, True, True]

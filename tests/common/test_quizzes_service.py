@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from common.db import db
 from common.errors import Conflict, Forbidden, NotFound, ValidationError
+from common.flows import completion
 from common.quizzes import service
 from common.quizzes.models import Quiz, QuizResult
 from tests.factories import enroll, make_course, make_quiz, make_user
@@ -105,16 +106,18 @@ def test_attempts_through_the_service(course):
     quiz = make_quiz(course.modules[0], options=["a", "b"], correct_option=0, max_attempts=1)
     student = make_user("student")
     with pytest.raises(Forbidden):
-        service.submit_attempt(quiz_id=quiz.id, user_id=student.id, role="student", selected_option=0)
+        completion.submit_attempt(quiz_id=quiz.id, user_id=student.id, role="student", selected_option=0)
     enroll(student, course)
     with pytest.raises(ValidationError):
-        service.submit_attempt(quiz_id=quiz.id, user_id=student.id, role="student", selected_option=False)
+        completion.submit_attempt(quiz_id=quiz.id, user_id=student.id, role="student", selected_option=False)
     with pytest.raises(ValidationError):
-        service.submit_attempt(quiz_id=quiz.id, user_id=student.id, role="student", selected_option=2)
-    outcome = service.submit_attempt(quiz_id=quiz.id, user_id=student.id, role="student", selected_option=1)
+        completion.submit_attempt(quiz_id=quiz.id, user_id=student.id, role="student", selected_option=2)
+    outcome = completion.submit_attempt(
+        quiz_id=quiz.id, user_id=student.id, role="student", selected_option=1
+    )
     assert outcome.result["is_correct"] is False and outcome.attempts_left == 0
     with pytest.raises(Conflict):
-        service.submit_attempt(quiz_id=quiz.id, user_id=student.id, role="student", selected_option=0)
+        completion.submit_attempt(quiz_id=quiz.id, user_id=student.id, role="student", selected_option=0)
     assert db.session.execute(select(func.count()).select_from(QuizResult)).scalar_one() == 1
     # A refused attempt leaves the session usable (the lock was released by a rollback).
     assert service.list_results(user_id=student.id, page=1, per_page=5).total == 1

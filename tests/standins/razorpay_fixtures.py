@@ -27,8 +27,8 @@ def razorpay(app, razorpay_server):
     from web.extensions import limiter
 
     razorpay_server.state.reset()
-    # Counters may live outside the flushed Redis (a test that builds a second app re-points the global
-    # limiter at memory://): start every payment test with fresh limits.
+    # Counters may live outside the flushed Redis (the in-memory fallback): start every payment test
+    # with fresh limits.
     limiter.reset()
     keys = ("RAZORPAY_API_BASE", "RAZORPAY_TIMEOUT_SECONDS", "RATELIMIT_PAYMENTS")
     saved = {k: app.config[k] for k in keys}

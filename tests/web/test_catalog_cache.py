@@ -152,7 +152,9 @@ def test_reads_fail_open_without_redis(app, client, instructor):
     try:
         assert _list_titles(client) == ["Still here"]
         assert client.get("/api/courses/domains").status_code == 200
-        assert cache.lookup(*service.outline_entry(1, "public")) == (None, None)
+        entry, _ = service.outline_body(course_id=1, user_id=None, role=None)
+        assert cache.lookup(entry.version_key, entry.prefix, entry.suffix) == (None, None)
+        assert entry.get_or_build(lambda: {"built": True}) == b'{"built":true}'  # built, not stored
         service.invalidate(1)  # bumps are best effort
     finally:
         app.extensions["cache"] = saved

@@ -13,7 +13,7 @@ def app_without_redis(test_env, monkeypatch):
 
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-    # The limiter is one extension shared by every app: keep its counters in the working Redis.
+    # Redis is down for the cache; the limit counters stay in the working Redis.
     from tests.conftest import TEST_REDIS_URL
 
     return create_app({"RATELIMIT_STORAGE_URI": TEST_REDIS_URL})

@@ -457,7 +457,7 @@ def test_refund_job_when_razorpay_fails(client, razorpay, student, admin, course
     assert row.status == "paid" and row.refund_id is None and row.refund_requested_at is not None
     # Reconcile sees Razorpay never refunded it and lets the admin ask again.
     razorpay.state.clear_fault()
-    from common.payments.webhooks import reconcile
+    from common.flows.payment_events import reconcile
 
     assert reconcile(older_than_seconds=0)["refunded"] == 0
     assert payments()[0].refund_requested_at is None

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from common.db import db
+from common.flows.payment_events import reconcile
 from common.jobs.models import Job
 from common.learning.models import Enrollment
 from common.payments.models import Payment
-from common.payments.webhooks import reconcile
 from tests.factories import auth_headers, make_course
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
 

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from common.db import db
+from common.flows.payment_events import handle_webhook_event, reconcile
 from common.learning.models import Enrollment
 from common.payments.models import Payment, WebhookEvent
-from common.payments.webhooks import handle_webhook_event, reconcile
 from standins.razorpay import sign
 from tests.factories import auth_headers, make_course
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from common.db import db
+from common.flows.payment_events import handle_webhook_event, reconcile
 from common.payments.models import WebhookEvent
-from common.payments.webhooks import handle_webhook_event, reconcile
 from standins.razorpay import sign
 
 URL = "/api/payments/webhook"

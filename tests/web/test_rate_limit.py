@@ -35,10 +35,8 @@ def test_limits_are_per_route_group(app, student):
 
 
 def test_retry_after_falls_back_to_the_window_length(app):
-    from flask_limiter import RateLimitExceeded
-
     from web.errors import handle_http_exception
-    from web.extensions import limiter
+    from web.ratelimit import RateLimitExceeded, parse
 
     client = app.test_client()
     for _ in range(int(app.config["RATELIMIT_AUTH"].split()[0]) + 1):
@@ -46,9 +44,17 @@ def test_retry_after_falls_back_to_the_window_length(app):
     # A real 429: its Retry-After comes from the stored window, at most the window's length.
     assert 0 < int(blocked.headers["Retry-After"]) <= 60
     assert not any(name.startswith("X-RateLimit") for name in blocked.headers.keys())
-    limit = limiter.limit_manager.default_limits[0]
+    limit = parse(app.config["RATELIMIT_DEFAULT"])[0]
     with app.test_request_context("/api/courses"):
-        # No limit was evaluated in this request, so only the breached limit's window is known.
+        # The store could not say when the window ends: only the breached limit's window is known.
         response = handle_http_exception(RateLimitExceeded(limit))
     assert response.status_code == 429
-    assert response.headers["Retry-After"] == str(limit.limit.get_expiry())
+    assert response.headers["Retry-After"] == str(limit.get_expiry())
+
+
+def test_limit_store_down_counts_in_memory_or_serves_when_the_fallback_is_off(app):
+    dead_store = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0", "RATELIMIT_AUTH": "2 per minute"}
+    with_fallback = create_app(dead_store).test_client()
+    assert [_login(with_fallback).status_code for _ in range(4)] == [401, 401, 429, 429]
+    without = create_app({**dead_store, "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False}).test_client()
+    assert [_login(without).status_code for _ in range(4)] == [401] * 4

@@ -31,13 +31,13 @@ def private_redis():
 
 @pytest.fixture
 def restore_limiter(app):
-    """The limiter is one extension shared by every app: point it back at the suite's Redis after."""
+    """Each app keeps its own limit store (web/ratelimit.py): the suite's app is untouched by the
+    apps these tests build; this checks it still counts in the suite's Redis afterwards."""
     from web.extensions import limiter
 
     yield limiter
-    limiter.init_app(app)
-    # flask-limiter keeps "storage dead" across init_app; the suite's Redis is up, so clear it.
-    limiter._storage_dead = False
+    state = app.extensions["ratelimit"]
+    assert not state.dead and state.uri == app.config["RATELIMIT_STORAGE_URI"]
 
 
 def _wait_until(predicate, what: str):

@@ -107,11 +107,8 @@ def test_markup_in_a_name_prints_as_text_and_loads_nothing(
 def test_failed_render_retries_with_backoff_then_fails_and_admin_rerenders(
     app, client, celery_worker, monkeypatch, student, instructor, admin
 ):
-    from worker.tasks import certificates as tasks
-
     render_task = app.extensions["celery"].tasks["certificates.render"]
     monkeypatch.setattr(render_task, "max_retries", 1)
-    monkeypatch.setattr(tasks, "BACKOFF_BASE_SECONDS", 0.2)
     monkeypatch.setitem(app.config, "CHROMIUM_PATH", "/nonexistent/chromium")  # the worker shares this app
     course = make_course(instructor)
     enroll(student, course)
@@ -142,8 +139,23 @@ def test_failed_render_retries_with_backoff_then_fails_and_admin_rerenders(
     )
 
 
-def test_backoff_grows_and_is_bounded():
-    from worker.tasks.certificates import BACKOFF_CAP_SECONDS, backoff_seconds
+def test_render_retries_are_bounded_and_backed_off(app):
+    """Celery's autoretry: exponential from 5 s with full jitter, never over 5 minutes apart, 4 times."""
+    from celery.utils.time import get_exponential_backoff_interval
 
-    assert 4 <= backoff_seconds(0) <= 6 and 16 <= backoff_seconds(2) <= 24
-    assert backoff_seconds(30) <= BACKOFF_CAP_SECONDS * 1.2
+    from common.certificates.renderer import RenderError
+    from common.storage import StorageError
+
+    render = app.extensions["celery"].tasks["certificates.render"]
+    assert (render.max_retries, render.retry_backoff, render.retry_backoff_max) == (4, 5, 300)
+    assert render.retry_jitter is True and set(render.autoretry_for) == {RenderError, StorageError}
+    assert [get_exponential_backoff_interval(5, n, 300) for n in range(8)] == [
+        5,
+        10,
+        20,
+        40,
+        80,
+        160,
+        300,
+        300,
+    ]

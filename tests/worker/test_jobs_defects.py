@@ -12,10 +12,11 @@ from sqlalchemy.exc import DBAPIError
 from common.certificates import service as certificates
 from common.certificates.models import Certificate
 from common.db import db, utcnow
+from common.flows.payment_events import handle_webhook_event, reconcile
 from common.jobs import service as jobs
 from common.jobs.models import Job
 from common.payments.models import Payment, WebhookEvent
-from common.payments.webhooks import failed_events, handle_webhook_event, reconcile
+from common.payments.webhooks import failed_events
 from tests.factories import auth_headers, make_certificate, make_course, make_user
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
 

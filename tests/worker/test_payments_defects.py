@@ -10,12 +10,12 @@ from sqlalchemy import select, update
 from common.catalog.models import Course, Lesson
 from common.certificates.models import Certificate
 from common.db import db, utcnow
+from common.flows import purchase, refund
+from common.flows.completion import complete_lesson
+from common.flows.payment_events import reconcile
 from common.jobs.models import Job
 from common.learning.models import Enrollment
-from common.learning.service import complete_lesson
-from common.payments import service
 from common.payments.models import Payment
-from common.payments.webhooks import reconcile
 from tests.factories import auth_headers, make_course
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
 
@@ -41,7 +41,7 @@ def order(client, student, course) -> Payment:
 def buy(client, razorpay, student, course) -> Payment:
     payment = order(client, student, course)
     pay = razorpay.state.checkout(payment.order_id)["razorpay_payment_id"]
-    return service.mark_paid(payment.id, razorpay_payment_id=pay)
+    return purchase.mark_paid(payment.id, razorpay_payment_id=pay)
 
 
 def enrollment(student, course) -> Enrollment:
@@ -59,7 +59,7 @@ def test_rebought_completed_course_ends_with_a_valid_certificate(
     for lesson_id in db.session.execute(select(Lesson.id).where(Lesson.course_id == course.id)).scalars():
         complete_lesson(user_id=student.id, lesson_id=lesson_id)
     certificate = db.session.execute(select(Certificate)).scalar_one()
-    service.mark_refunded(first.id, refund_id=None)
+    refund.mark_refunded(first.id, refund_id=None)
     db.session.expire_all()
     assert enrollment(student, course).status == "revoked" and certificate.revoked_at is not None
     second = buy(client, razorpay, student, course)
@@ -74,7 +74,7 @@ def test_rebought_course_not_finished_is_not_complete(client, razorpay, student,
     first = buy(client, razorpay, student, course)
     db.session.execute(update(Enrollment).values(completed_at=utcnow()))  # stamped under an older outline
     db.session.commit()
-    service.mark_refunded(first.id, refund_id=None)
+    refund.mark_refunded(first.id, refund_id=None)
     buy(client, razorpay, student, course)
     assert enrollment(student, course).completed_at is None  # lessons are not done: no stale stamp kept
     assert db.session.execute(select(Certificate)).first() is None
@@ -142,8 +142,8 @@ def test_second_captured_payment_is_refunded_and_keeps_the_first_ones_access(
     assert first.id != second.id
     pay_first = razorpay.state.checkout(first.order_id)["razorpay_payment_id"]
     pay_second = razorpay.state.checkout(second.order_id)["razorpay_payment_id"]
-    service.mark_paid(first.id, razorpay_payment_id=pay_first)
-    service.mark_paid(second.id, razorpay_payment_id=pay_second)  # the double charge: refunded at once
+    purchase.mark_paid(first.id, razorpay_payment_id=pay_first)
+    purchase.mark_paid(second.id, razorpay_payment_id=pay_second)  # the double charge: refunded at once
     db.session.expire_all()
     second = db.session.get(Payment, second.id)
     assert second.status == "refunded" and second.duplicate_of_id == first.id
@@ -171,8 +171,8 @@ def test_refund_of_a_payment_that_did_not_grant_access_keeps_it(client, razorpay
     )
     db.session.add(stray)
     db.session.commit()
-    service.mark_refunded(stray.id, refund_id=None)
+    refund.mark_refunded(stray.id, refund_id=None)
     row = enrollment(student, course)
     assert row.status == "active" and row.payment_id == first.id
-    service.mark_refunded(first.id, refund_id=None)
+    refund.mark_refunded(first.id, refund_id=None)
     assert enrollment(student, course).status == "revoked"

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from common.db import db, utcnow
 from common.errors import InvalidState, NotFound
+from common.flows import purchase, refund
+from common.flows.payment_events import handle_webhook_event, reconcile
 from common.jobs.models import Job
 from common.jobs.service import create_job
 from common.learning.models import Enrollment
 from common.payments import gateway, service
 from common.payments.models import Payment, WebhookEvent
-from common.payments.webhooks import handle_webhook_event, reconcile, record_webhook
+from common.payments.webhooks import record_webhook
 from tests.factories import auth_headers, make_course, make_user
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
-from worker.tasks.payments import backoff_seconds
 
 PRICE = 15000
 
@@ -53,12 +56,24 @@ def job_status(job_id):
 
 def paid(razorpay, order_id) -> Payment:
     pay = razorpay.state.checkout(order_id)["razorpay_payment_id"]
-    return service.mark_paid(payment_row().id, razorpay_payment_id=pay)
+    return purchase.mark_paid(payment_row().id, razorpay_payment_id=pay)
 
 
-def test_backoff_is_bounded():
-    assert 4 <= backoff_seconds(0) <= 6
-    assert backoff_seconds(20) <= 360
+def test_retries_are_bounded_and_backed_off(app):
+    """Celery's autoretry: exponential from 5 s with full jitter, never over 5 minutes apart, 6 times."""
+    for name in ("payments.fulfil_order", "payments.handle_webhook", "payments.refund"):
+        retried = task(app, name)
+        assert (retried.max_retries, retried.retry_backoff, retried.retry_backoff_max) == (6, 5, 300)
+        assert retried.retry_jitter is True
+        assert set(retried.autoretry_for) == {
+            gateway.GatewayError,
+            gateway.GatewayUnavailable,
+            OperationalError,
+        }
+    waits = [
+        get_exponential_backoff_interval(5, n, 300, full_jitter=True) for n in range(30) for _ in range(20)
+    ]
+    assert 0 <= min(waits) and max(waits) <= 300
 
 
 def test_fulfil_task_retries_transient_errors_then_gives_up(app, razorpay, student, order_id):
@@ -92,9 +107,9 @@ def test_fulfil_of_a_payment_unknown_to_razorpay_fails_for_good(app, razorpay, s
 
 def test_settle_refuses_a_payment_of_another_order(razorpay, order_id):
     with pytest.raises(InvalidState):
-        service.settle(payment_row().id, {"id": "pay_X", "order_id": "order_Other", "status": "captured"})
+        purchase.settle(payment_row().id, {"id": "pay_X", "order_id": "order_Other", "status": "captured"})
     with pytest.raises(NotFound):
-        service.fulfil_payment(payment_id=999, razorpay_payment_id="pay_X")
+        purchase.fulfil_payment(payment_id=999, razorpay_payment_id="pay_X")
     assert service.find_by_order(None) is None and service.find_by_razorpay_payment(None) is None
 
 
@@ -170,20 +185,20 @@ def test_refund_task_edges(app, razorpay, student, admin, order_id):
 def test_execute_refund_is_idempotent_and_refuses_odd_states(razorpay, admin, order_id):
     payment = paid(razorpay, order_id)
     razorpay.state.refund_mode = "pending"
-    first = service.execute_refund(payment_id=payment.id)
+    first = refund.execute_refund(payment_id=payment.id)
     assert first.status == "paid" and first.refund_id
-    assert service.execute_refund(payment_id=payment.id).refund_id == first.refund_id  # no second refund
+    assert refund.execute_refund(payment_id=payment.id).refund_id == first.refund_id  # no second refund
     assert len(razorpay.state.refunds) == 1
     # Razorpay refuses a refund of a payment it has not captured: the refusal is not swallowed.
     remote = razorpay.state.payments[payment.payment_id]
-    service.mark_refunded(payment.id, refund_id=None)
-    assert service.execute_refund(payment_id=payment.id).status == "refunded"
+    refund.mark_refunded(payment.id, refund_id=None)
+    assert refund.execute_refund(payment_id=payment.id).status == "refunded"
     remote.update(status="authorized", amount_refunded=0)
     row = payment_row()
     row.status, row.refund_id = "paid", None
     db.session.commit()
     with pytest.raises(gateway.GatewayError, match="not been captured"):
-        service.execute_refund(payment_id=payment.id)
+        refund.execute_refund(payment_id=payment.id)
 
 
 def test_reconcile_settles_pending_refunds(razorpay, admin, order_id):
@@ -192,7 +207,7 @@ def test_reconcile_settles_pending_refunds(razorpay, admin, order_id):
     row = payment_row()
     row.refund_requested_at = utcnow()  # what request_refund records, without queueing a job
     db.session.commit()
-    service.execute_refund(payment_id=payment.id)  # what the job does
+    refund.execute_refund(payment_id=payment.id)  # what the job does
     row = payment_row()
     assert row.status == "paid" and row.refund_id
     razorpay.state.set_fault("server_error", prefix="/v1/payments/")
@@ -230,7 +245,7 @@ def test_order_and_verify_odd_states(
     again = client.post("/api/payments/order", json={"course_id": course_id}, headers=auth_headers(student))
     assert again.status_code == 409 and "being processed" in again.get_json()["message"]
     # A refunded order cannot be verified again.
-    service.mark_refunded(payment_row().id, refund_id=None)
+    refund.mark_refunded(payment_row().id, refund_id=None)
     assert (
         client.post("/api/payments/verify", json=checkout, headers=auth_headers(student)).status_code == 409
     )
@@ -253,4 +268,4 @@ def test_payment_of_a_deleted_course_is_kept_and_settles_without_enrollment(razo
     payment = paid(razorpay, order_id)
     assert payment.status == "paid" and payment.course_title
     assert db.session.execute(select(Enrollment)).scalars().all() == []
-    assert service.mark_refunded(payment.id, refund_id="rfnd_X").refunded_at <= utcnow()
+    assert refund.mark_refunded(payment.id, refund_id="rfnd_X").refunded_at <= utcnow()

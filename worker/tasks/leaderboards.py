@@ -8,10 +8,16 @@ from sqlalchemy.exc import OperationalError
 from common.gamification import service
 
 
-@shared_task(name="leaderboards.rebuild", bind=True, max_retries=3, ignore_result=True)
-def rebuild(self) -> dict:
+# The database briefly unreachable: Celery tries again after 30 s, 60 s, then 120 s.
+@shared_task(
+    name="leaderboards.rebuild",
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    max_retries=3,
+    retry_backoff=30,
+    retry_backoff_max=120,
+    retry_jitter=False,
+)
+def rebuild() -> dict:
     """Recompute the weekly and monthly boards (beat runs this every 10 minutes)."""
-    try:
-        return service.rebuild_leaderboards()
-    except OperationalError as exc:  # the database is briefly unreachable: try again later
-        raise self.retry(exc=exc, countdown=30 * (self.request.retries + 1))
+    return service.rebuild_leaderboards()

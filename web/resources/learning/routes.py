@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask_smorest import Blueprint
 
+from common.flows import completion
 from common.learning import service
 from web.auth import auth_required, current_role, current_user_id
 from web.fields import Timestamp
@@ -117,4 +118,4 @@ def course_progress(course_id):
 @blp.alt_response(404, description="Unknown lesson, or one of an unpublished course")
 def complete_lesson(lesson_id):
     """Mark a lesson complete (idempotent); awards XP once and may complete the course."""
-    return service.complete_lesson(user_id=current_user_id(), lesson_id=lesson_id, role=current_role())
+    return completion.complete_lesson(user_id=current_user_id(), lesson_id=lesson_id, role=current_role())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from common.flows import completion
 from common.quizzes import service
 from web.auth import auth_required, current_role, current_user_id
 from web.pagination import PaginationArgs, page_response
@@ -39,8 +40,9 @@ def _list_item(quiz, reveal: bool, status) -> dict:
         item["correct_option"] = quiz.correct_option
     else:
         # Students see their own standing instead of the answer.
-        left = None if quiz.max_attempts is None else max(quiz.max_attempts - status.attempts_used, 0)
-        item.update(attempts_used=status.attempts_used, attempts_left=left, passed=status.passed)
+        item.update(
+            attempts_used=status.attempts_used, attempts_left=status.attempts_left, passed=status.passed
+        )
     return item
 
 
@@ -96,7 +98,9 @@ def delete_quiz(quiz_id):
 @blp.alt_response(409, description="All attempts at this quiz are used up")
 def submit_attempt(data, quiz_id):
     """Answer a quiz: whether you were right; the correct option once right or out of attempts."""
-    outcome = service.submit_attempt(quiz_id=quiz_id, user_id=current_user_id(), role=current_role(), **data)
+    outcome = completion.submit_attempt(
+        quiz_id=quiz_id, user_id=current_user_id(), role=current_role(), **data
+    )
     return {
         **outcome.result,
         "attempts_used": outcome.attempts_used,

@@ -1,20 +1,17 @@
-"""Builds a Celery app bound to a Flask app: every task runs inside its application context."""
+"""Builds a Celery app bound to a Flask app: every task runs inside its application context.
+
+It lives in common/ because both edges need it: web/app.py builds it (to queue tasks, or run them
+in-process) and worker/celery_app.py serves it. It imports neither edge: the task modules are named
+in celeryconfig.py (`include`) and Celery imports them.
+"""
 
 from __future__ import annotations
 
 from celery import Celery, Task
+from celery import current_app as current_celery
 from celery.signals import worker_process_init
 
 from common.db import db
-
-TASK_MODULES = [
-    "worker.tasks.jobs",
-    "worker.tasks.payments",
-    "worker.tasks.certificates",
-    "worker.tasks.leaderboards",
-    "worker.tasks.reports",
-    "worker.tasks.accounts",
-]
 
 
 def make_celery(app) -> Celery:
@@ -52,9 +49,10 @@ def make_celery(app) -> Celery:
         },
     )
     celery.set_default()
-    celery.autodiscover_tasks(lambda: [], force=True)
-    for module in TASK_MODULES:
-        __import__(module)
+    # The task modules of celeryconfig's `include`, imported now: the web process looks tasks up by
+    # name to queue them (and runs them in-process in the embedded default).
+    celery.loader.import_default_modules()
+    celery.flask_app = app
     app.extensions["celery"] = celery
     return celery
 
@@ -62,7 +60,7 @@ def make_celery(app) -> Celery:
 @worker_process_init.connect
 def _dispose_engine_after_fork(**_kwargs):
     """A forked worker process must not reuse the parent's pooled connections."""
-    from worker.celery_app import flask_app
-
-    with flask_app.app_context():
-        db.engine.dispose(close=False)
+    flask_app = getattr(current_celery, "flask_app", None)
+    if flask_app is not None:
+        with flask_app.app_context():
+            db.engine.dispose(close=False)
