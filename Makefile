@@ -39,8 +39,10 @@ run: $(STAMP)
 	fi
 
 
-## make test: set up and run the whole suite on PostgreSQL, Redis and a real Celery worker
+## make test: set up, ruff (format check and lint), then the whole suite on PostgreSQL, Redis and a real Celery worker
 test: $(DEV_STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 	./scripts/ensure_services.sh
 	$(BIN)/python -m pytest
 

@@ -49,20 +49,25 @@ def build(dsn: str, profile: str = "100k") -> dict:
         (
             "users",
             f"""
-            INSERT INTO users (email, name, password_hash, role, status, token_version, xp_total, email_verified, created_at, updated_at)
+            INSERT INTO users (email, name, password_hash, role, status, token_version, xp_total,
+                               email_verified, created_at, updated_at)
             SELECT 'user' || g || '@bench.example.com', 'Bench User ' || g, %(pw)s,
-                   CASE WHEN g = 1 THEN 'admin' WHEN g <= {n_instructors + 1} THEN 'instructor' ELSE 'student' END,
+                   CASE WHEN g = 1 THEN 'admin' WHEN g <= {n_instructors + 1} THEN 'instructor'
+                        ELSE 'student' END,
                    'active', 1, 0, true, now() - (g %% 365) * interval '1 day', now()
             FROM generate_series(1, {p["users"]}) g""",
         ),
         (
             "courses",
             f"""
-            INSERT INTO courses (instructor_id, title, description, domain, price, currency, status, enrollment_count, created_at, updated_at, approved_at)
+            INSERT INTO courses (instructor_id, title, description, domain, price, currency, status,
+                                 enrollment_count, created_at, updated_at, approved_at)
             SELECT 2 + (g % {n_instructors}), 'Course ' || g || ' on ' || ({domains})[1 + g % {len(DOMAINS)}],
                    'A practical course number ' || g || ' about python flask data design cloud topics',
-                   ({domains})[1 + g % {len(DOMAINS)}], CASE WHEN g % 3 = 0 THEN 0 ELSE 49900 + (g % 5) * 10000 END, 'INR',
-                   CASE WHEN g % 10 = 0 THEN 'pending' ELSE 'approved' END, 0, now() - (g % 300) * interval '1 day', now(), now()
+                   ({domains})[1 + g % {len(DOMAINS)}],
+                   CASE WHEN g % 3 = 0 THEN 0 ELSE 49900 + (g % 5) * 10000 END, 'INR',
+                   CASE WHEN g % 10 = 0 THEN 'pending' ELSE 'approved' END, 0,
+                   now() - (g % 300) * interval '1 day', now(), now()
             FROM generate_series(1, {p["courses"]}) g""",
         ),
         (
@@ -75,22 +80,27 @@ def build(dsn: str, profile: str = "100k") -> dict:
         (
             "lessons",
             f"""
-            INSERT INTO lessons (module_id, course_id, title, position, video_url, duration_seconds, created_at, updated_at)
-            SELECT m.id, m.course_id, 'Lesson ' || l, l - 1, 'https://video.example.com/' || m.id || '/' || l || '.mp4', 600, now(), now()
+            INSERT INTO lessons (module_id, course_id, title, position, video_url, duration_seconds,
+                                 created_at, updated_at)
+            SELECT m.id, m.course_id, 'Lesson ' || l, l - 1,
+                   'https://video.example.com/' || m.id || '/' || l || '.mp4', 600, now(), now()
             FROM modules m, generate_series(1, {p["lessons_per_module"]}) l""",
         ),
         (
             "quizzes",
             """
-            INSERT INTO quizzes (module_id, course_id, question, options, correct_option, position, created_at, updated_at)
-            SELECT id, course_id, 'Which is right?', '["a","b","c"]'::json, 1, 0, now(), now() FROM modules""",
+            INSERT INTO quizzes (module_id, course_id, question, options, correct_option, position,
+                                 created_at, updated_at)
+            SELECT id, course_id, 'Which is right?', '["a","b","c"]'::json, 1, 0, now(), now()
+            FROM modules""",
         ),
         # Each student is enrolled in consecutive courses: unique (user, course) by construction.
         (
             "enrollments",
             f"""
             INSERT INTO enrollments (user_id, course_id, status, source, enrolled_at)
-            SELECT s, 1 + ((s * 7 + k) % {p["courses"]}), 'active', 'seed', now() - (k % 60) * interval '1 day'
+            SELECT s, 1 + ((s * 7 + k) % {p["courses"]}), 'active', 'seed',
+                   now() - (k % 60) * interval '1 day'
             FROM generate_series({n_instructors + 2}, {p["users"]}) s, generate_series(0, 2) k
             LIMIT {p["enrollments"]}""",
         ),
@@ -98,7 +108,8 @@ def build(dsn: str, profile: str = "100k") -> dict:
             "enrollment_counts",
             """
             UPDATE courses c SET enrollment_count = e.n
-            FROM (SELECT course_id, count(*) n FROM enrollments GROUP BY course_id) e WHERE e.course_id = c.id""",
+            FROM (SELECT course_id, count(*) n FROM enrollments GROUP BY course_id) e
+            WHERE e.course_id = c.id""",
         ),
         (
             "completions",
@@ -124,7 +135,8 @@ def build(dsn: str, profile: str = "100k") -> dict:
             "xp_totals",
             """
             UPDATE users u SET xp_total = x.total
-            FROM (SELECT user_id, sum(points) total FROM xp_events GROUP BY user_id) x WHERE x.user_id = u.id""",
+            FROM (SELECT user_id, sum(points) total FROM xp_events GROUP BY user_id) x
+            WHERE x.user_id = u.id""",
         ),
         ("analyze", "ANALYZE"),
     ]

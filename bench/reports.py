@@ -43,14 +43,15 @@ def env_for(dsn: str, storage: Path) -> dict:
 
 
 def ensure_payments(dsn: str) -> None:
-    """The 100k profile has no payments: add 60,000 (5 % of them refunded) so the stats have money to add up."""
+    """The 100k profile has no payments: add 60,000 (5 % refunded) so the stats have money to add up."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         if conn.execute("SELECT count(*) FROM payments").fetchone()[0]:
             return
         conn.execute("""
-            INSERT INTO payments (user_id, course_id, course_title, amount, currency, receipt, order_id, payment_id,
-                                  status, paid_at, refunded_at, created_at, updated_at)
-            SELECT e.user_id, e.course_id, 'Course', 49900, 'INR', 'rcpt_b' || e.id, 'order_b' || e.id, 'pay_b' || e.id,
+            INSERT INTO payments (user_id, course_id, course_title, amount, currency, receipt, order_id,
+                                  payment_id, status, paid_at, refunded_at, created_at, updated_at)
+            SELECT e.user_id, e.course_id, 'Course', 49900, 'INR', 'rcpt_b' || e.id, 'order_b' || e.id,
+                   'pay_b' || e.id,
                    CASE WHEN e.id % 20 = 0 THEN 'refunded' ELSE 'paid' END, e.enrolled_at,
                    CASE WHEN e.id % 20 = 0 THEN e.enrolled_at + interval '1 day' END, e.enrolled_at, now()
             FROM enrollments e WHERE e.id <= 60000""")
@@ -206,17 +207,17 @@ def main() -> None:
         "",
         "Run: `flock /tmp/coursehub-slot-a.lock python -m bench.reports` (2-core machine, PostgreSQL 15).",
         "",
-        f"Load average (1 min) at the start: {load_before:.2f} — other engineers' test runs share the machine, "
-        "so the figures are noisy.",
+        f"Load average (1 min) at the start: {load_before:.2f} — other engineers' test runs share the "
+        "machine, so the figures are noisy.",
         "",
         "Data: " + ", ".join(f"{n:,} {t}" for t, n in counts.items()) + " (bench.data 100k profile plus "
         "60,000 payments, 5 % refunded, added by this script).",
         "",
-        "## Enrollments export, 200,000 rows, one Celery worker (`--pool=solo`, the task runs in the measured "
-        "process)",
+        "## Enrollments export, 200,000 rows, one Celery worker (`--pool=solo`, the task runs in the "
+        "measured process)",
         "",
-        "| format | rows | seconds (claim to finish) | rows/s | file MB | idle RSS MB | peak RSS MB during the export "
-        "(sampled every 20 ms) | peak over idle MB |",
+        "| format | rows | seconds (claim to finish) | rows/s | file MB | idle RSS MB "
+        "| peak RSS MB during the export (sampled every 20 ms) | peak over idle MB |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in exports:
@@ -229,11 +230,12 @@ def main() -> None:
         "",
         "Idle = the worker's RSS 8 s after start; the peak is sampled from /proc while the export runs. "
         f"(The process's own high-water mark, {hwm} MB, is set during Celery's start-up, before any export, "
-        "so it is not used.) Target: peak ≤ 100 MB over idle whatever the row count (rows stream from a server-side cursor in "
-        "batches of 2,000; CSV via the csv module, XLSX via openpyxl's write-only workbook; the file is "
-        "uploaded from disk).",
+        "so it is not used.) Target: peak ≤ 100 MB over idle whatever the row count (rows stream from a "
+        "server-side cursor in batches of 2,000; CSV via the csv module, XLSX via openpyxl's write-only "
+        "workbook; the file is uploaded from disk).",
         "",
-        "## GET /admin/stats uncached (`compute_stats()` in a process of the app: every query, no cache, no HTTP)",
+        "## GET /admin/stats uncached (`compute_stats()` in a process of the app: every query, no cache, "
+        "no HTTP)",
         "",
         f"{stats['runs']} runs after one warm-up: median {stats['median_ms']} ms, min {stats['min_ms']} ms, "
         f"max {stats['max_ms']} ms (target < 200 ms).",

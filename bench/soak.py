@@ -16,6 +16,7 @@ workers first vs last minute. Exits non-zero on any failure.
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import os
 import random
@@ -114,28 +115,31 @@ from common.quizzes.models import Quiz
 free, paid, modules, lessons, students = map(int, sys.argv[1:6])
 app = create_app(); app.app_context().push()
 pw = hash_password("soak password 123")
-instructor = User(email="soak-instructor@example.com", name="Soak Instructor", role="instructor", password_hash=pw)
+instructor = User(email="soak-instructor@example.com", name="Soak Instructor", role="instructor",
+                  password_hash=pw)
 admin = User(email="soak-admin@example.com", name="Soak Admin", role="admin", password_hash=pw)
 db.session.add_all([instructor, admin]); db.session.flush()
 courses = []
 for n in range(free + paid):
     price = 0 if n < free else 19900 + 100 * n
-    course = Course(instructor_id=instructor.id, title=f"Soak course {n}", description=f"Soak course number {n}",
-                    domain=["web-development", "data-science"][n % 2], price=price, currency="INR", status="approved")
+    course = Course(instructor_id=instructor.id, title=f"Soak course {n}",
+                    description=f"Soak course number {n}", domain=["web-development", "data-science"][n % 2],
+                    price=price, currency="INR", status="approved")
     db.session.add(course); db.session.flush()
     outline = {"id": course.id, "price": price, "lessons": [], "quizzes": []}
     for m in range(modules):
-        module = Module(course_id=course.id, title=f"Module {m}", position=m); db.session.add(module); db.session.flush()
+        module = Module(course_id=course.id, title=f"Module {m}", position=m)
+        db.session.add(module); db.session.flush()
         for i in range(lessons):
             lesson = Lesson(module_id=module.id, course_id=course.id, title=f"Lesson {m}.{i}", position=i,
                             video_url=f"https://video.example.com/{course.id}/{m}/{i}.mp4")
             db.session.add(lesson); db.session.flush(); outline["lessons"].append(lesson.id)
-        quiz = Quiz(module_id=module.id, course_id=course.id, question="Soak?", options=["yes", "no", "maybe"],
-                    correct_option=0, position=0)
+        quiz = Quiz(module_id=module.id, course_id=course.id, question="Soak?",
+                    options=["yes", "no", "maybe"], correct_option=0, position=0)
         db.session.add(quiz); db.session.flush(); outline["quizzes"].append(quiz.id)
     courses.append(outline)
-users = [User(email=f"soak-student-{n}@example.com", name=f"Soak Student {n}", role="student", password_hash=pw)
-         for n in range(students)]
+users = [User(email=f"soak-student-{n}@example.com", name=f"Soak Student {n}", role="student",
+              password_hash=pw) for n in range(students)]
 db.session.add_all(users); db.session.commit()
 print(json.dumps({"courses": courses, "admin": issue_tokens(admin)["access_token"],
                   "students": [[u.id, issue_tokens(u)["access_token"]] for u in users]}))
@@ -253,11 +257,12 @@ class Student:
             body, headers = self.razorpay.state.signed_request(
                 self.razorpay.state.build_event(event, payment_id=checkout["razorpay_payment_id"])
             )
-            send = lambda: self.call(
+            send = functools.partial(
+                self.call,
                 "webhook",
                 "POST",
                 "/api/payments/webhook",
-                data=body,  # noqa: E731
+                data=body,
                 headers=headers,
                 anonymous=True,
             )
@@ -390,12 +395,14 @@ def sample_memory(root: int, samples: list, stop: threading.Event, started: floa
 
 
 DUPLICATES = {
-    "enrollment": "SELECT user_id, course_id FROM enrollments GROUP BY user_id, course_id HAVING count(*) > 1",
-    "payment (razorpay id)": "SELECT payment_id FROM payments WHERE payment_id IS NOT NULL GROUP BY payment_id "
+    "enrollment": "SELECT user_id, course_id FROM enrollments GROUP BY user_id, course_id "
     "HAVING count(*) > 1",
+    "payment (razorpay id)": "SELECT payment_id FROM payments WHERE payment_id IS NOT NULL "
+    "GROUP BY payment_id HAVING count(*) > 1",
     "payment (user, course paid)": "SELECT user_id, course_id FROM payments WHERE status = 'paid' "
     "GROUP BY user_id, course_id HAVING count(*) > 1",
-    "certificate": "SELECT user_id, course_id FROM certificates GROUP BY user_id, course_id HAVING count(*) > 1",
+    "certificate": "SELECT user_id, course_id FROM certificates GROUP BY user_id, course_id "
+    "HAVING count(*) > 1",
     "lesson completion": "SELECT user_id, lesson_id FROM lesson_progress GROUP BY user_id, lesson_id "
     "HAVING count(*) > 1",
     "XP award": "SELECT user_id, type, source_id FROM xp_events GROUP BY user_id, type, source_id "
@@ -533,18 +540,20 @@ def write_report(
         "",
         "## Memory (process tree, mean of 5 s samples)",
         "",
-        "| process | first minute RSS | last minute RSS | RSS ratio | first minute PSS | last minute PSS | PSS ratio |",
+        "| process | first minute RSS | last minute RSS | RSS ratio | first minute PSS | last minute PSS "
+        "| PSS ratio |",
         "|---|---|---|---|---|---|---|",
         *[
-            f"| {name}{'' if not start else f' (from {start:.0f} s)'} | {mb(r1)} | {mb(r2)} | {r2 / r1:.2f} | "
-            f"{mb(p1)} | {mb(p2)} | {p2 / p1:.2f} |"
+            f"| {name}{'' if not start else f' (from {start:.0f} s)'} | {mb(r1)} | {mb(r2)} "
+            f"| {r2 / r1:.2f} | {mb(p1)} | {mb(p2)} | {p2 / p1:.2f} |"
             for name, (r1, p1, r2, p2, start) in memory.items()
             if r1 and p1
         ],
         "",
         f"Limit: last/first PSS ≤ {RSS_GROWTH_LIMIT} (SOAK_RSS_GROWTH_LIMIT). The certificates worker's tree "
         "includes its Chromium; its first minute starts when the browser is first up (its first render). "
-        "PSS is the judged figure because summed RSS counts the pages Chromium's processes share once per process.",
+        "PSS is the judged figure because summed RSS counts the pages Chromium's processes share once "
+        "per process.",
     ]
     if stats.errors:
         lines += ["", "## Errors (first 50)", "", *[f"- {e}" for e in stats.errors]]

@@ -1,4 +1,4 @@
-"""File storage for generated files: a local directory, or S3-compatible object storage when S3_BUCKET is set."""
+"""Storage of generated files: a local directory, or S3-compatible object storage when S3_BUCKET is set."""
 
 from __future__ import annotations
 

@@ -31,7 +31,8 @@ def test_embedded_default_boots_on_sqlite(tmp_path):
         c = app.test_client()
         ready = c.get("/api/health/ready").get_json()
         assert ready["status"] == "ok" and ready["embedded"] is True, ready
-        r = c.post("/api/auth/register", json={"email": "e@example.com", "password": "password-1", "name": "E"})
+        account = {"email": "e@example.com", "password": "password-1", "name": "E"}
+        r = c.post("/api/auth/register", json=account)
         assert r.status_code == 201, r.get_json()
         tok = r.get_json()["access_token"]
         assert c.post("/api/auth/logout", headers={"Authorization": "Bearer " + tok}).status_code == 200

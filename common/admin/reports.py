@@ -1,4 +1,4 @@
-"""Exported reports: requested as jobs, streamed from a server-side cursor into CSV or XLSX, stored, expired."""
+"""Exported reports: requested as jobs, streamed from a server-side cursor to CSV or XLSX, stored, expired."""
 
 from __future__ import annotations
 

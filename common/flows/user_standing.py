@@ -19,7 +19,7 @@ def set_suspended(*, actor_id: int, user_id: int, suspended: bool, reason: str |
 
 
 def change_role(*, actor_id: int, user_id: int, role: str) -> User:
-    """Promote or demote a user (accounts rules); admins are never ranked, so a new admin leaves the boards."""
+    """Promote or demote a user (accounts rules); admins are never ranked, so new admins leave the boards."""
     user = accounts.promote(actor_id=actor_id, user_id=user_id, role=role)
     if role == "admin":
         remove_user_from_boards(user.id)

@@ -198,14 +198,17 @@ def _entries_query(agg: Table, index: int, period: str, start: date):
     return union_all(overall, by_domain)
 
 
+def _keys(client, pattern: str) -> list:
+    """Every key matching `pattern`; the whole SCAN runs inside the guarded call (it fails mid-iteration)."""
+    return _redis_call(lambda: list(client.scan_iter(match=pattern)))
+
+
 def _snapshot(client, targets) -> dict[str, str]:
     """Copy each live board of the targets (live key -> copy key), just before the SQL snapshot."""
     copies = {}
     try:
         for period, start in targets:
-            for key in _redis_call(
-                lambda: list(client.scan_iter(match=f"lb:{period}:{start.isoformat()}:*"))
-            ):
+            for key in _keys(client, f"lb:{period}:{start.isoformat()}:*"):
                 key = key.decode()
                 copies[key] = "lbs" + key[2:]
                 _redis_call(client.zunionstore, copies[key], [key])
@@ -218,7 +221,7 @@ def _snapshot(client, targets) -> dict[str, str]:
 def _fill_temporary(client, agg: Table, targets) -> None:
     """Write every rebuilt board under its temporary key (lbt:...), in batches."""
     for period, start in targets:
-        for key in _redis_call(lambda: list(client.scan_iter(match=f"lbt:{period}:{start.isoformat()}:*"))):
+        for key in _keys(client, f"lbt:{period}:{start.isoformat()}:*"):
             _redis_call(client.delete, key)
     overall = select(
         agg.c.target, literal("").label("domain"), agg.c.user_id, func.sum(agg.c.points)
@@ -267,9 +270,7 @@ return 1
 def _swap(client, targets, snapped: dict[str, str]) -> None:
     for period, start in targets:
         prefix = f"{period}:{start.isoformat()}:"
-        temporary = {
-            k.decode()[4:] for k in _redis_call(lambda: list(client.scan_iter(match=f"lbt:{prefix}*")))
-        }
+        temporary = {k.decode()[4:] for k in _keys(client, f"lbt:{prefix}*")}
         live = {k[3:] for k in snapped if k.startswith(f"lb:{prefix}")}
         expire_at = _expire_at(period, start)
         for rest in temporary | live:

@@ -49,7 +49,11 @@ badges = sa.table(
 def upgrade():
     op.execute(badges.delete().where(badges.c.code.in_(RETIRED + tuple(b[0] for b in BADGES))))
     op.bulk_insert(
-        badges, [dict(zip(("code", "name", "description", "criterion", "threshold"), b)) for b in BADGES]
+        badges,
+        [
+            dict(zip(("code", "name", "description", "criterion", "threshold"), b, strict=True))
+            for b in BADGES
+        ],
     )
 
 

@@ -1,4 +1,5 @@
-"""The admin user search uses the trigram indexes at scale (100,000 users, the 100k profile's count, EXPLAIN of the real query)."""
+"""The admin user search uses the trigram indexes at scale (100,000 users as in the 100k profile; EXPLAIN
+of the real query)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ def _plan(stmt) -> str:
 def test_search_plan_uses_the_trigram_indexes_at_100k_users(app):
     db.session.execute(
         text(
-            "INSERT INTO users (email, name, role, status, token_version, xp_total, email_verified, created_at, updated_at) "
-            "SELECT 'user' || g || '@scale.example.com', 'Person ' || md5(g::text), 'student', 'active', 1, 0, false, "
-            "now(), now() FROM generate_series(1, 100000) g"
+            "INSERT INTO users (email, name, role, status, token_version, xp_total, email_verified, "
+            "created_at, updated_at) "
+            "SELECT 'user' || g || '@scale.example.com', 'Person ' || md5(g::text), 'student', 'active', "
+            "1, 0, false, now(), now() FROM generate_series(1, 100000) g"
         )
     )
     db.session.execute(text("UPDATE users SET name = 'Ada Lovelace' WHERE id = 31337"))

@@ -223,7 +223,9 @@ with app.app_context():
                                    description="dataframes")
     for title in ("a", "b", "c"):
         service.create_module(course_id=course.id, user_id=user.id, role="instructor", title=title)
-    first = service.create_module(course_id=course.id, user_id=user.id, role="instructor", title="z", position=0)
+    first = service.create_module(
+        course_id=course.id, user_id=user.id, role="instructor", title="z", position=0
+    )
     service.update_module(module_id=first.id, user_id=user.id, role="instructor", position=3)
     mods = db.session.execute(db.select(Module).where(Module.course_id == course.id)
                               .order_by(Module.position)).scalars().all()

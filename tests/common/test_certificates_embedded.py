@@ -1,4 +1,4 @@
-"""The embedded default (SQLite, tasks in-process): completing a course renders the PDF in the request's thread."""
+"""The embedded default (SQLite, tasks in-process): completing a course renders the PDF in the request."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Certificate service: issue exactly once, revoke, render into storage with failure bookkeeping, re-render."""
+"""Certificate service: issue exactly once, revoke, render to storage with failure bookkeeping, re-render."""
 
 from __future__ import annotations
 

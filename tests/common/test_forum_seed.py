@@ -1,4 +1,4 @@
-"""`flask seed` gives the forum posts, replies, votes and accepted answers in several courses, consistently."""
+"""`flask seed` gives forum posts, replies, votes and accepted answers in several courses, consistently."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, date, datetime, timedelta
 
@@ -38,14 +39,16 @@ class RedisDown:
         self.app.extensions["cache"] = self.saved
 
 
-def add_event(user, points, domain=None, at=None, type="quiz_pass", source=[0]):
-    source[0] += 1
+_source_ids = itertools.count(1)
+
+
+def add_event(user, points, domain=None, at=None, type="quiz_pass"):
     db.session.add(
         XpEvent(
             user_id=user.id,
             type=type,
             points=points,
-            source_id=source[0],
+            source_id=next(_source_ids),
             domain=domain,
             timestamp=at or datetime.now(UTC),
         )
@@ -95,7 +98,7 @@ def test_suspended_users_and_admins_are_never_ranked(app):
 
 def test_ties_share_a_rank_and_me_outside_the_top(app):
     users = [make_user() for _ in range(5)]
-    for user, points in zip(users, [30, 20, 20, 10, 5]):
+    for user, points in zip(users, [30, 20, 20, 10, 5], strict=True):
         add_event(user, points)
     db.session.commit()
     service.rebuild_leaderboards()

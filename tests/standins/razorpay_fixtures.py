@@ -1,4 +1,4 @@
-"""Fixtures for payment tests: the Razorpay stand-in in a thread, the app served over HTTP, helpers."""
+"""Payment test fixtures: the Razorpay stand-in, a paid course and its open order, the app over HTTP."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from standins.razorpay import start_in_thread
+from tests.factories import auth_headers, make_course
+
+# The price of the paid course every payment test buys (paise).
+PRICE = 49900
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +40,22 @@ def razorpay(app, razorpay_server):
     yield razorpay_server
     razorpay_server.state.reset()
     app.config.update(saved)
+
+
+@pytest.fixture
+def course(instructor):
+    """A published course at PRICE by `instructor`."""
+    return make_course(instructor, price=PRICE, title="Paid Python")
+
+
+@pytest.fixture
+def order_id(client, razorpay, student, course):
+    """The Razorpay order `student` opened for `course` (not paid yet)."""
+    response = client.post(
+        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["order_id"]
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_suspend_revokes_tokens_keeps_content_and_unsuspend_restores(client, adm
     assert client.get("/api/auth/me", headers=old).status_code == 200
     resp = client.post(f"/api/admin/users/{student.id}/suspend", json={"reason": "Spam"}, headers=_h(admin))
     assert resp.status_code == 200 and resp.get_json()["status"] == "suspended"
-    assert client.get("/api/auth/me", headers=old).status_code in (401, 403)
+    assert client.get("/api/auth/me", headers=old).status_code == 403  # API.md: 403 for a suspended account
     assert (_user(student.id).status, _user(student.id).suspended_reason) == ("suspended", "Spam")
     assert (
         client.post(f"/api/admin/users/{student.id}/unsuspend", headers=_h(admin)).get_json()["status"]

@@ -16,7 +16,7 @@ FAKE_PDF = b"%PDF-1.4\n% a stored certificate\n%%EOF\n"
 
 
 def _ready(certificate: Certificate) -> Certificate:
-    """Mark a certificate rendered with a stand-in file (the real render is tested with Chromium elsewhere)."""
+    """Mark a certificate rendered with a stand-in file (real Chromium renders are tested elsewhere)."""
     key = f"certificates/{certificate.id}.pdf"
     get_storage().put(key, FAKE_PDF, "application/pdf")
     certificate.status, certificate.storage_key = "ready", key

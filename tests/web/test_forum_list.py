@@ -97,8 +97,9 @@ def test_search_uses_the_gin_index(world):
     plan = "\n".join(
         db.session.execute(
             text(
-                "EXPLAIN SELECT id FROM posts WHERE to_tsvector('english', coalesce(posts.title, '') || ' ' || "
-                "coalesce(posts.body, '')) @@ websearch_to_tsquery('english', 'join')"
+                "EXPLAIN SELECT id FROM posts WHERE "
+                "to_tsvector('english', coalesce(posts.title, '') || ' ' || coalesce(posts.body, '')) "
+                "@@ websearch_to_tsquery('english', 'join')"
             )
         ).scalars()
     )

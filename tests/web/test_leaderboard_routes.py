@@ -60,7 +60,7 @@ def test_a_completed_lesson_shows_on_the_board_at_once(client, student, instruct
 
 def test_anonymous_me_is_null_and_ties_share_a_rank(client):
     users = [make_user() for _ in range(4)]
-    for user, quizzes in zip(users, [3, 2, 2, 1]):
+    for user, quizzes in zip(users, [3, 2, 2, 1], strict=True):
         for source in range(quizzes):
             service.award_xp(user_id=user.id, type="quiz_pass", source_id=source)
     db.session.commit()

@@ -143,7 +143,7 @@ def test_my_enrollments_fixed_query_count(app, client, instructor, student):
         assert len(body["items"]) == (per_page if items is None else items) and body["total"] == 12
         return len(statements)
 
-    for n in range(12):
+    for _ in range(12):
         course = make_course(make_user("instructor"), modules=2, lessons=2)
         enroll(student, course)
         db.session.add(

@@ -11,16 +11,10 @@ from common.flows.payment_events import reconcile
 from common.jobs.models import Job
 from common.learning.models import Enrollment
 from common.payments.models import Payment
-from tests.factories import auth_headers, make_course
+from tests.factories import auth_headers
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
 
-PRICE = 34900
 FAULTS = [("server_error", 502), ("html_502", 502), ("garbage", 502), ("wrong_json", 502), ("slow", 503)]
-
-
-@pytest.fixture
-def course(instructor):
-    return make_course(instructor, price=PRICE)
 
 
 def order(client, student, course):

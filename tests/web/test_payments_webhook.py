@@ -12,22 +12,9 @@ from common.payments.models import Payment, WebhookEvent
 from standins.razorpay import sign
 from tests.factories import auth_headers, make_course
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
+from tests.standins.razorpay_fixtures import PRICE
 
-PRICE = 29900
 URL = "/api/payments/webhook"
-
-
-@pytest.fixture
-def course(instructor):
-    return make_course(instructor, price=PRICE)
-
-
-@pytest.fixture
-def open_order(client, razorpay, student, course):
-    response = client.post(
-        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
-    )
-    return response.get_json()["order_id"]
 
 
 def post(client, body, headers):
@@ -57,8 +44,8 @@ def state():
     return payment, rows
 
 
-def test_captured_webhook_alone_fulfils(client, razorpay, open_order, student, course):
-    pay = razorpay.state.checkout(open_order)["razorpay_payment_id"]
+def test_captured_webhook_alone_fulfils(client, razorpay, order_id, student, course):
+    pay = razorpay.state.checkout(order_id)["razorpay_payment_id"]
     response = deliver(client, razorpay, "payment.captured", payment_id=pay, event_id="evt_Captured000001")
     assert response.status_code == 200
     assert response.get_json() == {"status": "received", "event_id": "evt_Captured000001"}
@@ -74,9 +61,9 @@ def test_captured_webhook_alone_fulfils(client, razorpay, open_order, student, c
     assert razorpay.state.seen("GET", f"/v1/payments/{pay}") >= 1
 
 
-def test_same_event_three_times_is_stored_and_handled_once(client, razorpay, open_order):
-    razorpay.state.checkout(open_order)
-    body, headers = webhook_request(razorpay, "order.paid", order_id=open_order)
+def test_same_event_three_times_is_stored_and_handled_once(client, razorpay, order_id):
+    razorpay.state.checkout(order_id)
+    body, headers = webhook_request(razorpay, "order.paid", order_id=order_id)
     answers = [post(client, body, headers).get_json()["status"] for _ in range(3)]
     assert answers == ["received", "duplicate", "duplicate"]
     assert len(events()) == 1
@@ -86,9 +73,9 @@ def test_same_event_three_times_is_stored_and_handled_once(client, razorpay, ope
     assert payment.status == "paid" and len(enrollments) == 1
 
 
-def test_twenty_concurrent_deliveries_over_http(client, razorpay, open_order, live_app, course):
-    razorpay.state.checkout(open_order)
-    event = razorpay.state.build_event("payment.captured", order_id=open_order)
+def test_twenty_concurrent_deliveries_over_http(client, razorpay, order_id, live_app, course):
+    razorpay.state.checkout(order_id)
+    event = razorpay.state.build_event("payment.captured", order_id=order_id)
     result = razorpay.state.deliver(event, url=live_app + URL, times=20, concurrency=20)
     assert result["statuses"] == [200] * 20
     [stored] = events()
@@ -101,12 +88,10 @@ def test_twenty_concurrent_deliveries_over_http(client, razorpay, open_order, li
     assert db.session.get(Course, course.id).enrollment_count == 1
 
 
-def test_captured_and_order_paid_and_verify_all_settle_once(
-    client, razorpay, open_order, student, eager_tasks
-):
-    checkout = razorpay.state.checkout(open_order)
-    deliver(client, razorpay, "payment.captured", order_id=open_order)
-    deliver(client, razorpay, "order.paid", order_id=open_order)
+def test_captured_and_order_paid_and_verify_all_settle_once(client, razorpay, order_id, student, eager_tasks):
+    checkout = razorpay.state.checkout(order_id)
+    deliver(client, razorpay, "payment.captured", order_id=order_id)
+    deliver(client, razorpay, "order.paid", order_id=order_id)
     assert (
         client.post("/api/payments/verify", json=checkout, headers=auth_headers(student)).status_code == 200
     )
@@ -115,48 +100,48 @@ def test_captured_and_order_paid_and_verify_all_settle_once(
     assert [e.status for e in events()] == ["processed", "processed"]
 
 
-def test_failed_then_captured_attempt(client, razorpay, open_order):
-    failed = razorpay.state.checkout(open_order, outcome="failed")
-    deliver(client, razorpay, "payment.failed", order_id=open_order)
+def test_failed_then_captured_attempt(client, razorpay, order_id):
+    failed = razorpay.state.checkout(order_id, outcome="failed")
+    deliver(client, razorpay, "payment.failed", order_id=order_id)
     handle_all()
     payment, enrollments = state()
     assert payment.status == "failed" and "declined" in payment.failure_reason and enrollments == []
     assert failed["error"]["metadata"]["payment_id"] in payment.failure_reason
     # Checkout lets the customer retry on the same order; the captured retry wins.
-    razorpay.state.checkout(open_order)
-    deliver(client, razorpay, "payment.captured", order_id=open_order)
+    razorpay.state.checkout(order_id)
+    deliver(client, razorpay, "payment.captured", order_id=order_id)
     handle_all()
     payment, enrollments = state()
     assert payment.status == "paid" and payment.failure_reason is None and len(enrollments) == 1
 
 
-def test_late_payment_failed_never_downgrades_a_paid_order(client, razorpay, open_order):
-    razorpay.state.checkout(open_order, outcome="failed")
-    razorpay.state.checkout(open_order)
-    deliver(client, razorpay, "payment.captured", order_id=open_order)
+def test_late_payment_failed_never_downgrades_a_paid_order(client, razorpay, order_id):
+    razorpay.state.checkout(order_id, outcome="failed")
+    razorpay.state.checkout(order_id)
+    deliver(client, razorpay, "payment.captured", order_id=order_id)
     handle_all()
-    deliver(client, razorpay, "payment.failed", order_id=open_order)
+    deliver(client, razorpay, "payment.failed", order_id=order_id)
     handle_all()
     payment, enrollments = state()
     assert payment.status == "paid" and len(enrollments) == 1 and enrollments[0].status == "active"
     assert [e.status for e in events()] == ["processed", "processed"]
 
 
-def test_failed_attempt_does_not_clobber_a_verified_one(client, razorpay, open_order, student):
-    razorpay.state.checkout(open_order, outcome="failed")
+def test_failed_attempt_does_not_clobber_a_verified_one(client, razorpay, order_id, student):
+    razorpay.state.checkout(order_id, outcome="failed")
     # Authorized, not yet captured: whoever fulfils it (a live test worker too) leaves the order open.
-    checkout = razorpay.state.checkout(open_order, outcome="authorized")
+    checkout = razorpay.state.checkout(order_id, outcome="authorized")
     assert (
         client.post("/api/payments/verify", json=checkout, headers=auth_headers(student)).status_code == 202
     )
-    deliver(client, razorpay, "payment.failed", order_id=open_order)
+    deliver(client, razorpay, "payment.failed", order_id=order_id)
     handle_all()
     payment, _ = state()
     assert payment.status == "created" and payment.payment_id == checkout["razorpay_payment_id"]
 
 
-def test_refund_processed_before_captured_ends_refunded_without_access(client, razorpay, open_order):
-    pay = razorpay.state.checkout(open_order)["razorpay_payment_id"]
+def test_refund_processed_before_captured_ends_refunded_without_access(client, razorpay, order_id):
+    pay = razorpay.state.checkout(order_id)["razorpay_payment_id"]
     refund = razorpay.state.create_refund(pay, {})
     deliver(client, razorpay, "refund.processed", refund_id=refund["id"])
     handle_all()
@@ -166,8 +151,8 @@ def test_refund_processed_before_captured_ends_refunded_without_access(client, r
     assert payment.status == "refunded" and payment.refund_id == refund["id"] and enrollments == []
 
 
-def test_refund_processed_revokes_access(client, razorpay, open_order):
-    pay = razorpay.state.checkout(open_order)["razorpay_payment_id"]
+def test_refund_processed_revokes_access(client, razorpay, order_id):
+    pay = razorpay.state.checkout(order_id)["razorpay_payment_id"]
     deliver(client, razorpay, "payment.captured", payment_id=pay)
     handle_all()
     refund = razorpay.state.create_refund(pay, {})
@@ -183,8 +168,8 @@ def test_refund_processed_revokes_access(client, razorpay, open_order):
     assert payment.status == "refunded" and enrollment.status == "revoked"
 
 
-def test_partial_refund_keeps_access(client, razorpay, open_order):
-    pay = razorpay.state.checkout(open_order)["razorpay_payment_id"]
+def test_partial_refund_keeps_access(client, razorpay, order_id):
+    pay = razorpay.state.checkout(order_id)["razorpay_payment_id"]
     deliver(client, razorpay, "payment.captured", payment_id=pay)
     handle_all()
     refund = razorpay.state.create_refund(pay, {"amount": 100})
@@ -196,9 +181,9 @@ def test_partial_refund_keeps_access(client, razorpay, open_order):
 
 
 @pytest.mark.parametrize("case", ["missing", "malformed", "wrong_secret", "tampered_body", "non_ascii"])
-def test_bad_signatures_are_400_and_store_nothing(client, razorpay, open_order, case):
-    razorpay.state.checkout(open_order)
-    body, headers = webhook_request(razorpay, "payment.captured", order_id=open_order)
+def test_bad_signatures_are_400_and_store_nothing(client, razorpay, order_id, case):
+    razorpay.state.checkout(order_id)
+    body, headers = webhook_request(razorpay, "payment.captured", order_id=order_id)
     if case == "missing":
         del headers["X-Razorpay-Signature"]
     elif case == "malformed":
@@ -221,9 +206,9 @@ def test_signed_garbage_is_400(client, razorpay, body):
     assert events() == []
 
 
-def test_unhandled_events_and_unknown_orders_are_ignored(client, razorpay, open_order):
-    razorpay.state.checkout(open_order, outcome="authorized")
-    response = deliver(client, razorpay, "payment.authorized", order_id=open_order)
+def test_unhandled_events_and_unknown_orders_are_ignored(client, razorpay, order_id):
+    razorpay.state.checkout(order_id, outcome="authorized")
+    response = deliver(client, razorpay, "payment.authorized", order_id=order_id)
     assert response.get_json()["status"] == "ignored"
     foreign = {
         "entity": "event",
@@ -251,9 +236,9 @@ def test_unhandled_events_and_unknown_orders_are_ignored(client, razorpay, open_
     assert "unknown order" in events()[1].error
 
 
-def test_without_event_id_an_exact_replay_still_dedupes(client, razorpay, open_order):
-    razorpay.state.checkout(open_order)
-    body, headers = webhook_request(razorpay, "payment.captured", order_id=open_order)
+def test_without_event_id_an_exact_replay_still_dedupes(client, razorpay, order_id):
+    razorpay.state.checkout(order_id)
+    body, headers = webhook_request(razorpay, "payment.captured", order_id=order_id)
     del headers["x-razorpay-event-id"]
     assert post(client, body, headers).get_json()["status"] == "received"
     assert post(client, body, headers).get_json()["status"] == "duplicate"
@@ -264,12 +249,12 @@ def test_without_event_id_an_exact_replay_still_dedupes(client, razorpay, open_o
     assert post(client, body2, headers).status_code == 400
 
 
-def test_razorpay_down_leaves_the_event_for_a_retry(client, razorpay, open_order):
+def test_razorpay_down_leaves_the_event_for_a_retry(client, razorpay, order_id):
     from common.payments.gateway import GatewayUnavailable
 
-    razorpay.state.checkout(open_order)
+    razorpay.state.checkout(order_id)
     razorpay.state.set_fault("unavailable", prefix="/v1/payments/")
-    deliver(client, razorpay, "payment.captured", order_id=open_order)
+    deliver(client, razorpay, "payment.captured", order_id=order_id)
     with pytest.raises(Exception) as info:
         handle_all()
     assert getattr(info.value, "retryable", False) and not isinstance(info.value, GatewayUnavailable)
@@ -282,8 +267,8 @@ def test_razorpay_down_leaves_the_event_for_a_retry(client, razorpay, open_order
     assert payment.status == "paid" and len(enrollments) == 1 and events()[0].status == "processed"
 
 
-def test_reconcile_settles_a_lost_webhook(client, razorpay, open_order, app):
-    checkout = razorpay.state.checkout(open_order)
+def test_reconcile_settles_a_lost_webhook(client, razorpay, order_id, app):
+    checkout = razorpay.state.checkout(order_id)
     assert reconcile()["checked"] == 0  # too young for the default window
     stats = reconcile(older_than_seconds=0)
     assert stats["paid"] == 1
@@ -294,7 +279,7 @@ def test_reconcile_settles_a_lost_webhook(client, razorpay, open_order, app):
 
 
 def test_reconcile_marks_abandoned_failures_and_keeps_open_orders(
-    app, client, razorpay, open_order, student, instructor
+    app, client, razorpay, order_id, student, instructor
 ):
     other = make_course(instructor, price=PRICE)
     other_order = client.post(
@@ -312,8 +297,8 @@ def test_reconcile_marks_abandoned_failures_and_keeps_open_orders(
     assert (stats["errors"], stats["open"]) == (1, 1)
 
 
-def test_reconcile_task_runs_with_the_configured_window(app, razorpay, open_order):
-    razorpay.state.checkout(open_order)
+def test_reconcile_task_runs_with_the_configured_window(app, razorpay, order_id):
+    razorpay.state.checkout(order_id)
     app.config["PAYMENTS_RECONCILE_AFTER_SECONDS"] = 0
     try:
         task(app, "payments.reconcile").apply()

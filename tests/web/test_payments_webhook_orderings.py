@@ -15,8 +15,8 @@ from common.learning.models import Enrollment
 from common.payments.models import Payment, WebhookEvent
 from tests.factories import auth_headers, make_course
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
+from tests.standins.razorpay_fixtures import PRICE
 
-PRICE = 24900
 WITH_REFUND = ("payment.captured", "order.paid", "payment.failed", "refund.processed")
 
 

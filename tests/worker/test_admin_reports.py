@@ -168,8 +168,10 @@ def test_large_users_export_reports_progress_and_matches(client, celery_worker):
     admin = make_user("admin")
     db.session.execute(
         text(
-            "INSERT INTO users (email, name, role, status, token_version, xp_total, email_verified, created_at, updated_at) "
-            "SELECT 'bulk' || g || '@example.com', CASE WHEN g % 1000 = 0 THEN '@evil ' || g ELSE 'Bulk ' || g END, "
+            "INSERT INTO users (email, name, role, status, token_version, xp_total, email_verified, "
+            "created_at, updated_at) "
+            "SELECT 'bulk' || g || '@example.com', "
+            "CASE WHEN g % 1000 = 0 THEN '@evil ' || g ELSE 'Bulk ' || g END, "
             "'student', 'active', 1, g % 97, false, now() - g * interval '1 minute', now() "
             "FROM generate_series(1, 12000) g"
         )

@@ -1,4 +1,4 @@
-"""Broker unreachable while a write that starts a job arrives: 503, nothing half-done, swept later (issue 12)."""
+"""Broker unreachable as a write that starts a job arrives: 503, nothing half-done, swept later (issue 12)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A certificates worker SIGKILLed mid-render: the task comes back (acks_late) and one certificate is ready."""
+"""A certificates worker SIGKILLed mid-render: the task comes back (acks_late), one certificate is ready."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from common.db import db, utcnow
 from common.flows.payment_events import handle_webhook_event, reconcile
 from common.jobs import service as jobs
 from common.jobs.models import Job
+from common.payments.gateway import GatewayError
 from common.payments.models import Payment, WebhookEvent
 from common.payments.webhooks import failed_events
 from tests.factories import auth_headers, make_certificate, make_course, make_user
@@ -101,7 +102,7 @@ def test_a_webhook_that_keeps_failing_backs_off_then_fails_visibly(
     )
     db.session.add(event)
     db.session.commit()
-    with pytest.raises(Exception):
+    with pytest.raises(GatewayError):
         handle_webhook_event(event_row_id=event.id)
     db.session.expire_all()
     row = db.session.get(WebhookEvent, event.id)

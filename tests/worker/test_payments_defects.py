@@ -1,10 +1,9 @@
-"""Regression tests for money/access defects (issue 12): re-bought courses, reconcile order, double charges."""
+"""Regression tests of money/access defects (issue 12): re-bought courses, reconcile order, double charges."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from common.catalog.models import Course, Lesson
@@ -16,15 +15,9 @@ from common.flows.payment_events import reconcile
 from common.jobs.models import Job
 from common.learning.models import Enrollment
 from common.payments.models import Payment
-from tests.factories import auth_headers, make_course
+from tests.factories import auth_headers
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
-
-PRICE = 15000
-
-
-@pytest.fixture
-def course(instructor):
-    return make_course(instructor, price=PRICE)
+from tests.standins.razorpay_fixtures import PRICE
 
 
 def order(client, student, course) -> Payment:

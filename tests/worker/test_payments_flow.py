@@ -12,25 +12,10 @@ from common.db import db
 from common.jobs.models import Job
 from common.learning.models import Enrollment
 from common.payments.models import Payment, WebhookEvent
-from tests.factories import auth_headers, make_course
+from tests.factories import auth_headers
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
 
 pytestmark = pytest.mark.slow
-PRICE = 99900
-
-
-@pytest.fixture
-def course(instructor):
-    return make_course(instructor, price=PRICE)
-
-
-@pytest.fixture
-def order_id(client, razorpay, student, course):
-    response = client.post(
-        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
-    )
-    assert response.status_code == 201
-    return response.get_json()["order_id"]
 
 
 def snapshot():

@@ -19,20 +19,7 @@ from common.payments.models import Payment, WebhookEvent
 from common.payments.webhooks import record_webhook
 from tests.factories import auth_headers, make_course, make_user
 from tests.standins.razorpay_fixtures import *  # noqa: F401,F403
-
-PRICE = 15000
-
-
-@pytest.fixture
-def course(instructor):
-    return make_course(instructor, price=PRICE)
-
-
-@pytest.fixture
-def order_id(client, razorpay, student, course):
-    return client.post(
-        "/api/payments/order", json={"course_id": course.id}, headers=auth_headers(student)
-    ).get_json()["order_id"]
+from tests.standins.razorpay_fixtures import PRICE
 
 
 def payment_row() -> Payment:

@@ -165,7 +165,7 @@ def google_login(args):
 )
 @blp.alt_response(503, description="Google sign-in is not configured or unreachable")
 def google_callback():
-    """Finish Google sign-in: links a student account by verified email or creates a student; hands over tokens."""
+    """Finish Google sign-in: link a student account by verified email or create one; hand over tokens."""
     allowed = current_app.config["FRONTEND_URL"]
     return_to = session.pop(RETURN_TO_KEY, None)
     if not allowed:

@@ -1,4 +1,4 @@
-"""Replies: a post's answers (accepted first, then by votes), answering, editing, deleting, voting, flagging."""
+"""Replies: a post's answers (accepted first, then by votes); answering, editing, deleting, voting, flags."""
 
 from __future__ import annotations
 

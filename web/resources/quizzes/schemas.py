@@ -114,8 +114,8 @@ class QuizResultSchema(ma.Schema):
     correct_option = ma.fields.Integer(
         allow_none=True,
         metadata={
-            "description": "the answer at the time of this attempt; null until the quiz is answered correctly "
-            "once or no attempts are left"
+            "description": "the answer at the time of this attempt; null until the quiz is answered "
+            "correctly once or no attempts are left"
         },
     )
     timestamp = Timestamp()
