@@ -53,6 +53,7 @@ fuzz: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.run --profile $(or $(PROFILE),100k)
+	$(BIN)/python -m bench.explain --profile $(or $(PROFILE),100k)
 
 ## make soak: 200 simulated students against the real stack for SOAK_SECONDS (300), checks, RELIABILITY.md
 soak: $(DEV_STAMP)

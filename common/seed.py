@@ -7,6 +7,7 @@ import random
 import secrets
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from common.accounts.models import User
@@ -30,6 +31,18 @@ TOPICS = {
 }
 
 
+EMBEDDED_PASSWORDS = {
+    "admin": "demo-admin-pass",
+    "instructor": "demo-instructor-pass",
+    "student": "demo-student-pass",
+}
+EMBEDDED_SHARED_PASSWORD = "demo-shared-pass"
+
+
+def _embedded() -> bool:
+    return current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+
+
 def seed_demo_data(*, force: bool = False, seed: int = 7) -> dict | None:
     """Create the demo data set; returns counts and the demo accounts, or None if data exists."""
     if not force and db.session.execute(select(func.count()).select_from(User)).scalar_one():
@@ -37,8 +50,13 @@ def seed_demo_data(*, force: bool = False, seed: int = 7) -> dict | None:
     rng = random.Random(seed)
     gamification.ensure_badges()
     tag = secrets.token_hex(3) if force else ""
-    passwords = {role: secrets.token_urlsafe(9) for role in ("admin", "instructor", "student")}
-    shared_password = secrets.token_urlsafe(9)
+    if _embedded():
+        # The embedded default is a local SQLite file no one else reaches: fixed, documented passwords
+        # let a returning user log in again (README, "Demo accounts"). Anywhere else they are random.
+        passwords, shared_password = dict(EMBEDDED_PASSWORDS), EMBEDDED_SHARED_PASSWORD
+    else:
+        passwords = {role: secrets.token_urlsafe(9) for role in ("admin", "instructor", "student")}
+        shared_password = secrets.token_urlsafe(9)
     shared_hash = hash_password(shared_password)
 
     def email(local: str) -> str:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from flask import Flask, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
-from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import common.models  # noqa: F401  (every table registered on the metadata)
@@ -19,6 +18,7 @@ from web.errors import register_error_handlers
 from web.extensions import jwt, limiter, migrate, talisman
 from web.headers import init_headers
 from web.inputs import document_converters, init_input_edge
+from web.openapi import ContractApi, ContractPlugin, mark_response_fields_required
 from web.resources import BLUEPRINTS
 
 
@@ -63,11 +63,12 @@ def create_app(config: dict | None = None) -> Flask:
     init_cache(app)
     jwt.init_app(app)
     limiter.init_app(app)
-    api = Api(app)
+    api = ContractApi(app, spec_kwargs={"extra_plugins": [ContractPlugin(_rate_limit_exempt(app))]})
     app.extensions["api"] = api
     document_converters(api)
     for name in BLUEPRINTS:
         api.register_blueprint(import_module(f"web.resources.{name}.routes").blp)
+    mark_response_fields_required(api.spec)
     register_error_handlers(app)
     init_headers(app, talisman)
     _init_docs_assets(app)
@@ -78,6 +79,16 @@ def create_app(config: dict | None = None) -> Flask:
     make_celery(app)
     register_cli(app)
     return app
+
+
+def _rate_limit_exempt(app: Flask):
+    """Whether a view is exempt from every rate limit (its operation then documents no 429)."""
+
+    def exempt(endpoint: str) -> bool:
+        # web/ratelimit.py marks each view with its plan; "exempt" views never answer 429.
+        return getattr(app.view_functions.get(endpoint), "_rate_limit", "default") == "exempt"
+
+    return exempt
 
 
 def _drop_forwarded_proto(wsgi_app):

@@ -9,7 +9,7 @@ from flask_jwt_extended import get_jwt, get_jwt_identity, verify_jwt_in_request
 
 from common.accounts import tokens
 from common.errors import Forbidden
-from web.errors import envelope
+from web.errors import envelope, invalid_token
 from web.extensions import jwt
 
 # An admin may do everything an instructor may.
@@ -73,31 +73,33 @@ def _check_revoked(_header, payload) -> bool:
     return tokens.is_revoked(payload)
 
 
+# The decoder's own reasons ("Signature verification failed", "Not enough segments", which header was
+# looked at...) help an attacker probe, not a client: these answers say only what the client can act on.
 @jwt.unauthorized_loader
-def _missing_token(reason):
-    return envelope(401, f"Authentication required: {reason}")
+def _missing_token(_reason):
+    return envelope(401, "Authentication required: send Authorization: Bearer <access token>")
 
 
 @jwt.invalid_token_loader
-def _invalid_token(reason):
-    return envelope(401, f"Invalid token: {reason}")
+def _invalid_token(_reason):
+    return invalid_token("The token is invalid")
 
 
 @jwt.expired_token_loader
 def _expired_token(_header, _payload):
-    return envelope(401, "Token has expired")
+    return invalid_token("The token has expired")
 
 
 @jwt.revoked_token_loader
 def _revoked_token(_header, _payload):
-    return envelope(401, "Token has been revoked")
+    return invalid_token("The token has been revoked")
 
 
 @jwt.needs_fresh_token_loader
 def _needs_fresh(_header, _payload):  # pragma: no cover - no route asks for fresh tokens
-    return envelope(401, "Fresh token required")
+    return invalid_token("A fresh token is required")
 
 
 @jwt.user_lookup_error_loader
 def _user_lookup_error(_header, _payload):  # pragma: no cover - no user loader is used
-    return envelope(401, "Unknown user")
+    return invalid_token("Unknown user")

@@ -30,7 +30,16 @@ def envelope(code: int, message: str | None = None, errors: dict | None = None, 
     response.status_code = code
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    if code == 401 and "WWW-Authenticate" not in response.headers:
+        # RFC 7235/6750: every 401 names its scheme; a rejected token adds error="invalid_token".
+        response.headers["WWW-Authenticate"] = "Bearer"
     return response
+
+
+def invalid_token(message: str):
+    """The 401 for a token that was presented but is unusable (RFC 6750 `invalid_token`)."""
+    challenge = f'Bearer error="invalid_token", error_description="{message}"'
+    return envelope(401, message, headers={"WWW-Authenticate": challenge})
 
 
 def handle_http_exception(error: HTTPException):

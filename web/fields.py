@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import marshmallow as ma
+from flask import current_app
 
 
 class Timestamp(ma.fields.DateTime):
@@ -62,3 +63,43 @@ class EmailAddress(ma.fields.Email):
         if isinstance(value, str):
             value = value.strip().lower()
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonScalar(ma.fields.Raw):
+    """A JSON value of an audit snapshot or job result: text, number, boolean, null or a list of text."""
+
+    def __init__(self, **kwargs):
+        metadata = {
+            "nullable": True,
+            "anyOf": [
+                {"type": "string"},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "array", "items": {"type": "string"}},
+            ],
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(allow_none=True, metadata=metadata, **kwargs)
+
+
+def json_object(**kwargs) -> ma.fields.Dict:
+    """A free-form JSON object whose values are JsonScalar (documented as such, never untyped)."""
+    return ma.fields.Dict(keys=ma.fields.String(), values=JsonScalar(), **kwargs)
+
+
+def absolute_url(path_or_url: str | None) -> str | None:
+    """Every URL the API answers with is absolute, on PUBLIC_BASE_URL (as certificate links must be)."""
+    if path_or_url and path_or_url.startswith("/"):
+        return current_app.config["PUBLIC_BASE_URL"] + path_or_url
+    return path_or_url
+
+
+class AbsoluteUrl(ma.fields.String):
+    """An absolute URL in a response; a stored path (/api/...) is made absolute with absolute_url()."""
+
+    def __init__(self, **kwargs):
+        metadata = {"format": "uri", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return absolute_url(super()._serialize(value, attr, obj, **kwargs))

@@ -27,7 +27,7 @@ DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 )
-EXPOSED_HEADERS = ["Link", "Location", "Retry-After", "Content-Disposition"]
+EXPOSED_HEADERS = ["Link", "Location", "Retry-After", "Content-Disposition", "WWW-Authenticate"]
 # Distinct Origin values remembered; past this (a client sending random origins) headers are computed.
 _ORIGIN_MEMO_SIZE = 256
 _PRIVATE_NETWORK = "HTTP_" + ACL_REQUEST_HEADER_PRIVATE_NETWORK.upper().replace("-", "_")

@@ -69,7 +69,7 @@ def _enrollments(from_, to):
             Course.id,
             Course.title,
             Course.domain,
-            Payment.id,
+            Payment.payment_id,
             Payment.amount,
             Payment.currency,
         )
@@ -192,7 +192,7 @@ REPORTS = {
     "payments": (
         _payments,
         [
-            "payment_id",
+            "id",
             "created_at",
             "status",
             "amount",
@@ -202,7 +202,7 @@ REPORTS = {
             "course_id",
             "course_title",
             "order_id",
-            "razorpay_payment_id",
+            "payment_id",
             "paid_at",
             "refunded_at",
             "refund_id",

@@ -19,6 +19,7 @@ class Certificate(db.Model):
         CheckConstraint("status IN ('pending', 'ready', 'failed')", name="status"),
         Index("ix_certificates_user_issued", "user_id", "issue_date"),
         Index("ix_certificates_status", "status"),
+        Index("ix_certificates_course_id", "course_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

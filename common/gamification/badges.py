@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from common.accounts.models import User
 from common.db import db, insert_ignore, utcnow
@@ -31,6 +31,10 @@ BADGES = [
     ("first-post", "First forum post", "Write your first forum post.", "forum_post", 1),
     ("helpful-answer", "Helpful answer", "Write a forum answer that gets 10 upvotes.", "reply_upvotes", 10),
 ]
+# The longest streak a badge asks for: how far back an XP award looks to count the streak.
+STREAK_HORIZON = max(
+    (threshold for *_, criterion, threshold in BADGES if criterion == "streak_days"), default=1
+)
 CRITERIA = (
     "lesson_complete",
     "quiz_pass",
@@ -77,19 +81,17 @@ def utc_day(column):
     return func.date(column)
 
 
-def streak_days(user_id: int, today: date, *, alive_from_yesterday: bool = False, horizon: int = 366) -> int:
-    """Consecutive UTC days with XP ending `today` (or yesterday, if `alive_from_yesterday`: a streak
-    is still current until a whole day passes without XP). Looks back `horizon` days at most."""
+def recent_days(user_id: int, today: date, horizon: int) -> Select:
+    """The distinct UTC days on which the user earned XP, from `horizon` days before `today`."""
     since = datetime.combine(today - timedelta(days=horizon), datetime.min.time()).replace(
         tzinfo=utcnow().tzinfo
     )
-    day = utc_day(XpEvent.timestamp)
-    days = {
-        d if isinstance(d, date) else date.fromisoformat(d)
-        for d in db.session.execute(
-            select(day).where(XpEvent.user_id == user_id, XpEvent.timestamp >= since).distinct()
-        ).scalars()
-    }
+    return select(utc_day(XpEvent.timestamp)).where(XpEvent.user_id == user_id, XpEvent.timestamp >= since)
+
+
+def count_streak(days, today: date, *, alive_from_yesterday: bool = False) -> int:
+    """Consecutive days in `days` (dates or ISO strings) ending `today` (see streak_days)."""
+    days = {d if isinstance(d, date) else date.fromisoformat(d) for d in days}
     cursor = today
     if cursor not in days and alive_from_yesterday:
         cursor -= timedelta(days=1)
@@ -98,6 +100,13 @@ def streak_days(user_id: int, today: date, *, alive_from_yesterday: bool = False
         streak += 1
         cursor -= timedelta(days=1)
     return streak
+
+
+def streak_days(user_id: int, today: date, *, alive_from_yesterday: bool = False, horizon: int = 366) -> int:
+    """Consecutive UTC days with XP ending `today` (or yesterday, if `alive_from_yesterday`: a streak
+    is still current until a whole day passes without XP). Looks back `horizon` days at most."""
+    days = db.session.execute(recent_days(user_id, today, horizon).distinct()).scalars()
+    return count_streak(days, today, alive_from_yesterday=alive_from_yesterday)
 
 
 def _count_type(user_id: int, type: str) -> int:
@@ -143,20 +152,25 @@ def counter(user_id: int, criterion: str, today: date | None = None) -> int:
 # ---- awarding ------------------------------------------------------------------------------------
 
 
-def award_earned(user_id: int, criteria: dict[str, int | None], now: datetime | None = None) -> list[str]:
+def unheld_badges(user_id: int, criteria) -> Select:
+    """The badges of these criteria that the user does not hold yet: (id, code, criterion, threshold)."""
+    return select(Badge.id, Badge.code, Badge.criterion, Badge.threshold).where(
+        Badge.criterion.in_(list(criteria)),
+        ~select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.badge_id == Badge.id).exists(),
+    )
+
+
+def award_earned(
+    user_id: int, criteria: dict[str, int | None], now: datetime | None = None, *, unheld: list | None = None
+) -> list[str]:
     """Grant the unheld badges of these criteria whose threshold the user now reaches; no commit.
 
     `criteria` maps a criterion to its known current value, or None to count it here (only when an
-    unheld badge needs it). A few indexed queries; the (user, badge) unique key makes it exactly-once.
+    unheld badge needs it); `unheld`, the rows of `unheld_badges` when the caller has read them already.
+    A few indexed queries; the (user, badge) unique key makes it exactly-once.
     """
-    unheld = db.session.execute(
-        select(Badge.id, Badge.code, Badge.criterion, Badge.threshold).where(
-            Badge.criterion.in_(list(criteria)),
-            ~select(UserBadge.id)
-            .where(UserBadge.user_id == user_id, UserBadge.badge_id == Badge.id)
-            .exists(),
-        )
-    ).all()
+    if unheld is None:
+        unheld = db.session.execute(unheld_badges(user_id, criteria)).all()
     now = now or utcnow()
     values = dict(criteria)
     granted = []

@@ -22,6 +22,7 @@ class XpEvent(db.Model):
         CheckConstraint("points >= 0", name="points_non_negative"),
         Index("ix_xp_events_timestamp", "timestamp"),
         Index("ix_xp_events_user_timestamp", "user_id", "timestamp"),
+        Index("ix_xp_events_course_id", "course_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,7 +52,7 @@ class Badge(db.Model):
 
 class UserBadge(db.Model):
     __tablename__ = "user_badges"
-    __table_args__ = (UniqueConstraint("user_id", "badge_id"),)
+    __table_args__ = (UniqueConstraint("user_id", "badge_id"), Index("ix_user_badges_badge_id", "badge_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -5,20 +5,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, select, true, update
 
 from common.accounts.models import User
 from common.db import db, insert_ignore, is_postgres, utcnow
 from common.gamification import leaderboards
 from common.gamification.badges import (  # noqa: F401  (re-exported: the domain's public interface)
     BADGES,
+    STREAK_HORIZON,
     award_earned,
     badge_catalogue,
+    count_streak,
     ensure_badges,
     grant_badge,
     my_badges,
+    recent_days,
     register_counter,
     streak_days,
+    unheld_badges,
 )
 from common.gamification.leaderboards import (  # noqa: F401
     period_start,
@@ -73,8 +77,7 @@ def award_xp_at(
     points = xp_points(type)
     if type == "forum_post" and not _under_daily_cap(user_id, now):
         return 0
-    if not insert_ignore(
-        XpEvent,
+    event = dict(
         user_id=user_id,
         type=type,
         points=points,
@@ -82,17 +85,77 @@ def award_xp_at(
         course_id=course_id,
         domain=domain,
         timestamp=now,
-    ):
-        return 0
-    xp_total = db.session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(xp_total=User.xp_total + points)
-        .returning(User.xp_total)
-    ).scalar_one()
-    award_earned(user_id, {type: None, "xp_total": xp_total, "streak_days": None}, now)
+    )
+    criteria = {type: None, "xp_total": None, "streak_days": None}
+    if is_postgres():
+        recorded = _record_award(event, criteria)
+        if recorded is None:
+            return 0
+        xp_total, unheld, days = recorded
+        # Today has XP now: the days before this award, and today.
+        criteria["streak_days"] = count_streak({*days, now.date()}, now.date())
+    else:
+        if not insert_ignore(XpEvent, **event):
+            return 0
+        xp_total = db.session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(xp_total=User.xp_total + points)
+            .returning(User.xp_total)
+        ).scalar_one()
+        unheld = None
+    award_earned(user_id, {**criteria, "xp_total": xp_total}, now, unheld=unheld)
     leaderboards.queue_delta(db.session(), user_id=user_id, points=points, at=now, domain=domain)
     return points
+
+
+def _record_award(event: dict, criteria: dict) -> tuple[int, list, list] | None:
+    """PostgreSQL: the XP event, the user's new total, their unheld badges and the days they earned XP
+    on lately (for the streak), in one statement:
+
+    WITH event AS (INSERT ... ON CONFLICT DO NOTHING RETURNING user_id, points),
+         total AS (UPDATE users ... FROM event WHERE users.id = event.user_id RETURNING xp_total)
+    SELECT total.xp_total, (recent XP days), unheld.* FROM total LEFT JOIN (unheld badges) ON true
+
+    One round trip instead of four. No row: the award existed already (nothing written). Otherwise one
+    row per unheld badge of `criteria` (a single row of NULL badge columns when none is left). The reads
+    see the transaction so far but not this statement's own insert, as separate SELECTs before it would.
+    """
+    from sqlalchemy.dialects.postgresql import insert
+
+    inserted = (
+        insert(XpEvent)
+        .values(**event)
+        .on_conflict_do_nothing()
+        .returning(XpEvent.user_id, XpEvent.points)
+        .cte("event")
+    )
+    total = (
+        update(User)
+        .where(User.id == inserted.c.user_id)  # FROM event: no event inserted, no update
+        # updated_at by hand: column onupdate defaults are not applied inside a CTE.
+        .values(xp_total=User.xp_total + inserted.c.points, updated_at=utcnow())
+        .returning(User.xp_total)
+        .cte("total")
+    )
+    unheld = unheld_badges(event["user_id"], criteria).subquery("unheld")
+    day = recent_days(event["user_id"], event["timestamp"].date(), STREAK_HORIZON).subquery("day")
+    days = select(func.array_agg(day.c[0].distinct())).scalar_subquery()
+    rows = db.session.execute(
+        select(
+            total.c.xp_total,
+            days.label("days"),
+            unheld.c.id,
+            unheld.c.code,
+            unheld.c.criterion,
+            unheld.c.threshold,
+        )
+        .select_from(total)
+        .outerjoin(unheld, true())
+    ).all()
+    if not rows:
+        return None
+    return rows[0].xp_total, [row for row in rows if row.id is not None], rows[0].days or []
 
 
 def _under_daily_cap(user_id: int, now: datetime) -> bool:

@@ -22,6 +22,7 @@ class Enrollment(db.Model):
         Index("ix_enrollments_course_status", "course_id", "status"),
         Index("ix_enrollments_user_enrolled", "user_id", "enrolled_at"),
         Index("ix_enrollments_enrolled_at", "enrolled_at"),
+        Index("ix_enrollments_payment_id", "payment_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +44,7 @@ class LessonProgress(db.Model):
         UniqueConstraint("user_id", "lesson_id"),
         Index("ix_lesson_progress_user_course", "user_id", "course_id"),
         Index("ix_lesson_progress_lesson_id", "lesson_id"),
+        Index("ix_lesson_progress_course_id", "course_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import UpdatedAtMixin, created_at_column, db
 
 PAYMENT_STATUSES = ("created", "paid", "failed", "refunded")
+REFUND_PENDING = "status = 'paid' AND refund_requested_at IS NOT NULL"
 
 
 class Payment(UpdatedAtMixin, db.Model):
@@ -24,6 +25,14 @@ class Payment(UpdatedAtMixin, db.Model):
         Index("ix_payments_course_status", "course_id", "status"),
         Index("ix_payments_status_paid", "status", "paid_at"),
         Index("ix_payments_refunded_at", "refunded_at"),
+        Index("ix_payments_duplicate_of_id", "duplicate_of_id"),
+        # The refund sweep of payments.reconcile: paid payments with a refund requested, oldest first.
+        Index(
+            "ix_payments_refund_pending",
+            "refund_requested_at",
+            postgresql_where=text(REFUND_PENDING),
+            sqlite_where=text(REFUND_PENDING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

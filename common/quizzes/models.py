@@ -39,6 +39,8 @@ class QuizResult(db.Model):
         Index("ix_quiz_results_user_quiz", "user_id", "quiz_id"),
         Index("ix_quiz_results_user_course", "user_id", "course_id", "is_correct"),
         Index("ix_quiz_results_quiz_id", "quiz_id"),
+        Index("ix_quiz_results_course_id", "course_id"),
+        Index("ix_quiz_results_module_id", "module_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

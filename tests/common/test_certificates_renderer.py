@@ -8,13 +8,14 @@ import re
 import signal
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pypdf
 import pytest
 
-from bench.certificates import descendants
+from bench.certificates import descendants, process_kind
 from common.certificates import renderer as renderer_module
 from common.certificates.renderer import (
     ChromiumNotFound,
@@ -135,6 +136,28 @@ def test_browser_is_reused_and_relaunched_after_a_crash():
     assert "After Crash" in pdf_text(pdf)
     assert renderer.launches() == launches + 1
     assert len(_browser_main_pids()) == 1
+
+
+def test_browser_runs_one_renderer_and_no_gpu_or_network_process():
+    # The process set that keeps a certificates worker under 600 MB (bench/results/certificates.md): the
+    # browser (GPU and network service as its threads), its zygotes, one renderer, the storage service.
+    before = os.environ.get("NODE_OPTIONS")
+    for _ in range(3):
+        renderer.render_pdf(_html(), timeout_seconds=20)
+    [browser] = _browser_main_pids()
+    kinds = Counter(process_kind(pid) for pid in descendants(browser))
+    for transient in ("utility/PrintCompositor", "gone"):  # a print's compositor lives for that print
+        kinds.pop(transient, None)
+    assert kinds["renderer"] == 1, kinds
+    assert kinds["gpu-process"] == 0 and kinds["renderer (browser UI)"] == 0, kinds
+    assert [kind for kind in kinds if kind.startswith("utility/")] == ["utility/StorageService"], kinds
+    # Playwright's driver (the browser's parent) got the small young generation; this process did not keep it.
+    driver = int(Path(f"/proc/{browser}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    [options] = [
+        e for e in Path(f"/proc/{driver}/environ").read_bytes().split(b"\0") if e.startswith(b"NODE_OPTIONS=")
+    ]
+    assert b"--max-semi-space-size=1" in options.split(b"=", 1)[1].split()
+    assert os.environ.get("NODE_OPTIONS") == before
 
 
 def test_time_limit_and_launch_failures_raise_render_error():

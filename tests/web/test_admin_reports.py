@@ -31,12 +31,12 @@ def test_bad_requests_are_422(client, admin, body, field):
     assert db.session.execute(select(Job)).first() is None
 
 
-def test_a_repeated_request_while_queued_returns_the_same_job(client, admin):
+def test_a_repeated_request_while_queued_returns_the_same_job(app, client, admin):
     body = {"type": "payments", "format": "xlsx", "from": "2026-01-01T00:00:00Z"}
     first = client.post("/api/admin/reports", json=body, headers=auth_headers(admin))
     assert first.status_code == 202
     job_id = first.get_json()["job_id"]
-    assert first.headers["Location"] == f"/api/jobs/{job_id}"
+    assert first.headers["Location"] == f"{app.config['PUBLIC_BASE_URL']}/api/jobs/{job_id}"
     again = client.post("/api/admin/reports", json=body, headers=auth_headers(admin))
     assert again.status_code == 202 and again.get_json()["job_id"] == job_id
     other = client.post("/api/admin/reports", json={**body, "format": "csv"}, headers=auth_headers(admin))

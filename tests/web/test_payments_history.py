@@ -46,7 +46,7 @@ def test_history_roles(client, instructor, admin):
 
 
 def test_one_payment_for_its_owner_and_admins_only(client, razorpay, student, admin, course):
-    payment_id = order(client, student, course.id).get_json()["payment_id"]
+    payment_id = order(client, student, course.id).get_json()["id"]
     url = f"/api/payments/{payment_id}"
     assert client.get(url, headers=auth_headers(student)).get_json()["status"] == "created"
     assert client.get(url, headers=auth_headers(admin)).status_code == 200

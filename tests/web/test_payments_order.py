@@ -30,7 +30,7 @@ def test_order_is_created_at_the_stored_course_price(client, razorpay, student, 
         payment.user_id,
         payment.course_id,
         payment.course_title,
-    ) == (body["payment_id"], "created", PRICE, student.id, course.id, "Paid Python")
+    ) == (body["id"], "created", PRICE, student.id, course.id, "Paid Python")
     remote = razorpay.state.orders[body["order_id"]]
     assert remote["amount"] == PRICE and remote["receipt"] == payment.receipt and remote["currency"] == "INR"
     assert remote["notes"] == {"user_id": str(student.id), "course_id": str(course.id)}

@@ -59,7 +59,7 @@ def test_refund_pending_at_razorpay_revokes_when_processed(
 
 
 def test_refund_refusals(client, razorpay, student, admin, instructor, course):
-    payment_id = order(client, student, course.id).get_json()["payment_id"]
+    payment_id = order(client, student, course.id).get_json()["id"]
     assert refund(client, admin, payment_id).status_code == 409  # not paid
     assert refund(client, admin, 999999).status_code == 404
     assert refund(client, student, payment_id).status_code == 403

@@ -23,6 +23,7 @@ def test_full_purchase_in_process(client, razorpay, student, course, eager_tasks
     assert response.status_code == 200
     result = response.get_json()
     assert result["enrolled"] is True and result["payment_status"] == "paid" and result["job_id"]
+    assert result["payment_id"] == checkout["razorpay_payment_id"] and result["status_url"].startswith("http")
     [payment] = payments()
     assert payment.status == "paid" and payment.payment_id == checkout["razorpay_payment_id"]
     assert payment.verified_at and payment.paid_at
@@ -49,8 +50,10 @@ def test_verify_hands_fulfilment_to_a_job(app, client, razorpay, student, course
     response = verify(client, student, checkout)
     assert response.status_code == 202
     result = response.get_json()
-    assert result["enrolled"] is False and result["payment_id"] == body["payment_id"]
-    assert response.headers["Location"] == result["status_url"] == f"/api/jobs/{result['job_id']}"
+    assert result["enrolled"] is False and result["id"] == body["id"]
+    assert result["payment_id"] == checkout["razorpay_payment_id"]
+    assert response.headers["Location"] == result["status_url"]
+    assert result["status_url"] == f"{app.config['PUBLIC_BASE_URL']}/api/jobs/{result['job_id']}"
     job = db.session.get(Job, result["job_id"])
     assert job.kind == "payment_fulfilment" and job.owner_id == student.id
     # The same verify again answers with the same job (one fulfilment per payment).

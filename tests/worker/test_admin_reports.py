@@ -85,7 +85,7 @@ def _expected_enrollments() -> list[list[str]]:
                     e.course.id,
                     _safe(e.course.title),
                     e.course.domain,
-                    payment.id if payment else "",
+                    payment.payment_id if payment else "",
                     payment.amount if payment else "",
                     payment.currency if payment else "",
                 )

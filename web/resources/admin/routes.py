@@ -22,6 +22,7 @@ from web.resources.admin.schemas import (
     ReportSchema,
     ReviewCoursePageSchema,
     ReviewQueueArgs,
+    StatsSchema,
     SuspendSchema,
     UserSearchArgs,
 )
@@ -130,7 +131,7 @@ def promote_user(data, user_id):
 # ---- stats ---------------------------------------------------------------------------------
 @blp.route("/stats", methods=["GET"])
 @auth_required("admin")
-@blp.response(200)
+@blp.response(200, StatsSchema)
 def platform_stats():
     """Users, courses, enrollments, earnings, top courses and 30 days of daily figures (cached briefly)."""
     return stats.platform_stats()

@@ -6,7 +6,7 @@ from common.accounts.models import ROLES, USER_STATUSES
 from common.admin.reports import FORMATS, REPORTS
 from common.admin.service import USER_SORTS
 from common.catalog.models import COURSE_STATUSES
-from web.fields import Text, Timestamp
+from web.fields import Text, Timestamp, json_object
 from web.pagination import PaginationArgs, page_schema
 from web.resources.catalog.schemas import CourseManageSchema
 from web.resources.jobs.schemas import JobSchema
@@ -84,7 +84,7 @@ class ReportRequestSchema(ma.Schema):
 
 
 class ReportSchema(JobSchema):
-    params = ma.fields.Dict(metadata={"description": "{type, format, from, to} as requested"})
+    params = json_object(metadata={"description": "{type, format, from, to} as requested"})
     owner_id = ma.fields.Integer(allow_none=True)
 
 
@@ -107,11 +107,70 @@ class AuditEntrySchema(ma.Schema):
     action = ma.fields.String()
     object_type = ma.fields.String()
     object_id = ma.fields.String()
-    detail = ma.fields.Dict(allow_none=True)
-    before = ma.fields.Dict(allow_none=True)
-    after = ma.fields.Dict(allow_none=True)
+    detail = json_object(allow_none=True)
+    before = json_object(allow_none=True)
+    after = json_object(allow_none=True)
     ip = ma.fields.String(allow_none=True)
     created_at = Timestamp()
 
 
 AuditPageSchema = page_schema(AuditEntrySchema, "AuditLogPageSchema")
+
+
+# ---- stats ---------------------------------------------------------------------------------
+class UserCountsSchema(ma.Schema):
+    students = ma.fields.Integer()
+    instructors = ma.fields.Integer()
+    admins = ma.fields.Integer()
+    suspended = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class EnrollmentCountsSchema(ma.Schema):
+    active = ma.fields.Integer()
+    completed = ma.fields.Integer()
+    revoked = ma.fields.Integer()
+
+
+class EarningsSchema(ma.Schema):
+    currency = ma.fields.String()
+    paid = ma.fields.Integer()
+    refunded = ma.fields.Integer()
+    net = ma.fields.Integer(metadata={"description": "paid minus refunded, in the smallest currency unit"})
+
+
+class TopByEnrollmentsSchema(ma.Schema):
+    course_id = ma.fields.Integer()
+    title = ma.fields.String()
+    active_enrollments = ma.fields.Integer()
+
+
+class TopByRevenueSchema(ma.Schema):
+    course_id = ma.fields.Integer()
+    title = ma.fields.String()
+    currency = ma.fields.String()
+    net_revenue = ma.fields.Integer()
+
+
+class DailySchema(ma.Schema):
+    date = ma.fields.String(metadata={"format": "date"})
+    signups = ma.fields.Integer()
+    enrollments = ma.fields.Integer()
+    revenue = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Integer(), metadata={"description": "net, by currency"}
+    )
+
+
+class StatsSchema(ma.Schema):
+    generated_at = ma.fields.String(metadata={"format": "date-time"})
+    users = ma.fields.Nested(UserCountsSchema)
+    courses = ma.fields.Dict(
+        keys=ma.fields.String(metadata={"enum": list(COURSE_STATUSES)}),
+        values=ma.fields.Integer(),
+        metadata={"description": "course counts by status"},
+    )
+    enrollments = ma.fields.Nested(EnrollmentCountsSchema)
+    earnings = ma.fields.List(ma.fields.Nested(EarningsSchema))
+    top_courses_by_enrollments = ma.fields.List(ma.fields.Nested(TopByEnrollmentsSchema))
+    top_courses_by_revenue = ma.fields.List(ma.fields.Nested(TopByRevenueSchema))
+    daily = ma.fields.List(ma.fields.Nested(DailySchema))

@@ -171,9 +171,12 @@ class LessonSchema(ma.Schema):
     title = ma.fields.String()
     position = ma.fields.Integer()
     duration_seconds = ma.fields.Integer(allow_none=True)
-    video_url = ma.fields.String(metadata={"description": "Enrolled students, the owner and admins only"})
-    materials_url = ma.fields.String(allow_none=True)
-    subtitle_url = ma.fields.String(allow_none=True)
+    # Absent for callers without access to the content (see content_access): optional in the contract.
+    video_url = ma.fields.String(
+        metadata={"description": "Enrolled students, the owner and admins only", "x-optional": True}
+    )
+    materials_url = ma.fields.String(allow_none=True, metadata={"x-optional": True})
+    subtitle_url = ma.fields.String(allow_none=True, metadata={"x-optional": True})
 
 
 class LessonListSchema(ma.Schema):

@@ -25,15 +25,20 @@ class CertificateSchema(ma.Schema):
         "_cert_url",
         allow_none=True,
         metadata={
+            "type": "string",
+            "format": "uri",
             "description": "absolute download URL (needs the owner's or an "
-            "admin's token); null until the PDF is ready"
+            "admin's token); null until the PDF is ready",
         },
     )
     verification_code = ma.fields.String()
     verification_url = ma.fields.Method(
-        "_verification_url", metadata={"description": "public verification link"}
+        "_verification_url",
+        metadata={"type": "string", "format": "uri", "description": "public verification link"},
     )
-    valid = ma.fields.Method("_valid", metadata={"description": "false once revoked (e.g. refunded course)"})
+    valid = ma.fields.Method(
+        "_valid", metadata={"type": "boolean", "description": "false once revoked (e.g. refunded course)"}
+    )
     revoked_at = Timestamp(allow_none=True)
     rendered_at = Timestamp(allow_none=True)
     linkedin_add_url = ma.fields.Method(
@@ -62,8 +67,8 @@ class CertificateSchema(ma.Schema):
 
 class VerificationSchema(ma.Schema):
     verification_code = ma.fields.String()
-    valid = ma.fields.Method("_valid")
-    status = ma.fields.Method("_status", metadata={"enum": ["valid", "revoked"]})
+    valid = ma.fields.Method("_valid", metadata={"type": "boolean"})
+    status = ma.fields.Method("_status", metadata={"type": "string", "enum": ["valid", "revoked"]})
     learner_name = ma.fields.String()
     course_title = ma.fields.String()
     instructor_name = ma.fields.String()

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from common.payments import service, webhooks
 from web.auth import auth_required, current_user_id, is_admin
 from web.extensions import limiter
+from web.fields import absolute_url
 from web.pagination import PaginationArgs, page_response
 from web.resources.jobs.schemas import JobAcceptedSchema, accepted
 from web.resources.payments.schemas import (
@@ -45,7 +46,7 @@ def create_order(data):
         "amount": payment.amount,
         "currency": payment.currency,
         "key_id": current_app.config["RAZORPAY_KEY_ID"],
-        "payment_id": payment.id,
+        "id": payment.id,
         "course_id": payment.course_id,
         "course_title": payment.course_title,
         "receipt": payment.receipt,
@@ -75,14 +76,18 @@ def verify(data):
         signature=data["razorpay_signature"],
     )
     body = {
-        "payment_id": payment.id,
+        "id": payment.id,
+        "payment_id": payment.payment_id,
         "payment_status": payment.status,
         "enrolled": payment.status == "paid",
         "course_id": payment.course_id,
+        "job_id": None,
+        "status": None,
+        "status_url": None,
     }
     if payment.status == "paid":
         if job is not None:
-            body.update(job_id=job.id, status=job.status, status_url=f"/api/jobs/{job.id}")
+            body.update(job_id=job.id, status=job.status, status_url=absolute_url(f"/api/jobs/{job.id}"))
         return body
     job_body, code, headers = accepted(job)
     return {**body, **job_body}, code, headers

@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from web.fields import Timestamp
+from web.fields import AbsoluteUrl, Timestamp
 from web.pagination import page_schema
 
 RAZORPAY_ID = dict(
@@ -24,7 +24,7 @@ class OrderSchema(ma.Schema):
     amount = ma.fields.Integer(metadata={"description": "In the currency's smallest unit (paise)"})
     currency = ma.fields.String()
     key_id = ma.fields.String(metadata={"description": "Razorpay key id, for Checkout's `key`"})
-    payment_id = ma.fields.Integer(metadata={"description": "Our payment record (GET /api/payments/{id})"})
+    id = ma.fields.Integer(metadata={"description": "Our payment record (GET /api/payments/{id})"})
     course_id = ma.fields.Integer()
     course_title = ma.fields.String()
     receipt = ma.fields.String()
@@ -42,13 +42,16 @@ class VerifyRequestSchema(ma.Schema):
 
 
 class VerifyResultSchema(ma.Schema):
-    payment_id = ma.fields.Integer()
+    id = ma.fields.Integer(metadata={"description": "Our payment record (GET /api/payments/{id})"})
+    payment_id = ma.fields.String(
+        allow_none=True, metadata={"description": "Razorpay's payment id (pay_...)"}
+    )
     payment_status = ma.fields.String()
     enrolled = ma.fields.Boolean()
     course_id = ma.fields.Integer(allow_none=True)
-    job_id = ma.fields.String(allow_none=True)
+    job_id = ma.fields.String(allow_none=True, metadata={"description": "The fulfilment job, null if none"})
     status = ma.fields.String(allow_none=True, metadata={"description": "The fulfilment job's status"})
-    status_url = ma.fields.String(allow_none=True)
+    status_url = AbsoluteUrl(allow_none=True)
 
 
 class PaymentSchema(ma.Schema):
@@ -59,7 +62,9 @@ class PaymentSchema(ma.Schema):
     amount = ma.fields.Integer()
     currency = ma.fields.String()
     order_id = ma.fields.String()
-    payment_id = ma.fields.String(allow_none=True)
+    payment_id = ma.fields.String(
+        allow_none=True, metadata={"description": "Razorpay's payment id (pay_...)"}
+    )
     status = ma.fields.String()
     failure_reason = ma.fields.String(allow_none=True)
     refund_id = ma.fields.String(allow_none=True)
