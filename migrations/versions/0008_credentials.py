@@ -1,14 +1,14 @@
 """Open Badges credentials: one row per issued credential (its id is its status list index).
 
 Revision ID: 0008
-Revises: 0006 (0007, the issue-16 indexes, goes in between once it lands)
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
