@@ -43,10 +43,19 @@ class CertificateSchema(ma.Schema):
     rendered_at = Timestamp(allow_none=True)
     linkedin_add_url = ma.fields.Method(
         "_linkedin",
-        metadata={"description": "LinkedIn's Add to Profile link, pre-filled with this certificate"},
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "description": "LinkedIn's Add to Profile link, pre-filled with this certificate",
+        },
     )
     credential_url = ma.fields.Method(
-        "_credential_url", metadata={"description": "the signed Open Badges 3.0 credential (owner or admin)"}
+        "_credential_url",
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "description": "the signed Open Badges 3.0 credential (owner or admin)",
+        },
     )
 
     def _linkedin(self, obj):

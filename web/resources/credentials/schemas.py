@@ -12,7 +12,12 @@ class SignedCredentialSchema(ma.Schema):
         metadata={"description": "the Compact JWS (VC-JWT, EdDSA); verify it with /.well-known/jwks.json"}
     )
     credential = ma.fields.Dict(
-        metadata={"description": "the decoded OpenBadgeCredential (JWT payload minus claims)"}
+        keys=ma.fields.String(),
+        # JSON-LD members: strings, arrays and objects as OB 3.0 defines them.
+        values=ma.fields.Raw(
+            metadata={"anyOf": [{"type": "string"}, {"type": "array", "items": {}}, {"type": "object"}]}
+        ),
+        metadata={"description": "the decoded OpenBadgeCredential (the JWT payload without its claims)"},
     )
 
 
