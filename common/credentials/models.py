@@ -43,8 +43,13 @@ class Credential(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
-    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id", ondelete="SET NULL"))
-    user_badge_id: Mapped[int | None] = mapped_column(ForeignKey("user_badges.id", ondelete="SET NULL"))
+    # Plain indexes as well as the partial unique ones: deleting a certificate or award sets these null.
+    certificate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certificates.id", ondelete="SET NULL"), index=True
+    )
+    user_badge_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_badges.id", ondelete="SET NULL"), index=True
+    )
     # "sha256$<hex>" of the normalised email + salt (OB 3.0 IdentityHash), snapshotted at issue.
     identity_hash: Mapped[str] = mapped_column(String(80))
     salt: Mapped[str] = mapped_column(String(32))

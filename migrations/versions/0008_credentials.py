@@ -41,6 +41,8 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credentials")),
         sa.UniqueConstraint("uuid", name=op.f("uq_credentials_uuid")),
     )
+    op.create_index(op.f("ix_credentials_certificate_id"), "credentials", ["certificate_id"], unique=False)
+    op.create_index(op.f("ix_credentials_user_badge_id"), "credentials", ["user_badge_id"], unique=False)
     for name, column in (
         ("uq_credentials_live_certificate", "certificate_id"),
         ("uq_credentials_live_user_badge", "user_badge_id"),
@@ -58,4 +60,6 @@ def upgrade():
 def downgrade():
     op.drop_index("uq_credentials_live_user_badge", table_name="credentials")
     op.drop_index("uq_credentials_live_certificate", table_name="credentials")
+    op.drop_index(op.f("ix_credentials_user_badge_id"), table_name="credentials")
+    op.drop_index(op.f("ix_credentials_certificate_id"), table_name="credentials")
     op.drop_table("credentials")
