@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from common.db import db
-from common.quizzes.models import Quiz
+from common.quizzes.models import Quiz, QuizResult
 from tests.factories import auth_headers, enroll, make_course, make_user
 
 VALID = {"question": "What is 2 + 2?", "options": ["3", "4", "5"], "correct_option": 1}
@@ -46,3 +46,18 @@ def world():
 
 def quiz_rows():
     return db.session.execute(select(Quiz).order_by(Quiz.id)).scalars().all()
+
+
+def add_attempt(quiz: Quiz, user, *, selected: int, correct: bool) -> None:
+    """Record an attempt of `user` at `quiz` straight in the table (the caller commits)."""
+    db.session.add(
+        QuizResult(
+            quiz_id=quiz.id,
+            user_id=user.id,
+            module_id=quiz.module_id,
+            course_id=quiz.course_id,
+            selected_option=selected,
+            is_correct=correct,
+            correct_option=quiz.correct_option,
+        )
+    )

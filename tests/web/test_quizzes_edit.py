@@ -9,7 +9,7 @@ from common.admin.models import AuditLog
 from common.db import db
 from common.quizzes.models import Quiz, QuizResult
 from tests.factories import make_quiz
-from tests.web.quizzes_world import quiz_rows, world  # noqa: F401  (world is a fixture)
+from tests.web.quizzes_world import add_attempt, quiz_rows, world  # noqa: F401  (world is a fixture)
 
 # --- PATCH /quizzes/{id} ---------------------------------------------------------------------
 
@@ -175,17 +175,7 @@ def test_editing_after_attempts_keeps_recorded_results(client, world):
 def test_delete_quiz_removes_it_and_its_attempts(client, world, who):
     quiz = quiz_rows()[0]
     student = world["users"]["enrolled"]
-    db.session.add(
-        QuizResult(
-            quiz_id=quiz.id,
-            user_id=student.id,
-            module_id=quiz.module_id,
-            course_id=quiz.course_id,
-            selected_option=1,
-            is_correct=False,
-            correct_option=0,
-        )
-    )
+    add_attempt(quiz, student, selected=1, correct=False)
     db.session.commit()
     quiz_id = quiz.id
     resp = client.delete(f"/api/quizzes/{quiz_id}", headers=world["headers"][who])

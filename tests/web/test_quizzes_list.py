@@ -7,9 +7,8 @@ from sqlalchemy import select
 
 from common.db import db
 from common.learning.models import Enrollment
-from common.quizzes.models import QuizResult
 from tests.factories import make_quiz
-from tests.web.quizzes_world import find_key, quiz_rows, world  # noqa: F401  (world is a fixture)
+from tests.web.quizzes_world import add_attempt, find_key, quiz_rows, world  # noqa: F401  (world is a fixture)
 
 
 def test_find_key_finds_nested_keys():
@@ -47,30 +46,10 @@ def test_student_list_shows_own_standing_but_never_the_answer(client, world):
     quiz = make_quiz(world["module"], options=["a", "b"], correct_option=1, max_attempts=3)
     student = world["users"]["enrolled"]
     for selected, correct in ((0, False), (1, True)):
-        db.session.add(
-            QuizResult(
-                quiz_id=quiz.id,
-                user_id=student.id,
-                module_id=quiz.module_id,
-                course_id=quiz.course_id,
-                selected_option=selected,
-                is_correct=correct,
-                correct_option=1,
-            )
-        )
+        add_attempt(quiz, student, selected=selected, correct=correct)
     # Someone else's attempts do not count towards this student's standing.
     other = world["users"]["stranger"]
-    db.session.add(
-        QuizResult(
-            quiz_id=quiz.id,
-            user_id=other.id,
-            module_id=quiz.module_id,
-            course_id=quiz.course_id,
-            selected_option=0,
-            is_correct=False,
-            correct_option=1,
-        )
-    )
+    add_attempt(quiz, other, selected=0, correct=False)
     db.session.commit()
     body = client.get(
         f"/api/modules/{world['module'].id}/quizzes", headers=world["headers"]["enrolled"]
