@@ -159,6 +159,8 @@ def test_admin_revokes_a_certificate_once(client, admin, student, course):
     assert bad.status_code == 422 and "reason" in bad.get_json()["errors"]["json"]
     too_long = client.post(url, json={"reason": "x" * 501}, headers=auth_headers(admin))
     assert too_long.status_code == 422
+    for blank in ("   ", "a\x00b"):
+        assert client.post(url, json={"reason": blank}, headers=auth_headers(admin)).status_code == 422
     resp = client.post(url, json={"reason": "plagiarism"}, headers=auth_headers(admin))
     assert resp.status_code == 200 and resp.get_json()["valid"] is False
     assert client.post(url, json={"reason": "again"}, headers=auth_headers(admin)).status_code == 409

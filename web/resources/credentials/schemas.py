@@ -2,6 +2,8 @@
 
 import marshmallow as ma
 
+from web.fields import Text
+
 
 class SignedCredentialSchema(ma.Schema):
     id = ma.fields.String(
@@ -22,4 +24,5 @@ class SignedCredentialSchema(ma.Schema):
 
 
 class RevokeArgs(ma.Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    # The same edge rule as every other admin reason (trimmed, not blank, no NUL); 500 = the column.
+    reason = Text(required=True, max_length=500)
