@@ -16,6 +16,7 @@ limit_request_fields = 100
 # threads that overlap those waits beat one request per process; 2 processes x 4 threads did best on
 # 2 cores (sync x2, sync x4 and gthread 2x8 measured too). The bench's ceiling runs under the same
 # three settings. WEB_WORKER_CLASS, WEB_CONCURRENCY and WEB_THREADS override them.
-worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+# An empty value means the default, as for every other setting (a copied .env.example has them empty).
+worker_class = os.environ.get("WEB_WORKER_CLASS") or "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY") or "2")
+threads = int(os.environ.get("WEB_THREADS") or "4")

@@ -217,6 +217,17 @@ def test_gunicorn_limits_are_above_the_app_limits(app):
     assert conf["limit_request_field_size"] > app.config["MAX_HEADER_BYTES"]
 
 
+def test_gunicorn_empty_settings_mean_the_defaults(monkeypatch):
+    import runpy
+
+    from common.config import BASE_DIR
+
+    for name in ("WEB_WORKER_CLASS", "WEB_CONCURRENCY", "WEB_THREADS"):
+        monkeypatch.setenv(name, "")
+    conf = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    assert (conf["worker_class"], conf["workers"], conf["threads"]) == ("gthread", 2, 4)
+
+
 # ---- the data-error backstop --------------------------------------------------------------------
 
 
