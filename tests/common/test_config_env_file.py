@@ -15,7 +15,13 @@ from common.credentials.keys import generate_pem
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / ".env.example"
 # Read by Flower and by the Razorpay stand-in, not by the app's config.
-PROCESS_SETTINGS = {"FLOWER_BASIC_AUTH", "RAZORPAY_STANDIN_WEBHOOK_URL"}
+PROCESS_SETTINGS = {
+    "FLOWER_BASIC_AUTH",
+    "RAZORPAY_STANDIN_WEBHOOK_URL",
+    "WEB_WORKER_CLASS",
+    "WEB_CONCURRENCY",
+    "WEB_THREADS",
+}
 
 
 def example_keys() -> list[str]:
