@@ -52,6 +52,8 @@ fuzz: $(DEV_STAMP)
 	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) FUZZ_RANDOM=1 $(BIN)/python -m pytest --no-cov -q -o timeout=3600 tests/fuzz
 
 bench: $(DEV_STAMP)
+	./scripts/ensure_services.sh
+	./scripts/ensure_bench_tools.sh
 	$(BIN)/python -m bench.run --profile $(or $(PROFILE),100k)
 	$(BIN)/python -m bench.explain --profile $(or $(PROFILE),100k)
 

@@ -62,10 +62,10 @@ def ensure_database(profile: str, rebuild: bool) -> str:
     dsn = f"{PG}/{name}"
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists and not rebuild:
-            return dsn
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if not exists or rebuild:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    # A database kept from an earlier run gets the migrations added since (new indexes, tables).
     subprocess.run(
         [sys.executable, "-m", "flask", "db", "upgrade"],
         cwd=ROOT,
@@ -73,6 +73,8 @@ def ensure_database(profile: str, rebuild: bool) -> str:
         check=True,
         capture_output=True,
     )
+    if exists and not rebuild:
+        return dsn
     from bench.data import build
 
     print(f"building the {profile} profile in {name} ...", flush=True)
