@@ -6,6 +6,7 @@ Values are bytes/str; `get_json`/`set_json` wrap JSON. Redis errors surface as
 Versioned families (`read_versioned`, `bump`) keep invalidation correct across processes: an entry's
 key embeds its family's version counter, and writers bump the counter after commit.
 `set_if_newer` is a compare-and-set on a numeric rank, so a stale writer never overwrites a newer value.
+With Redis, each process also keeps the hottest bodies it read for CACHE_HOT_SECONDS (`HotCopies`).
 
 Every Redis client has short socket/connect timeouts, no client-side retries, and a circuit breaker
 (the `circuitbreaker` package): after one connection failure or timeout, calls fail at once with
@@ -23,7 +24,7 @@ from typing import Any
 
 import redis
 from circuitbreaker import STATE_HALF_OPEN, STATE_OPEN, CircuitBreaker
-from flask import current_app, g, has_request_context
+from flask import current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -43,55 +44,6 @@ _READ_VERSIONED = """
 local version = redis.call('GET', KEYS[1]) or '0'
 return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
 """
-
-# Wraps a read script so it also counts a request's rate-limit hits, in the same round trip: the
-# last ARGV is how many counters ride along; before it, their expiries; the last KEYS, their keys.
-# Each counter is counted as the `limits` package's fixed window counts (INCRBY, EXPIRE on the first
-# hit), so the rate limiter reads and resets the same keys. Returns {counts, the read's result}.
-_COUNTING = """
-local n = tonumber(table.remove(ARGV))
-local expiries, counters, counts = {}, {}, {}
-for i = n, 1, -1 do
-  expiries[i] = table.remove(ARGV)
-  counters[i] = table.remove(KEYS)
-end
-for i = 1, n do
-  local current = redis.call('INCRBY', counters[i], 1)
-  if current == 1 then redis.call('EXPIRE', counters[i], expiries[i]) end
-  counts[i] = current
-end
-local function read()
-%s
-end
-return {counts, read()}
-"""
-
-
-def counting_script(source: str) -> str:
-    """A read script that also counts the rate-limit hits `deferred_hits()` hands it (see _COUNTING)."""
-    return _COUNTING % source
-
-
-def deferred_hits():
-    """The request's rate-limit hit waiting for a cache read (set by web/ratelimit.py), or None.
-
-    It has `keys`, `expiries`, and `counted(counts)`, which raises when a limit is breached."""
-    if not has_request_context():
-        return None
-    deferred = g.get("deferred_limits")
-    return deferred if deferred is not None and not deferred.done else None
-
-
-def run_counting(script, keys: list, args: list):
-    """Run a script made by `counting_script` with the request's deferred hits (if any); returns the
-    read's result after handing the counts over (which may raise the rate limiter's 429)."""
-    hits = deferred_hits()
-    extra_keys, extra_args = (hits.keys, [*hits.expiries, len(hits.keys)]) if hits else ([], [0])
-    counts, result = script(keys=[*keys, *extra_keys], args=[*args, *extra_args])
-    if hits:
-        hits.counted(counts)
-    return result
-
 
 # Compare-and-set on a rank: store ARGV[2] (for ARGV[3] seconds; 0 = no expiry) unless the stored
 # value's rank, the number before its first ':', is higher. Equal ranks overwrite (the same state).
@@ -228,8 +180,10 @@ class RedisCache:
         socket_timeout: float = 0.5,
         connect_timeout: float = 0.5,
         breaker_seconds: float = 2.0,
+        hot_seconds: float = 0.0,
     ) -> None:
         self.url = url
+        self.hot = HotCopies(hot_seconds) if hot_seconds > 0 else None
         self.client = redis.Redis.from_url(
             url,
             socket_timeout=socket_timeout,
@@ -244,7 +198,7 @@ class RedisCache:
             name=f"redis:{url}",
         )
         self._probe = threading.Lock()
-        self._read_versioned = self.client.register_script(counting_script(_READ_VERSIONED))
+        self._read_versioned = self.client.register_script(_READ_VERSIONED)
         self._set_if_newer = self.client.register_script(_SET_IF_NEWER)
 
     def _call(self, fn, *args, **kwargs):
@@ -296,8 +250,7 @@ class RedisCache:
 
     def read_versioned(self, version_key: str, prefix: str, suffix: str) -> tuple[str, bytes | None]:
         """(the entry's key under the family's current version, its value or None), in one round trip."""
-        # The request's deferred rate-limit hit (if any) rides along: one round trip for both.
-        version, value = self._call(run_counting, self._read_versioned, [version_key], [prefix, suffix])
+        version, value = self._call(self._read_versioned, keys=[version_key], args=[prefix, suffix])
         return versioned_key(prefix, version, suffix), value
 
     def incr(self, key: str) -> int:
@@ -307,7 +260,54 @@ class RedisCache:
         return bool(self._call(self.client.ping))
 
     def flush(self) -> None:
+        if self.hot is not None:
+            self.hot.clear()
         self._call(self.client.flushdb)
+
+
+class HotCopies:
+    """Bodies this process read from (or stored in) Redis moments ago, kept in its memory for
+    CACHE_HOT_SECONDS, so the hottest public reads make no round trip at all.
+
+    Entries are grouped by family (a versioned family's version key): `bump` in this process drops
+    the family's copies at once, so a process always sees its own writes; other processes' copies
+    stay at most `seconds` old. A copy is kept only if its family was not dropped since the read
+    that produced it began (`generation`), so a read racing a write cannot keep the older body.
+    Plain dict operations (atomic under the GIL), no lock; over `max_entries` every copy is dropped.
+    """
+
+    def __init__(self, seconds: float, max_entries: int = 4096) -> None:
+        self.seconds, self.max_entries = seconds, max_entries
+        self._families: dict[str, dict[str, tuple[float, bytes]]] = {}
+        self._generations: dict[str, int] = {}
+        self._size = 0
+
+    def get(self, family: str, key: str) -> bytes | None:
+        found = self._families.get(family, {}).get(key)
+        if found is None or found[0] <= time.monotonic():
+            return None
+        return found[1]
+
+    def generation(self, family: str) -> int:
+        return self._generations.get(family, 0)
+
+    def keep(self, family: str, key: str, body: bytes, generation: int) -> None:
+        if self._generations.get(family, 0) != generation:
+            return  # the family changed while this body was read or built
+        if self._size >= self.max_entries:
+            self._families.clear()
+            self._size = 0
+        self._families.setdefault(family, {})[key] = (time.monotonic() + self.seconds, body)
+        self._size += 1
+
+    def drop(self, family: str) -> None:
+        self._generations[family] = self._generations.get(family, 0) + 1
+        self._size -= len(self._families.pop(family, {}))
+
+    def clear(self) -> None:
+        self._families.clear()
+        self._generations.clear()
+        self._size = 0
 
 
 @dataclass(frozen=True)
@@ -321,13 +321,23 @@ class CachedBody:
     ttl: int
 
     def get_or_build(self, build: Callable[[], Any]) -> bytes:
-        """The stored body, or `build()` encoded as compact JSON and stored under the version read
-        first (so a write that bumps the version meanwhile is never hidden by this entry)."""
+        """The process's hot copy; else the stored body; else `build()` encoded as compact JSON and
+        stored under the version read first (so a write that bumps the version meanwhile is never
+        hidden by this entry)."""
+        hot, name = cache.hot, self.prefix + self.suffix
+        if hot is not None:
+            body = hot.get(self.version_key, name)
+            if body is not None:
+                return body
+            generation = hot.generation(self.version_key)
         key, hit = cache.lookup(self.version_key, self.prefix, self.suffix)
         if hit is not None:
-            return hit if isinstance(hit, bytes) else hit.encode()
-        body = json.dumps(build(), separators=(",", ":")).encode()
-        cache.safe_set(key, body, self.ttl)
+            body = hit if isinstance(hit, bytes) else hit.encode()
+        else:
+            body = json.dumps(build(), separators=(",", ":")).encode()
+            cache.safe_set(key, body, self.ttl)
+        if hot is not None and key is not None:
+            hot.keep(self.version_key, name, body, generation)
         return body
 
 
@@ -383,8 +393,17 @@ class CacheProxy:
         except CacheUnavailable:
             pass
 
+    @property
+    def hot(self) -> HotCopies | None:
+        """This process's hot copies (None: off, or the cache is in-process already)."""
+        return getattr(self.backend, "hot", None)
+
     def bump(self, key: str) -> None:
-        """Increment a version counter that namespaces a family of cached entries."""
+        """Increment a version counter that namespaces a family of cached entries (and drop this
+        process's hot copies of the family)."""
+        hot = self.hot
+        if hot is not None:
+            hot.drop(key)
         try:
             self.backend.incr(key)
         except CacheUnavailable:
@@ -404,4 +423,5 @@ def init_cache(app) -> None:
         socket_timeout=app.config.get("REDIS_SOCKET_TIMEOUT", 0.5),
         connect_timeout=app.config.get("REDIS_CONNECT_TIMEOUT", 0.5),
         breaker_seconds=app.config.get("REDIS_BREAKER_SECONDS", 2.0),
+        hot_seconds=app.config.get("CACHE_HOT_SECONDS", 0.0),
     )

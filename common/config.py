@@ -120,6 +120,9 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         # Broker socket reads: above the worker's 1 s BRPOP poll, far below a hung server's forever.
         "CELERY_BROKER_SOCKET_TIMEOUT": _float(env, "CELERY_BROKER_SOCKET_TIMEOUT", 2.0),
         "CACHE_DEFAULT_TTL": _int(env, "CACHE_DEFAULT_TTL", 300),
+        # Seconds each web process keeps the hottest public bodies (catalogue, outlines, anonymous
+        # leaderboards) in memory: how stale another process's answer can be after a change.
+        "CACHE_HOT_SECONDS": _float(env, "CACHE_HOT_SECONDS", 0.5),
         "REDIS_SOCKET_TIMEOUT": redis_socket_timeout,
         "REDIS_CONNECT_TIMEOUT": redis_connect_timeout,
         # After a Redis failure, cache calls fail at once for this long before one call probes again.
@@ -154,6 +157,8 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "RATELIMIT_AUTH": env.get("RATELIMIT_AUTH", "10 per minute"),
         "RATELIMIT_PAYMENTS": env.get("RATELIMIT_PAYMENTS", "30 per minute"),
         "RATELIMIT_FORUM_POST": env.get("RATELIMIT_FORUM_POST", "10 per minute"),
+        # How often each web process adds its RATELIMIT_DEFAULT counts to the store (0: every request).
+        "RATELIMIT_SYNC_SECONDS": _float(env, "RATELIMIT_SYNC_SECONDS", 0.25),
         # No X-RateLimit-* headers: computing them costs two more Redis round trips on every request.
         # A 429 still carries Retry-After (set by web/errors.py from the breached window).
         "RATELIMIT_HEADERS_ENABLED": False,

@@ -1,27 +1,32 @@
-"""Rate limits on the `limits` package directly: resolved once per endpoint, one storage call per limit.
+"""Rate limits on the `limits` package directly: resolved once per endpoint, no round trip per request
+for the default limit.
 
 Why not flask-limiter (which is built on `limits`): its per-request bookkeeping (resolving the
 route's limits, exemption scopes, meta limits, request context objects) cost about 300 µs a request
 even on exempt routes, more than the work of a cached read. The rules are the same as before:
 - every route not exempt and without a limit of its own counts RATELIMIT_DEFAULT per client address,
-  per route (in `before_request`);
+  per route (in `before_request`). That limit is a flood guard on every route, so it is counted in
+  the process and added to the store in one call every RATELIMIT_SYNC_SECONDS (see `_SharedCounts`):
+  a process sees its own hits at once and the other processes' as of their last sync;
 - `@limiter.limit(provider, key_func=...)` replaces the default for that route; it is counted when the
-  view runs, so a limit below `auth_required` can key on the caller;
-- fixed windows (`limits`' FixedWindowRateLimiter) in RATELIMIT_STORAGE_URI, keys under
-  RATELIMIT_KEY_PREFIX; a breach answers 429 with Retry-After (web/errors.py);
+  view runs, so a limit below `auth_required` can key on the caller. These limits (sign-in,
+  payments, forum posts) are exact: one storage call per hit;
+- fixed windows (`limits`' FixedWindowRateLimiter, whose counter keys the default limit also uses) in
+  RATELIMIT_STORAGE_URI, keys under RATELIMIT_KEY_PREFIX; a breach answers 429 with Retry-After
+  (web/errors.py);
 - the store failing: every limit is counted per process in memory (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED)
   and the store is re-probed after 1, 2, 4 ... 32 s; with the fallback off, requests are served.
-A cached public read can fold its default-limit hit into its cache read (`common.cache` runs both in
-one Lua call): see `defer_to_cache`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from dataclasses import dataclass
 from functools import lru_cache, wraps
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -70,13 +75,7 @@ class _AppLimits:
         self.dead = False
         self.probes, self.last_probe = 0, 0.0
         self.plans: dict[str | None, str] = {}
-        cache = app.extensions.get("cache")
-        # The hit can ride on a cache read only when both live in the same Redis database.
-        self.shares_cache = (
-            isinstance(self.storage, RedisStorage)
-            and getattr(cache, "backend", None) == "redis"
-            and cache.url == self.uri
-        )
+        self.shared = _SharedCounts(self, config["RATELIMIT_SYNC_SECONDS"])
 
     def current(self) -> FixedWindowRateLimiter | None:
         """The store's limiter; the in-memory one while the store is down (None: fallback disabled)."""
@@ -170,26 +169,8 @@ class Limiter:
         fn._rate_limit = "exempt"
         return fn
 
-    @staticmethod
-    def defer_to_cache(fn):
-        """This route's default-limit hit may ride on its cache read (one round trip); if the route
-        read no cache entry, the hit is made when the view returns (or raises)."""
-
-        @wraps(fn)
-        def wrapper(*args, **kwargs):
-            try:
-                result = fn(*args, **kwargs)
-            except Exception:
-                _settle()
-                raise
-            _settle()
-            return result
-
-        wrapper._rate_limit = "deferrable"
-        return wrapper
-
     def _plan(self, state: _AppLimits) -> str:
-        """ "default", "own", "exempt" or "deferrable" for the request's endpoint (resolved once)."""
+        """ "default", "own" or "exempt" for the request's endpoint (resolved once)."""
         endpoint = request.endpoint
         plan = state.plans.get(endpoint)
         if plan is None:
@@ -208,41 +189,138 @@ class Limiter:
         plan = self._plan(state)
         if plan == "exempt" or plan == "own":
             return
-        identifiers = (state.prefix, self.key_func(), request.endpoint)
-        if plan == "deferrable" and state.shares_cache and not state.dead:
-            g.deferred_limits = _Deferred(state, identifiers)
-            return
-        state.hit(state.defaults, identifiers)
+        state.shared.hit(state.defaults, (state.prefix, self.key_func(), request.endpoint))
 
     def reset(self) -> None:
         """Forget every counter of the current app (tests)."""
         state = self._state()
         state.storage.reset()
         state.fallback.storage.reset()
+        state.shared.forget()
 
 
-class _Deferred:
-    """A default-limit hit waiting for the route's cache read (common.cache takes it from `g`)."""
-
-    def __init__(self, state: _AppLimits, identifiers: tuple[str, ...]) -> None:
-        self.state, self.identifiers, self.done = state, identifiers, False
-        self.keys = [state.storage.prefixed_key(item.key_for(*identifiers)) for item in state.defaults]
-        self.expiries = [item.get_expiry() for item in state.defaults]
-
-    def counted(self, counts: list[int]) -> None:
-        """The cache read incremented the counters: raise if one is over its limit."""
-        self.done = True
-        for item, count in zip(self.state.defaults, counts, strict=True):
-            self.state.breached(item, self.identifiers, int(count))
-
-    def settle(self) -> None:
-        """No cache read took the hit: make it the ordinary way."""
-        if not self.done:
-            self.done = True
-            self.state.hit(self.state.defaults, self.identifiers)
+# Adds each counter's new hits to the store as the `limits` package's fixed window counts them (INCRBY,
+# EXPIRE on the window's first hit): ARGV holds (hits, window seconds) per key. Returns, per key, the
+# store's count and the milliseconds left in its window.
+_ADD_COUNTS = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local hits = tonumber(ARGV[2 * i - 1])
+  local count = redis.call('INCRBY', key, hits)
+  if count == hits then redis.call('EXPIRE', key, ARGV[2 * i]) end
+  out[i] = {count, redis.call('PTTL', key)}
+end
+return out
+"""
 
 
-def _settle() -> None:
-    deferred = g.pop("deferred_limits", None)
-    if deferred is not None:
-        deferred.settle()
+@dataclass
+class _Count:
+    """One client's counter on one route in this process: the store's count at the last sync
+    (`known`), hits not yet added to the store (`pending`) or being added (`sending`)."""
+
+    window_end: float
+    expiry: int  # the window's length, seconds
+    known: int = 0
+    pending: int = 0
+    sending: int = 0
+
+
+class _SharedCounts:
+    """The default limit, counted in the process and added to the store every `interval` seconds.
+
+    A request adds one to its counter and is refused when the store's count as of the last sync plus
+    this process's hits since then is over the limit. So one process alone is exact, and several
+    together can let a client through by at most what it sent to the others within one interval:
+    right for a flood guard, and it takes the round trip off every request (a cached read otherwise
+    pays more for counting than for its answer). A sync is one storage call for every counter that
+    moved, made by the request that finds it due. `interval` 0: every hit is added at once (exact
+    across processes, one call per request). The store unreachable: the counts stay in the process
+    (the in-memory fallback) or, with the fallback off, nothing is refused, as for the other limits.
+    `limits` itself has no batched counting, hence this class; the counter keys are the library's.
+    """
+
+    def __init__(self, state: _AppLimits, interval: float) -> None:
+        self.state, self.interval = state, interval
+        self.counts: dict[str, _Count] = {}
+        self.lock, self.syncing = threading.Lock(), threading.Lock()
+        self.next_sync = 0.0
+        self.script = None
+        if isinstance(state.storage, RedisStorage):
+            self.script = state.storage.storage.register_script(_ADD_COUNTS)
+
+    def hit(self, items: tuple[RateLimitItem, ...], identifiers: tuple[str, ...]) -> None:
+        """Count one hit on each limit; RateLimitExceeded on the first one breached."""
+        now = time.time()
+        counted = []
+        with self.lock:
+            for item in items:
+                key = item.key_for(*identifiers)
+                count = self.counts.get(key)
+                if count is None or count.window_end <= now:
+                    count = self.counts[key] = _Count(now + item.get_expiry(), item.get_expiry())
+                count.pending += 1
+                counted.append((item, count))
+        if self.interval <= 0 or time.monotonic() >= self.next_sync:
+            self.sync()
+        if self.state.dead and not self.state.fallback_enabled:
+            return  # the store is down and the fallback is off: serve rather than fail
+        for item, count in counted:
+            if count.known + count.sending + count.pending > item.amount:
+                raise RateLimitExceeded(item, count.window_end)
+
+    def sync(self) -> None:
+        """Add the hits counted since the last sync to the store (one call; one thread at a time)."""
+        if not self.syncing.acquire(blocking=False):
+            return  # another thread is syncing: this request's hit goes with the next one
+        try:
+            now = time.time()
+            with self.lock:
+                self.next_sync = time.monotonic() + self.interval
+                batch = []
+                for key, count in list(self.counts.items()):
+                    if count.pending:
+                        batch.append((key, count, count.pending))
+                        count.sending, count.pending = count.pending, 0
+                    elif count.window_end <= now:
+                        del self.counts[key]  # a finished window with nothing left to add
+            if batch:
+                self._send(batch)
+        finally:
+            self.syncing.release()
+
+    def _send(self, batch: list[tuple[str, _Count, int]]) -> None:
+        state = self.state
+        if state.dead:
+            state.current()  # re-probes the store when its backoff is over
+        results = None
+        if not state.dead:
+            try:
+                results = self._add(batch)
+            except Exception as exc:  # noqa: BLE001 - any store failure: count in memory (or serve)
+                state.mark_dead(exc)
+        with self.lock:
+            for i, (_key, count, hits) in enumerate(batch):
+                count.sending = 0
+                if results is None:
+                    count.known += hits  # kept in the process while the store is unreachable
+                else:
+                    count.known, count.window_end = results[i]
+
+    def _add(self, batch) -> list[tuple[int, float]]:
+        """Add each counter's hits to the store: [(the store's count, its window's end)]."""
+        storage = self.state.storage
+        if self.script is None:  # memory:// and other stores: the library's calls, one per counter
+            return [
+                (storage.incr(key, count.expiry, amount=hits), storage.get_expiry(key))
+                for key, count, hits in batch
+            ]
+        args = [value for _, count, hits in batch for value in (hits, count.expiry)]
+        rows = self.script(keys=[storage.prefixed_key(key) for key, _, _ in batch], args=args)
+        now = time.time()
+        return [(int(count), now + max(int(ttl), 0) / 1000) for count, ttl in rows]
+
+    def forget(self) -> None:
+        """Drop every counter of this process (tests reset the store with it)."""
+        with self.lock:
+            self.counts.clear()

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from common.accounts.models import User
-from common.cache import CacheUnavailable, counting_script, run_counting
+from common.cache import CacheUnavailable, cache
 from common.db import db, utcnow
 from common.gamification.models import LeaderboardEntry, XpEvent
 
@@ -34,6 +34,8 @@ DOMAIN_BOARD_SIZE = 1000
 # body), so this only bounds how long a renamed or suspended user's old entry can show.
 BODY_TTL = 5
 PENDING = "gamification.board_deltas"
+# The family of this process's hot copies of anonymous board bodies (common.cache.HotCopies).
+HOT_FAMILY = "leaderboards"
 
 
 # ---- periods ---------------------------------------------------------------------------------
@@ -81,17 +83,12 @@ def _redis():
     return backend.client if backend.backend == "redis" else None
 
 
-def run_script(client, source: str, keys: list, args: list, *, counting: bool = False):
-    """EVALSHA a Lua script (loaded once per client; redis-py reloads it after a Redis restart).
-
-    `counting`: the request's deferred rate-limit hit rides on this call (common.cache.run_counting)."""
+def run_script(client, source: str, keys: list, args: list):
+    """EVALSHA a Lua script (loaded once per client; redis-py reloads it after a Redis restart)."""
     scripts = client.__dict__.setdefault("_leaderboard_scripts", {})
-    name = (source, counting)
-    if name not in scripts:
-        scripts[name] = client.register_script(counting_script(source) if counting else source)
-    if counting:
-        return _redis_call(run_counting, scripts[name], keys, args)
-    return _redis_call(scripts[name], keys=keys, args=args)
+    if source not in scripts:
+        scripts[source] = client.register_script(source)
+    return _redis_call(scripts[source], keys=keys, args=args)
 
 
 def _redis_call(fn, *args, **kwargs):
@@ -149,10 +146,19 @@ def _apply_pending(session: Session) -> None:
         return
     try:
         run_script(client, _APPLY, keys, args)
+        boards_changed()
     except Exception:  # noqa: BLE001 - the data is committed: never fail the caller's commit over Redis
         current_app.logger.warning(
             "leaderboards: %d board changes wait for the rebuild", len(keys), exc_info=True
         )
+
+
+def boards_changed() -> None:
+    """This process changed boards in Redis: its hot copies of board bodies are stale (other
+    processes' copies live CACHE_HOT_SECONDS at most)."""
+    hot = cache.hot
+    if hot is not None:
+        hot.drop(HOT_FAMILY)
 
 
 def _drop_pending(session: Session, transaction) -> None:
@@ -185,6 +191,7 @@ def remove_user_from_boards(user_id: int) -> int:
                 removed += 1
     except CacheUnavailable:
         return 0
+    boards_changed()
     return removed
 
 
@@ -272,13 +279,19 @@ def read_board(
     if client is not None:
         key = board_key(period, start, domain)
         rest = key[3:]
+        # An anonymous top N is the same for everyone: this process may have it in memory.
+        hot, hot_name = (cache.hot if user_id is None else None), f"{rest}:{limit}"
+        if hot is not None:
+            body = hot.get(HOT_FAMILY, hot_name)
+            if body is not None:
+                return body, None
+            generation = hot.generation(HOT_FAMILY)
         try:
             built, *found = run_script(
                 client,
                 _READ,
                 [f"lbb:{period}:{start.isoformat()}", "lbv:" + rest, *([key] if user_id else [])],
                 [f"lbc:{rest}:", f":{limit}", member(user_id) if user_id else ""],
-                counting=True,
             )
             if built:
                 version, body, score, higher = found
@@ -295,7 +308,10 @@ def read_board(
                         if score is not None
                         else {"rank": None, "points": 0}
                     )
-                return body if isinstance(body, str) else body.decode(), me
+                body = body if isinstance(body, str) else body.decode()
+                if hot is not None:
+                    hot.keep(HOT_FAMILY, hot_name, body, generation)
+                return body, me
             _request_rebuild(client)
             stored = False
         except CacheUnavailable:

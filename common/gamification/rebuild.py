@@ -33,6 +33,7 @@ from common.gamification.leaderboards import (
     _redis_call,
     at_midnight,
     board_key,
+    boards_changed,
     member,
     period_end,
     period_start,
@@ -276,3 +277,4 @@ def _swap(client, targets, snapped: dict[str, str]) -> None:
         for rest in temporary | live:
             run_script(client, _SWAP, [f"lbt:{rest}", f"lb:{rest}", f"lbs:{rest}"], [expire_at])
         _redis_call(client.set, f"lbb:{period}:{start.isoformat()}", utcnow().isoformat(), exat=expire_at)
+    boards_changed()

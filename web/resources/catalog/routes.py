@@ -10,7 +10,6 @@ from flask_smorest import Blueprint
 from common.catalog import service
 from common.pagination import Page
 from web.auth import auth_required, current_role, current_user_id
-from web.extensions import limiter
 from web.pagination import link_header, page_response
 from web.resources.catalog.schemas import (
     CatalogueArgs,
@@ -61,7 +60,6 @@ def _with_link(body: bytes):
 
 
 @blp.route("/courses", methods=["GET"])
-@limiter.defer_to_cache
 @blp.arguments(CatalogueArgs, location="query")
 @blp.response(200, CoursePageSchema)
 def list_courses(args):
@@ -75,7 +73,6 @@ def list_courses(args):
 
 
 @blp.route("/courses/domains", methods=["GET"])
-@limiter.defer_to_cache
 @blp.response(200, DomainListSchema)
 def list_domains():
     """Domains that have approved courses, with their course counts."""
@@ -88,7 +85,6 @@ def list_domains():
 
 
 @blp.route("/courses/<int:course_id>", methods=["GET"])
-@limiter.defer_to_cache
 @auth_required(optional=True)
 @blp.response(200, CourseOutlineSchema)
 @blp.alt_response(404, description=_NOT_VISIBLE)

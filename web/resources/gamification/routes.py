@@ -12,7 +12,6 @@ from common.cache import cache
 from common.errors import ServiceUnavailable
 from common.gamification import service
 from web.auth import auth_required, current_user_id
-from web.extensions import limiter
 from web.resources.gamification.schemas import (
     BadgeCatalogueSchema,
     LeaderboardArgs,
@@ -65,7 +64,6 @@ def _caller_or_anonymous() -> int | None:
 
 
 @blp.route("/leaderboard", methods=["GET"])
-@limiter.defer_to_cache
 @blp.doc(security=[{"bearerAuth": []}, {}])
 @blp.arguments(LeaderboardArgs, location="query")
 @blp.response(200, LeaderboardSchema)
