@@ -1,4 +1,5 @@
-"""Offset pagination shared by every list: one COUNT and one page query."""
+"""Offset pagination shared by every list: one COUNT and one page query, or one query with the total
+as a window count (`paginate_counted`)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,22 @@ def paginate(stmt: Select, *, page: int, per_page: int, scalars: bool = True) ->
     result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars().unique() if scalars else result.all())
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def paginate_counted(stmt: Select, *, page: int, per_page: int) -> Page:
+    """Like `paginate(scalars=False)` in one query: every row of the page carries the total as
+    `count(*) OVER ()`. Only for statements whose joins cannot repeat a row (no collection eager
+    loads); a page past the end has no rows to carry it, so only then is the total counted apart."""
+    rows = db.session.execute(
+        stmt.add_columns(func.count().over().label("total_rows"))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    if rows:
+        return Page(items=[row[:-1] for row in rows], page=page, per_page=per_page, total=rows[0][-1])
+    total = (
+        db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+        if page > 1
+        else 0
+    )
+    return Page(items=[], page=page, per_page=per_page, total=total)

@@ -6,7 +6,7 @@ the caller may see but not change is a 403.
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, false, select
 
 from common.catalog.models import Course, Lesson, Module
 from common.db import db
@@ -14,19 +14,23 @@ from common.errors import Forbidden, not_found
 from common.learning.models import Enrollment
 
 
+def enrolled_clause(user_id: int | None, course_id) -> ColumnElement[bool]:
+    """SQL for "the user holds an active enrollment in the course" (`course_id`: a value or a column),
+    to ride along in another query."""
+    if user_id is None:
+        return false()
+    return exists().where(
+        Enrollment.user_id == user_id,
+        Enrollment.course_id == course_id,
+        Enrollment.status == "active",
+    )
+
+
 def is_enrolled(user_id: int | None, course_id: int) -> bool:
     """True if the user holds an active enrollment in the course."""
     if user_id is None:
         return False
-    return db.session.execute(
-        select(
-            exists().where(
-                Enrollment.user_id == user_id,
-                Enrollment.course_id == course_id,
-                Enrollment.status == "active",
-            )
-        )
-    ).scalar()
+    return db.session.execute(select(enrolled_clause(user_id, course_id))).scalar()
 
 
 def can_see(course: Course, user_id: int | None, role: str | None) -> bool:

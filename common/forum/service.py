@@ -26,7 +26,7 @@ from common.forum.access import (
 )
 from common.forum.models import Flag, Post, Reply, Vote
 from common.gamification.service import award_xp, revoke_xp
-from common.pagination import Page, paginate
+from common.pagination import Page, paginate, paginate_counted
 
 TITLE_MIN, TITLE_MAX = 5, 200
 BODY_MIN, BODY_MAX = 1, 20_000
@@ -149,7 +149,7 @@ def list_posts(
         if sort == "top"
         else (Post.created_at.desc(), Post.id.desc())
     )
-    result = paginate(stmt.order_by(*order), page=page, per_page=per_page, scalars=False)
+    result = paginate_counted(stmt.order_by(*order), page=page, per_page=per_page)
     result.items = [
         PostView(
             post,
