@@ -24,7 +24,7 @@ from typing import Any
 
 import redis
 from circuitbreaker import STATE_HALF_OPEN, STATE_OPEN, CircuitBreaker
-from flask import current_app
+from flask import current_app, g, has_request_context
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -281,6 +281,8 @@ class HotCopies:
         self._families: dict[str, dict[str, tuple[float, bytes]]] = {}
         self._generations: dict[str, int] = {}
         self._size = 0
+        # Whole responses by request (web/hot.py): (family, generation, expiry, payload).
+        self._responses: dict[tuple, tuple[str, int, float, Any]] = {}
 
     def get(self, family: str, key: str) -> bytes | None:
         found = self._families.get(family, {}).get(key)
@@ -300,6 +302,23 @@ class HotCopies:
         self._families.setdefault(family, {})[key] = (time.monotonic() + self.seconds, body)
         self._size += 1
 
+    def response(self, request_key: tuple) -> Any | None:
+        """A response kept for this request key, if its family is unchanged and it is fresh."""
+        found = self._responses.get(request_key)
+        if found is None:
+            return None
+        family, generation, expires, payload = found
+        if expires <= time.monotonic() or self._generations.get(family, 0) != generation:
+            return None
+        return payload
+
+    def keep_response(self, request_key: tuple, family: str, generation: int, payload: Any) -> None:
+        if self._generations.get(family, 0) != generation:
+            return
+        if len(self._responses) >= self.max_entries:
+            self._responses.clear()
+        self._responses[request_key] = (family, generation, time.monotonic() + self.seconds, payload)
+
     def drop(self, family: str) -> None:
         self._generations[family] = self._generations.get(family, 0) + 1
         self._size -= len(self._families.pop(family, {}))
@@ -307,7 +326,15 @@ class HotCopies:
     def clear(self) -> None:
         self._families.clear()
         self._generations.clear()
+        self._responses.clear()
         self._size = 0
+
+
+def note_hot_read(family: str, generation: int) -> None:
+    """Tell web/hot.py which family this request's answer came from (and its generation before the
+    read): the whole response may then be kept. A request that read two families is not kept."""
+    if has_request_context():
+        g.hot_read = None if "hot_read" in g else (family, generation)
 
 
 @dataclass(frozen=True)
@@ -326,10 +353,11 @@ class CachedBody:
         hidden by this entry)."""
         hot, name = cache.hot, self.prefix + self.suffix
         if hot is not None:
+            generation = hot.generation(self.version_key)
+            note_hot_read(self.version_key, generation)
             body = hot.get(self.version_key, name)
             if body is not None:
                 return body
-            generation = hot.generation(self.version_key)
         key, hit = cache.lookup(self.version_key, self.prefix, self.suffix)
         if hit is not None:
             body = hit if isinstance(hit, bytes) else hit.encode()

@@ -17,6 +17,7 @@ from common.db import db
 from web.errors import register_error_handlers
 from web.extensions import jwt, limiter, migrate, talisman
 from web.headers import init_headers
+from web.hot import init_hot_responses
 from web.inputs import document_converters, init_input_edge
 from web.openapi import ContractApi, ContractPlugin, mark_response_fields_required
 from web.resources import BLUEPRINTS
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_cache(app)
     jwt.init_app(app)
     limiter.init_app(app)
+    init_hot_responses(app)
     api = ContractApi(app, spec_kwargs={"extra_plugins": [ContractPlugin(_rate_limit_exempt(app))]})
     app.extensions["api"] = api
     document_converters(api)

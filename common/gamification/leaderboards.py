@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from common.accounts.models import User
-from common.cache import CacheUnavailable, cache
+from common.cache import CacheUnavailable, cache, note_hot_read
 from common.db import db, utcnow
 from common.gamification.models import LeaderboardEntry, XpEvent
 
@@ -282,10 +282,11 @@ def read_board(
         # An anonymous top N is the same for everyone: this process may have it in memory.
         hot, hot_name = (cache.hot if user_id is None else None), f"{rest}:{limit}"
         if hot is not None:
+            generation = hot.generation(HOT_FAMILY)
+            note_hot_read(HOT_FAMILY, generation)
             body = hot.get(HOT_FAMILY, hot_name)
             if body is not None:
                 return body, None
-            generation = hot.generation(HOT_FAMILY)
         try:
             built, *found = run_script(
                 client,

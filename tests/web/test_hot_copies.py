@@ -150,3 +150,68 @@ def test_nothing_is_kept_while_redis_is_down(app):
     assert client.get("/api/courses").json["items"][0]["title"] == "From the database"
     hot = down.extensions["cache"].hot
     assert hot is not None and hot._size == 0
+
+
+# ---- whole responses (web/hot.py) ------------------------------------------------------------
+
+
+def test_an_anonymous_repeat_is_answered_whole_without_redis_or_the_database(client, redis_calls):
+    from sqlalchemy import event
+
+    make_course(make_user("instructor"))
+    url = "/api/courses?domain=web-development&per_page=5"
+    first = client.get(url)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    redis_calls.clear()
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        again = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert (redis_calls, statements) == ([], [])
+    assert again.status_code == 200 and again.data == first.data
+    assert again.headers["Link"] == first.headers["Link"]
+    # The security and CORS headers are added to the kept answer as to any other, once.
+    assert again.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+    assert sorted(again.headers.keys()) == sorted(first.headers.keys())
+
+
+def test_the_host_and_query_string_pick_the_kept_answer(client):
+    make_course(make_user("instructor"))
+    one = client.get("/api/courses?per_page=1", base_url="http://one.example")
+    other_host = client.get("/api/courses?per_page=1", base_url="http://two.example")
+    assert one.headers["Link"].startswith("<http://one.example/api/courses?")
+    assert other_host.headers["Link"].startswith("<http://two.example/api/courses?")
+    assert client.get("/api/courses?per_page=bogus").status_code == 422  # never kept
+    assert client.get("/api/courses?per_page=bogus").status_code == 422
+
+
+def test_a_caller_with_a_token_gets_their_own_answer(client):
+    from tests.factories import enroll
+
+    instructor, student = make_user("instructor"), make_user()
+    course = make_course(instructor)
+    enroll(student, course)
+    public = client.get(f"/api/courses/{course.id}").get_json()
+    assert public["content_access"] is False
+    assert client.get(f"/api/courses/{course.id}").get_json()["content_access"] is False  # kept
+    mine = client.get(f"/api/courses/{course.id}", headers=auth_headers(student)).get_json()
+    assert mine["content_access"] is True
+
+
+def test_kept_answers_still_count_against_the_rate_limit(app, client):
+    from web.ratelimit import parse
+
+    make_course(make_user("instructor"))
+    state = app.extensions["ratelimit"]
+    saved = state.defaults
+    state.defaults = parse("3 per minute")
+    try:
+        codes = [client.get("/api/courses/domains").status_code for _ in range(4)]
+    finally:
+        state.defaults = saved
+    assert codes == [200, 200, 200, 429]

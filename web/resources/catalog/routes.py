@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from common.catalog import service
 from common.pagination import Page
 from web.auth import auth_required, current_role, current_user_id
+from web.hot import hot_response
 from web.pagination import link_header, page_response
 from web.resources.catalog.schemas import (
     CatalogueArgs,
@@ -60,6 +61,7 @@ def _with_link(body: bytes):
 
 
 @blp.route("/courses", methods=["GET"])
+@hot_response
 @blp.arguments(CatalogueArgs, location="query")
 @blp.response(200, CoursePageSchema)
 def list_courses(args):
@@ -73,6 +75,7 @@ def list_courses(args):
 
 
 @blp.route("/courses/domains", methods=["GET"])
+@hot_response
 @blp.response(200, DomainListSchema)
 def list_domains():
     """Domains that have approved courses, with their course counts."""
@@ -85,6 +88,7 @@ def list_domains():
 
 
 @blp.route("/courses/<int:course_id>", methods=["GET"])
+@hot_response
 @auth_required(optional=True)
 @blp.response(200, CourseOutlineSchema)
 @blp.alt_response(404, description=_NOT_VISIBLE)

@@ -12,6 +12,7 @@ from common.cache import cache
 from common.errors import ServiceUnavailable
 from common.gamification import service
 from web.auth import auth_required, current_user_id
+from web.hot import hot_response
 from web.resources.gamification.schemas import (
     BadgeCatalogueSchema,
     LeaderboardArgs,
@@ -64,6 +65,7 @@ def _caller_or_anonymous() -> int | None:
 
 
 @blp.route("/leaderboard", methods=["GET"])
+@hot_response
 @blp.doc(security=[{"bearerAuth": []}, {}])
 @blp.arguments(LeaderboardArgs, location="query")
 @blp.response(200, LeaderboardSchema)
