@@ -115,6 +115,22 @@ def clean_state(request, app, _table_names):
 
 
 @pytest.fixture
+def redis_calls(monkeypatch):
+    """Every command any redis-py client sends (the cache's and the limiter's), in order."""
+    import redis
+
+    calls: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        calls.append(str(args[0]))
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    return calls
+
+
+@pytest.fixture
 def db_session(app):
     from common.db import db
 

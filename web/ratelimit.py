@@ -114,11 +114,6 @@ class _AppLimits:
             if not strategy.hit(item, *identifiers):
                 raise RateLimitExceeded(item, self.reset_at(strategy, item, identifiers))
 
-    def breached(self, item: RateLimitItem, identifiers, count: int) -> None:
-        """A count read elsewhere (the cache's combined call): RateLimitExceeded if over the limit."""
-        if count > item.amount:
-            raise RateLimitExceeded(item, self.reset_at(self.strategy, item, identifiers))
-
     @staticmethod
     def reset_at(strategy, item, identifiers) -> float | None:
         # Asked only on the 429 path; if the store cannot answer, the window's length is an upper bound.
