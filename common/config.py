@@ -111,6 +111,10 @@ def load_config(env: dict | None = None, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, env),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        # Checkout check of pooled PostgreSQL connections (common.db.watch_checkouts): a connection the
+        # server closed or spoke on while it sat in the pool, or one idle this long, is pinged first.
+        "DB_POOL_PRE_PING": _bool(env.get("DB_POOL_PRE_PING"), True),
+        "DB_POOL_PING_IDLE_SECONDS": _float(env, "DB_POOL_PING_IDLE_SECONDS", 1.0),
         # Redis / cache / Celery
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": broker_url,
@@ -279,9 +283,8 @@ def _engine_options(database_url: str, env: dict) -> dict:
     return {
         # Statement parameters (emails, token hashes, ids) never go into exception messages or logs.
         "hide_parameters": True,
-        # One extra round trip per checkout that survives database restarts and failovers; turn it
-        # off where connections are known to be stable and every millisecond counts.
-        "pool_pre_ping": _bool(env.get("DB_POOL_PRE_PING"), True),
+        # No pool_pre_ping: common/db.py checks a connection at checkout without a round trip unless
+        # it sat idle or the server closed it (DB_POOL_PRE_PING, DB_POOL_PING_IDLE_SECONDS).
         "pool_size": _int(env, "DB_POOL_SIZE", 5),
         "max_overflow": _int(env, "DB_MAX_OVERFLOW", 10),
         "pool_recycle": 1800,

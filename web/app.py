@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import common.models  # noqa: F401  (every table registered on the metadata)
 from common.cache import init_cache
 from common.config import BASE_DIR, load_config
-from common.db import db
+from common.db import db, init_db
 from web.errors import register_error_handlers
 from web.extensions import jwt, limiter, migrate, talisman
 from web.headers import init_headers
@@ -59,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    db.init_app(app)
+    init_db(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     init_cache(app)
     jwt.init_app(app)

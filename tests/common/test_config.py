@@ -24,7 +24,9 @@ def test_real_stack_from_env():
     assert cfg["CELERY_BROKER_URL"] == "redis://r:6379/0"
     assert cfg["CELERY_TASK_ALWAYS_EAGER"] is False
     assert cfg["RATELIMIT_STORAGE_URI"] == "redis://r:6379/0"
-    assert cfg["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    # Connections are checked at checkout by common.db.watch_checkouts, not by a ping on every checkout.
+    assert "pool_pre_ping" not in cfg["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert cfg["DB_POOL_PRE_PING"] is True and cfg["DB_POOL_PING_IDLE_SECONDS"] == 1.0
     separate = load_config(env={"REDIS_URL": "redis://r/0", "CELERY_BROKER_URL": "amqp://guest@mq//"})
     assert separate["CELERY_BROKER_URL"] == "amqp://guest@mq//"
 
