@@ -8,15 +8,20 @@ import marshmallow as ma
 from flask import current_app
 
 
+def timestamp(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z` suffix, as the API contract fixes (naive values are UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 class Timestamp(ma.fields.DateTime):
-    """ISO 8601 in UTC with a `Z` suffix, as the API contract fixes."""
+    """`timestamp()` as a marshmallow field."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return timestamp(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
         parsed: datetime = super()._deserialize(value, attr, data, **kwargs)

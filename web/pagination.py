@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from flask import request
+from flask import jsonify, request
 
 from common.pagination import Page
 
@@ -55,3 +55,19 @@ def page_response(page: Page, items: list | None = None):
         "pages": page.pages,
     }
     return body, {"Link": link_header(page)}
+
+
+def page_json(page: Page, items: list):
+    """The page as a JSON response with its Link header, for views that build their items by hand
+    (the view's response schema still documents them)."""
+    response = jsonify(
+        {
+            "items": items,
+            "page": page.page,
+            "per_page": page.per_page,
+            "total": page.total,
+            "pages": page.pages,
+        }
+    )
+    response.headers["Link"] = link_header(page)
+    return response

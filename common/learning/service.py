@@ -11,7 +11,7 @@ from sqlalchemy import Integer, and_, bindparam, func, select, update
 from common.accounts.models import User
 from common.catalog.access import visible_course
 from common.catalog.models import Course, Lesson, Module
-from common.db import db, end_read, insert_ignore, is_postgres, read_without_transaction, utcnow
+from common.db import db, end_read, insert_ignore, is_postgres, read_connection, utcnow
 from common.errors import Conflict, Forbidden, PaymentRequired, not_found
 from common.gamification.service import record_course_completion
 from common.learning.models import Enrollment, LessonProgress
@@ -202,21 +202,20 @@ def my_enrollments(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
     lesson totals and completion counts are correlated subqueries on indexed columns. Only a page
     past the end (no rows, so no window count) needs a second query for the total.
     """
-    read_without_transaction()
-    rows = db.session.execute(
-        _enrollments_page_stmt(), {"user_id": user_id, "limit": per_page, "offset": (page - 1) * per_page}
-    ).all()
-    if rows:
-        total = rows[0].total_rows
-    elif page == 1:
-        total = 0
-    else:
-        total = db.session.execute(
-            select(func.count())
-            .select_from(Enrollment)
-            .where(Enrollment.user_id == user_id, Enrollment.status == "active")
-        ).scalar_one()
-    end_read()
+    with read_connection() as connection:
+        rows = connection.execute(
+            _enrollments_page_stmt(), {"user_id": user_id, "limit": per_page, "offset": (page - 1) * per_page}
+        ).all()
+        if rows:
+            total = rows[0].total_rows
+        elif page == 1:
+            total = 0
+        else:
+            total = connection.execute(
+                select(func.count())
+                .select_from(Enrollment)
+                .where(Enrollment.user_id == user_id, Enrollment.status == "active")
+            ).scalar_one()
     return Page(items=rows, page=page, per_page=per_page, total=total)
 
 
@@ -290,9 +289,8 @@ def course_progress(*, user_id: int, course_id: int, role: str | None = "student
     enrolled, the outline with the caller's completion per lesson and quiz counts per module
     (never the answers). 404 if the caller may not see the course, 403 unless enrolled.
     """
-    read_without_transaction()
-    rows = db.session.execute(_progress_stmt(), {"user_id": user_id, "course_id": course_id}).all()
-    end_read()
+    with read_connection() as connection:
+        rows = connection.execute(_progress_stmt(), {"user_id": user_id, "course_id": course_id}).all()
     # A course unpublished after approval (it keeps approved_at) stays open to the students enrolled in it.
     if not rows or not (
         rows[0].status == "approved"

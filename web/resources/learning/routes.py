@@ -8,8 +8,8 @@ from flask_smorest import Blueprint
 from common.flows import completion
 from common.learning import service
 from web.auth import auth_required, current_role, current_user_id
-from web.fields import Timestamp
-from web.pagination import PaginationArgs, link_header
+from web.fields import timestamp
+from web.pagination import PaginationArgs, page_json
 from web.resources.learning.schemas import (
     CourseProgressSchema,
     EnrollmentPageSchema,
@@ -20,12 +20,8 @@ from web.resources.learning.schemas import (
 blp = Blueprint("learning", __name__, url_prefix="/api", description="Enrollment and progress")
 
 # The hot reads below build their JSON from plain rows (the schemas still document them): nested
-# marshmallow dumping cost more than the queries. These helpers format values exactly as the schemas do.
-_TIMESTAMP = Timestamp()
-
-
-def _ts(value):
-    return _TIMESTAMP._serialize(value, None, None)
+# marshmallow dumping cost more than the queries. `_ts` formats timestamps exactly as the schemas do.
+_ts = timestamp
 
 
 def _enrollment_item(row) -> dict:
@@ -84,17 +80,7 @@ def enroll(course_id):
 def my_enrollments(args):
     """Your active enrollments, newest first, with progress."""
     page = service.my_enrollments(user_id=current_user_id(), **args)
-    response = jsonify(
-        {
-            "page": page.page,
-            "per_page": page.per_page,
-            "total": page.total,
-            "pages": page.pages,
-            "items": [_enrollment_item(row) for row in page.items],
-        }
-    )
-    response.headers["Link"] = link_header(page)
-    return response
+    return page_json(page, [_enrollment_item(row) for row in page.items])
 
 
 @blp.route("/me/courses/<int:course_id>/progress", methods=["GET"])
