@@ -171,9 +171,11 @@ def insert_ignore(model, **values) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    primary_key = next(iter(model.__table__.primary_key.columns))
+    table = model.__table__
+    primary_key = next(iter(table.primary_key.columns))
+    # On the table, not the mapped class: the ORM's bulk-insert path cost more than the statement.
     # RETURNING rather than rowcount: SQLAlchemy may add its own RETURNING, which hides rowcount.
-    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(primary_key)
+    stmt = insert(table).values(**values).on_conflict_do_nothing().returning(primary_key)
     return db.session.execute(stmt).first() is not None
 
 

@@ -20,7 +20,7 @@ def complete_lesson(*, user_id: int, lesson_id: int, role: str | None = "student
     with unit_of_work():
         step = learning.record_lesson_completion(user_id=user_id, lesson_id=lesson_id, role=role)
         if step.already_completed:
-            return step.answer()  # the service ended that read: nothing is left to commit
+            return step.answer()  # a read outside the transaction: nothing is left to commit
         xp, newly = _award_and_stamp(
             user_id=user_id,
             course_id=step.course_id,

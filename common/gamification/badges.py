@@ -81,11 +81,20 @@ def utc_day(column):
     return func.date(column)
 
 
-def recent_days(user_id: int, today: date, horizon: int) -> Select:
+def recent_days(user_id, today: date, horizon: int) -> Select:
     """The distinct UTC days on which the user earned XP, from `horizon` days before `today`."""
-    since = datetime.combine(today - timedelta(days=horizon), datetime.min.time()).replace(
+    return days_since(user_id, horizon_start(today, horizon))
+
+
+def horizon_start(today: date, horizon: int) -> datetime:
+    """Midnight UTC `horizon` days before `today`."""
+    return datetime.combine(today - timedelta(days=horizon), datetime.min.time()).replace(
         tzinfo=utcnow().tzinfo
     )
+
+
+def days_since(user_id, since) -> Select:
+    """The UTC days on which the user earned XP from `since` on (values or bound parameters)."""
     return select(utc_day(XpEvent.timestamp)).where(XpEvent.user_id == user_id, XpEvent.timestamp >= since)
 
 
@@ -152,8 +161,9 @@ def counter(user_id: int, criterion: str, today: date | None = None) -> int:
 # ---- awarding ------------------------------------------------------------------------------------
 
 
-def unheld_badges(user_id: int, criteria) -> Select:
-    """The badges of these criteria that the user does not hold yet: (id, code, criterion, threshold)."""
+def unheld_badges(user_id, criteria) -> Select:
+    """The badges of these criteria that the user does not hold yet: (id, code, criterion, threshold).
+    `user_id`: a value or a bound parameter."""
     return select(Badge.id, Badge.code, Badge.criterion, Badge.threshold).where(
         Badge.criterion.in_(list(criteria)),
         ~select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.badge_id == Badge.id).exists(),

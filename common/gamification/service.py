@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, select, true, update
+from sqlalchemy import and_, bindparam, delete, func, select, true, update
 
 from common.accounts.models import User
 from common.db import db, insert_ignore, is_postgres, utcnow
@@ -16,8 +17,10 @@ from common.gamification.badges import (  # noqa: F401  (re-exported: the domain
     award_earned,
     badge_catalogue,
     count_streak,
+    days_since,
     ensure_badges,
     grant_badge,
+    horizon_start,
     my_badges,
     recent_days,
     register_counter,
@@ -121,11 +124,26 @@ def _record_award(event: dict, criteria: dict) -> tuple[int, list, list] | None:
     row per unheld badge of `criteria` (a single row of NULL badge columns when none is left). The reads
     see the transaction so far but not this statement's own insert, as separate SELECTs before it would.
     """
+    params = {f"p_{key}": value for key, value in event.items()}
+    params["p_since"] = horizon_start(event["timestamp"].date(), STREAK_HORIZON)
+    params["p_updated_at"] = utcnow()
+    rows = db.session.execute(_award_stmt(tuple(criteria)), params).all()
+    if not rows:
+        return None
+    return rows[0].xp_total, [row for row in rows if row.id is not None], rows[0].days or []
+
+
+@cache
+def _award_stmt(criteria: tuple[str, ...]):
+    """_record_award's statement for one set of badge criteria, built once (values are bound
+    parameters `p_<column>`, `p_since`, `p_updated_at`): building it cost more than running it."""
     from sqlalchemy.dialects.postgresql import insert
 
+    user_id = bindparam("p_user_id")
+    columns = ("user_id", "type", "points", "source_id", "course_id", "domain", "timestamp")
     inserted = (
         insert(XpEvent)
-        .values(**event)
+        .values({name: bindparam(f"p_{name}") for name in columns})
         .on_conflict_do_nothing()
         .returning(XpEvent.user_id, XpEvent.points)
         .cte("event")
@@ -134,14 +152,14 @@ def _record_award(event: dict, criteria: dict) -> tuple[int, list, list] | None:
         update(User)
         .where(User.id == inserted.c.user_id)  # FROM event: no event inserted, no update
         # updated_at by hand: column onupdate defaults are not applied inside a CTE.
-        .values(xp_total=User.xp_total + inserted.c.points, updated_at=utcnow())
+        .values(xp_total=User.xp_total + inserted.c.points, updated_at=bindparam("p_updated_at"))
         .returning(User.xp_total)
         .cte("total")
     )
-    unheld = unheld_badges(event["user_id"], criteria).subquery("unheld")
-    day = recent_days(event["user_id"], event["timestamp"].date(), STREAK_HORIZON).subquery("day")
+    unheld = unheld_badges(user_id, criteria).subquery("unheld")
+    day = days_since(user_id, bindparam("p_since")).subquery("day")
     days = select(func.array_agg(day.c[0].distinct())).scalar_subquery()
-    rows = db.session.execute(
+    return (
         select(
             total.c.xp_total,
             days.label("days"),
@@ -152,10 +170,7 @@ def _record_award(event: dict, criteria: dict) -> tuple[int, list, list] | None:
         )
         .select_from(total)
         .outerjoin(unheld, true())
-    ).all()
-    if not rows:
-        return None
-    return rows[0].xp_total, [row for row in rows if row.id is not None], rows[0].days or []
+    )
 
 
 def _under_daily_cap(user_id: int, now: datetime) -> bool:

@@ -441,20 +441,23 @@ def record_lesson_completion(*, user_id: int, lesson_id: int, role: str | None =
     """Store that an enrolled student finished a lesson, under the enrollment lock; idempotent.
 
     A new completion is left uncommitted (the completion flow awards XP, stamps the course and
-    commits); a repeated call is a single read, ended here, and comes back `already_completed`.
+    commits); a repeated call is a single read outside any transaction and comes back `already_completed`.
     404 if the caller may not see the lesson, 403 unless enrolled.
     """
-    row = db.session.execute(_lesson_state_stmt(), {"user_id": user_id, "lesson_id": lesson_id}).one_or_none()
+    # Read outside the transaction (one round trip, no BEGIN/COMMIT): a repeated call, the common case,
+    # ends here. Under READ COMMITTED this sees what a first statement of the transaction would.
+    with read_connection() as connection:
+        row = connection.execute(
+            _lesson_state_stmt(), {"user_id": user_id, "lesson_id": lesson_id}
+        ).one_or_none()
     if row is None or not (
         row.status == "approved"
         or role == "admin"
         or row.instructor_id == user_id
         or (row.enrolled is not None and row.approved_at is not None)
     ):
-        end_read()
         raise not_found("Lesson", lesson_id)
     if row.enrolled is None:
-        end_read()
         raise Forbidden("Enroll in this course first")
     step = LessonStep(
         lesson_id=lesson_id,
@@ -465,7 +468,6 @@ def record_lesson_completion(*, user_id: int, lesson_id: int, role: str | None =
         already_completed=True,
     )
     if row.done_at is not None:
-        end_read()
         return step
     if not lock_enrollment(row.enrolled):
         raise Forbidden("Enroll in this course first")

@@ -306,7 +306,10 @@ def _locked_quiz_stmt(row_locks: bool):
 
 @cache
 def _insert_result_stmt():
-    return insert(QuizResult).returning(QuizResult.id)
+    # On the table, not the mapped class: an ORM-enabled insert runs the unit-of-work persistence
+    # machinery for one row, which cost more than the statement (no ORM object is wanted here).
+    table = QuizResult.__table__
+    return insert(table).returning(table.c.id)
 
 
 @cache
