@@ -57,10 +57,10 @@ db = SQLAlchemy(model_class=Base)
 def init_db(app) -> None:
     """Bind `db` to the app and, on PostgreSQL with DB_POOL_PRE_PING, check pooled connections at checkout."""
     db.init_app(app)
-    if app.config.get("DB_POOL_PRE_PING", True):
+    if app.config["DB_POOL_PRE_PING"]:
         with app.app_context():
             if db.engine.dialect.name == "postgresql":
-                watch_checkouts(db.engine, idle_seconds=app.config.get("DB_POOL_PING_IDLE_SECONDS", 1.0))
+                watch_checkouts(db.engine, idle_seconds=app.config["DB_POOL_PING_IDLE_SECONDS"])
 
 
 def watch_checkouts(engine: Engine, *, idle_seconds: float) -> None:
@@ -155,6 +155,14 @@ def get_owned(model, key, *, user_id: int | None, is_admin: bool, owner: str = "
     if row is None or not (is_admin or getattr(row, owner) == user_id):
         raise not_found(model.__name__, key)
     return row
+
+
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally (use escape=LIKE_ESCAPE)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def is_postgres() -> bool:

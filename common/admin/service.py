@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from common.accounts.models import ROLES, USER_STATUSES, User
 from common.admin.models import AuditLog
 from common.catalog.models import COURSE_STATUSES, Course, Lesson, Module
+from common.db import LIKE_ESCAPE, contains_pattern
 from common.errors import ValidationError
 from common.learning.models import Enrollment
 from common.pagination import Page, paginate
@@ -81,11 +82,11 @@ def users_query(
     q = (q or "").strip().lower()
     if q:
         # Exactly the indexed expressions lower(email) / lower(name), so the trigram indexes apply.
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(q)
         stmt = stmt.where(
             or_(
-                func.lower(User.email).like(pattern, escape="\\"),
-                func.lower(User.name).like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(User.name).like(pattern, escape=LIKE_ESCAPE),
             )
         )
     if role:

@@ -7,7 +7,7 @@ Writers: enrolled students and the course's instructor (admins moderate).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from common.catalog.access import enrolled_clause, is_enrolled
 from common.catalog.models import Course
@@ -24,18 +24,34 @@ def can_read(course: Course, user_id: int | None, role: str | None) -> bool:
     return role == "admin" or is_instructor(course, user_id) or is_enrolled(user_id, course.id)
 
 
+def may_read(instructor_id: int, enrolled: bool, user_id: int | None, role: str | None) -> bool:
+    """The readers' rule, for a course whose instructor and the caller's enrollment are known."""
+    return role == "admin" or (user_id is not None and instructor_id == user_id) or bool(enrolled)
+
+
 def forum_course(course_id: int, user_id: int | None, role: str | None) -> Course:
     """The course if the caller may read its forum; NotFound otherwise (one query: the course with
     the caller's enrollment)."""
     row = db.session.execute(
         select(Course, enrolled_clause(user_id, Course.id)).where(Course.id == course_id)
     ).first()
-    if row is None:
+    if row is None or not may_read(row[0].instructor_id, row[1], user_id, role):
         raise not_found("Course", course_id)
-    course, enrolled = row
-    if not (role == "admin" or is_instructor(course, user_id) or enrolled):
+    return row[0]
+
+
+_INSTRUCTOR_AND_ENROLLED = select(
+    Course.instructor_id, enrolled_clause(bindparam("user_id"), Course.id).label("enrolled")
+).where(Course.id == bindparam("course_id"))
+
+
+def forum_instructor(connection, course_id: int, user_id: int, role: str | None) -> int:
+    """forum_course on a plain connection (common.db.read_connection) for the hot list: the course's
+    instructor id if the caller may read its forum; NotFound otherwise."""
+    row = connection.execute(_INSTRUCTOR_AND_ENROLLED, {"course_id": course_id, "user_id": user_id}).first()
+    if row is None or not may_read(row.instructor_id, row.enrolled, user_id, role):
         raise not_found("Course", course_id)
-    return course
+    return row.instructor_id
 
 
 def require_writer(course: Course, user_id: int, role: str | None) -> None:
@@ -47,7 +63,12 @@ def require_writer(course: Course, user_id: int, role: str | None) -> None:
 
 def author_role(course: Course, user) -> str:
     """The role shown next to an author: `instructor` for the course's own instructor."""
-    return "instructor" if user.id == course.instructor_id else user.role
+    return shown_role(user.id, user.role, course.instructor_id)
+
+
+def shown_role(author_id: int, role: str, instructor_id: int) -> str:
+    """author_role from plain values."""
+    return "instructor" if author_id == instructor_id else role
 
 
 def visible_post(

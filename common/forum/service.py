@@ -10,25 +10,26 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import bindparam, case, delete, exists, func, literal_column, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, literal_column, or_, select, update
 from sqlalchemy.orm import aliased
 
 from common.accounts.models import User
 from common.admin import audit
 from common.catalog.models import Course, Module
-from common.db import db, is_postgres, read_connection, utcnow
-from common.errors import Forbidden, ValidationError, not_found
+from common.db import LIKE_ESCAPE, contains_pattern, db, is_postgres, read_connection, utcnow
+from common.errors import Forbidden, ValidationError
 from common.forum.access import (
     author_role,
     forum_course,
+    forum_instructor,
     is_instructor,
     require_writer,
+    shown_role,
     visible_post,
     visible_reply,
 )
 from common.forum.models import Flag, Post, Reply, Vote
 from common.gamification.service import award_xp, revoke_xp
-from common.learning.models import Enrollment
 from common.pagination import Page, paginate, paginate_counted
 
 TITLE_MIN, TITLE_MAX = 5, 200
@@ -79,12 +80,14 @@ def clean_text(field: str, value, *, min_length: int, max_length: int) -> str:
     return text
 
 
-def _check_module(course: Course, module_id: int | None) -> int | None:
+def _check_module(course_id: int, module_id: int | None, execute=None) -> int | None:
+    """`module_id` if it is a module of the course (None stays None); 422 otherwise. `execute`: a plain
+    connection's, else the Session's."""
     if module_id is None:
         return None
-    owner = db.session.execute(select(Module.course_id).where(Module.id == module_id)).scalar_one_or_none()
-    if owner != course.id:
-        raise invalid("module_id", f"Module {module_id} is not a module of course {course.id}.")
+    owner = (execute or db.session.execute)(select(Module.course_id).where(Module.id == module_id)).scalar()
+    if owner != course_id:
+        raise invalid("module_id", f"Module {module_id} is not a module of course {course_id}.")
     return module_id
 
 
@@ -121,21 +124,16 @@ def list_posts(
     page: int = 1,
     per_page: int = 20,
 ) -> Page:
-    """A course's posts with the caller's vote, as plain rows (the list is a hot read), in two queries
+    """A course's posts with the caller's vote, as plain dicts (the list is a hot read), in two queries
     (three with `module_id`): the course with the caller's enrollment, then the page with its total.
 
-    Each row has the post's columns, `user_name`, `author_role`, `my_vote` and `accepted_reply_id`
+    Each item has the post's columns, `user_name`, `author_role`, `my_vote` and `accepted_reply_id`
     (None when the accepted reply is hidden from the caller).
     """
     q = (q or "").strip()
     with read_connection() as connection:
-        course = connection.execute(_LIST_ACCESS, {"course_id": course_id, "user_id": user_id}).first()
-        if course is None or not (role == "admin" or course.instructor_id == user_id or course.enrolled):
-            raise not_found("Course", course_id)
-        if module_id is not None:
-            owner = connection.execute(select(Module.course_id).where(Module.id == module_id)).scalar()
-            if owner != course_id:
-                raise invalid("module_id", f"Module {module_id} is not a module of course {course_id}.")
+        instructor_id = forum_instructor(connection, course_id, user_id, role)
+        _check_module(course_id, module_id, connection.execute)
         stmt = _posts_page_stmt(
             admin=role == "admin",
             by_module=module_id is not None,
@@ -146,24 +144,16 @@ def list_posts(
         params = {
             "course_id": course_id,
             "user_id": user_id,
-            "instructor_id": course.instructor_id,
             "module_id": module_id,
             "q": q,
-            "q_like": "%" + q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_") + "%",
+            "q_like": contains_pattern(q.lower()),
         }
-        return paginate_counted(stmt, page=page, per_page=per_page, params=params, connection=connection)
-
-
-_LIST_ACCESS = select(
-    Course.instructor_id,
-    exists()
-    .where(
-        Enrollment.user_id == bindparam("user_id"),
-        Enrollment.course_id == Course.id,
-        Enrollment.status == "active",
-    )
-    .label("enrolled"),
-).where(Course.id == bindparam("course_id"))
+        result = paginate_counted(stmt, page=page, per_page=per_page, params=params, connection=connection)
+    result.items = [
+        {**row._mapping, "author_role": shown_role(row.user_id, row.user_role, instructor_id)}
+        for row in result.items
+    ]
+    return result
 
 
 @cache
@@ -181,7 +171,7 @@ def _posts_page_stmt(*, admin: bool, by_module: bool, search: bool, sort: str, p
             Post.module_id,
             Post.user_id,
             User.name.label("user_name"),
-            case((User.id == bindparam("instructor_id"), "instructor"), else_=User.role).label("author_role"),
+            User.role.label("user_role"),
             Post.title,
             Post.body,
             Post.votes,
@@ -210,7 +200,8 @@ def _posts_page_stmt(*, admin: bool, by_module: bool, search: bool, sort: str, p
     elif search:
         pattern = bindparam("q_like")  # the embedded default (SQLite): a case-blind substring
         stmt = stmt.where(
-            func.lower(Post.title).like(pattern, escape="/") | func.lower(Post.body).like(pattern, escape="/")
+            func.lower(Post.title).like(pattern, escape=LIKE_ESCAPE)
+            | func.lower(Post.body).like(pattern, escape=LIKE_ESCAPE)
         )
     if sort == "unanswered":
         stmt = stmt.where(Post.reply_count == 0)
@@ -233,7 +224,7 @@ def create_post(
     post = Post(
         course_id=course.id,
         user_id=user_id,
-        module_id=_check_module(course, module_id),
+        module_id=_check_module(course.id, module_id),
         title=clean_text("title", title, min_length=TITLE_MIN, max_length=TITLE_MAX),
         body=clean_text("body", body, min_length=BODY_MIN, max_length=BODY_MAX),
     )
@@ -256,7 +247,7 @@ def update_post(*, post_id: int, user_id: int, role: str | None, **changes) -> P
     if "body" in changes:
         post.body = clean_text("body", changes["body"], min_length=BODY_MIN, max_length=BODY_MAX)
     if "module_id" in changes:
-        post.module_id = _check_module(course, changes["module_id"])
+        post.module_id = _check_module(course.id, changes["module_id"])
     post.edited_at = utcnow()
     db.session.commit()
     return _post_view(post, course, user_id, role)

@@ -31,51 +31,59 @@ def _author(user, role: str) -> dict:
     return {"id": user.id, "name": user.name, "role": role}
 
 
-def post_body(view: PostView) -> dict:
-    post = view.post
-    author = _author(post.user, view.author_role)
-    body = {
-        "id": post.id,
-        "course_id": post.course_id,
-        "module_id": post.module_id,
+def _post_fields(post: dict, author: dict) -> dict:
+    """PostSchema's fields in its order, from a mapping of the post's values."""
+    return {
+        "id": post["id"],
+        "course_id": post["course_id"],
+        "module_id": post["module_id"],
         "user": author,
         "author": author,
-        "title": post.title,
-        "body": post.body,
-        "votes": post.votes,
-        "reply_count": post.reply_count,
-        "accepted_reply_id": view.accepted_reply_id,
-        "my_vote": view.my_vote,
-        "hidden": post.hidden,
-        "created_at": post.created_at,
-        "edited_at": post.edited_at,
+        "title": post["title"],
+        "body": post["body"],
+        "votes": post["votes"],
+        "reply_count": post["reply_count"],
+        "accepted_reply_id": post["accepted_reply_id"],
+        "my_vote": post["my_vote"],
+        "hidden": post["hidden"],
+        "created_at": post["created_at"],
+        "edited_at": post["edited_at"],
     }
+
+
+_POST_COLUMNS = (
+    "id",
+    "course_id",
+    "module_id",
+    "title",
+    "body",
+    "votes",
+    "reply_count",
+    "hidden",
+    "created_at",
+    "edited_at",
+)
+
+
+def post_body(view: PostView) -> dict:
+    post = view.post
+    values = {name: getattr(post, name) for name in _POST_COLUMNS}
+    body = _post_fields(
+        {**values, "accepted_reply_id": view.accepted_reply_id, "my_vote": view.my_vote},
+        _author(post.user, view.author_role),
+    )
     if view.xp_awarded is not None:
         body["xp_awarded"] = view.xp_awarded
     return body
 
 
-def post_row_body(row) -> dict:
-    """A post of the list (a plain row of forum.service.list_posts) as the API's JSON: PostSchema's
-    fields and formats, built by hand because dumping 20 nested posts through marshmallow cost more
-    than the list's queries."""
-    author = {"id": row.user_id, "name": row.user_name, "role": row.author_role}
-    return {
-        "id": row.id,
-        "course_id": row.course_id,
-        "module_id": row.module_id,
-        "user": author,
-        "author": author,
-        "title": row.title,
-        "body": row.body,
-        "votes": row.votes,
-        "reply_count": row.reply_count,
-        "accepted_reply_id": row.accepted_reply_id,
-        "my_vote": row.my_vote,
-        "hidden": row.hidden,
-        "created_at": timestamp(row.created_at),
-        "edited_at": timestamp(row.edited_at),
-    }
+def post_item_body(item: dict) -> dict:
+    """A post of the list (an item of forum.service.list_posts) as the API's JSON, timestamps
+    formatted here: the list skips marshmallow, whose dumps of 20 nested posts cost more than its
+    queries (PostSchema still documents it)."""
+    body = _post_fields(item, {"id": item["user_id"], "name": item["user_name"], "role": item["author_role"]})
+    body["created_at"], body["edited_at"] = timestamp(item["created_at"]), timestamp(item["edited_at"])
+    return body
 
 
 def reply_body(view: ReplyView) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from common.forum import moderation, service, votes
 from web.auth import auth_required, current_role, current_user_id
 from web.pagination import page_json
-from web.resources.forum.blueprint import blp, post_body, post_row_body, write_limit
+from web.resources.forum.blueprint import blp, post_body, post_item_body, write_limit
 from web.resources.forum.schemas import (
     AcceptSchema,
     FlagCreateSchema,
@@ -36,7 +36,7 @@ def _who() -> dict:
 def list_posts(args, course_id):
     """A course's posts: filter by module, sort newest/top/unanswered, full-text q."""
     page = service.list_posts(course_id=course_id, **_who(), **args)
-    return page_json(page, [post_row_body(row) for row in page.items])
+    return page_json(page, [post_item_body(item) for item in page.items])
 
 
 @blp.route("/courses/<int:course_id>/posts", methods=["POST"])
