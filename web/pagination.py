@@ -60,14 +60,7 @@ def page_response(page: Page, items: list | None = None):
 def page_json(page: Page, items: list):
     """The page as a JSON response with its Link header, for views that build their items by hand
     (the view's response schema still documents them)."""
-    response = jsonify(
-        {
-            "items": items,
-            "page": page.page,
-            "per_page": page.per_page,
-            "total": page.total,
-            "pages": page.pages,
-        }
-    )
-    response.headers["Link"] = link_header(page)
+    body, headers = page_response(page, items)
+    response = jsonify(body)
+    response.headers.update(headers)
     return response

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Integer, and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
 from common.accounts.models import User
 from common.catalog.access import visible_course
@@ -15,7 +15,7 @@ from common.db import db, end_read, insert_ignore, is_postgres, read_connection,
 from common.errors import Conflict, Forbidden, PaymentRequired, not_found
 from common.gamification.service import record_course_completion
 from common.learning.models import Enrollment, LessonProgress
-from common.pagination import Page
+from common.pagination import Page, paginate_counted
 from common.quizzes.models import Quiz, QuizResult
 
 
@@ -184,14 +184,11 @@ def _enrollments_page_stmt():
             User.name.label("instructor_name"),
             done.label("completed_lessons"),
             total_lessons.label("total_lessons"),
-            func.count().over().label("total_rows"),
         )
         .join(Course, Course.id == Enrollment.course_id)
         .join(User, User.id == Course.instructor_id)
         .where(Enrollment.user_id == bindparam("user_id"), Enrollment.status == "active")
         .order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
-        .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
     )
 
 
@@ -203,20 +200,13 @@ def my_enrollments(*, user_id: int, page: int = 1, per_page: int = 20) -> Page:
     past the end (no rows, so no window count) needs a second query for the total.
     """
     with read_connection() as connection:
-        rows = connection.execute(
-            _enrollments_page_stmt(), {"user_id": user_id, "limit": per_page, "offset": (page - 1) * per_page}
-        ).all()
-        if rows:
-            total = rows[0].total_rows
-        elif page == 1:
-            total = 0
-        else:
-            total = connection.execute(
-                select(func.count())
-                .select_from(Enrollment)
-                .where(Enrollment.user_id == user_id, Enrollment.status == "active")
-            ).scalar_one()
-    return Page(items=rows, page=page, per_page=per_page, total=total)
+        return paginate_counted(
+            _enrollments_page_stmt(),
+            page=page,
+            per_page=per_page,
+            params={"user_id": user_id},
+            connection=connection,
+        )
 
 
 def percent(completed: int, total: int) -> int:
