@@ -6,9 +6,10 @@ import select as io_select
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy import DateTime, MetaData, bindparam, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
@@ -128,6 +129,21 @@ def unit_of_work():
         raise
 
 
+def execute(statement, params=None):
+    """Run a statement of columns, not entities, in the Session's transaction on its connection.
+
+    For the hot write paths (quiz attempt, lesson completion, XP award): the Session's ORM execution
+    layer (compile state, bulk-update bookkeeping, a fresh cache key for every ORM UPDATE) cost more
+    than many of their statements. The transaction is the Session's, so `unit_of_work` commits or
+    rolls it back as usual; pending ORM changes are flushed first, as Session.execute's autoflush
+    would. An ORM UPDATE run here does not refresh objects already loaded (the commit expires them).
+    """
+    session = db.session()
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
 def end_read() -> None:
     """End a transaction that wrote nothing with COMMIT rather than ROLLBACK (same one round trip).
 
@@ -175,16 +191,22 @@ def insert_ignore(model, **values) -> bool:
     Safe under concurrency on PostgreSQL (ON CONFLICT DO NOTHING) and SQLite (INSERT OR IGNORE
     semantics through the same clause). Runs in the caller's transaction.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
+    stmt = _insert_ignore_stmt(model.__table__, tuple(values), is_postgres())
+    return execute(stmt, {f"v_{name}": value for name, value in values.items()}).first() is not None
+
+
+@lru_cache(maxsize=64)
+def _insert_ignore_stmt(table, columns: tuple[str, ...], postgres: bool):
+    # Built once per table and column set, with bound parameters: building and keying the statement
+    # cost more than running it. On the table, not the mapped class: the ORM's bulk-insert path cost
+    # more than the statement. RETURNING rather than rowcount: SQLAlchemy may add its own RETURNING.
+    if postgres:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    table = model.__table__
     primary_key = next(iter(table.primary_key.columns))
-    # On the table, not the mapped class: the ORM's bulk-insert path cost more than the statement.
-    # RETURNING rather than rowcount: SQLAlchemy may add its own RETURNING, which hides rowcount.
-    stmt = insert(table).values(**values).on_conflict_do_nothing().returning(primary_key)
-    return db.session.execute(stmt).first() is not None
+    values = {name: bindparam(f"v_{name}") for name in columns}
+    return insert(table).values(values).on_conflict_do_nothing().returning(primary_key)
 
 
 @contextmanager

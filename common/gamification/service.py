@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, delete, func, select, true, update
 
 from common.accounts.models import User
-from common.db import db, insert_ignore, is_postgres, utcnow
+from common.db import db, execute, insert_ignore, is_postgres, utcnow
 from common.gamification import leaderboards
 from common.gamification.badges import (  # noqa: F401  (re-exported: the domain's public interface)
     BADGES,
@@ -127,7 +127,7 @@ def _record_award(event: dict, criteria: dict) -> tuple[int, list, list] | None:
     params = {f"p_{key}": value for key, value in event.items()}
     params["p_since"] = horizon_start(event["timestamp"].date(), STREAK_HORIZON)
     params["p_updated_at"] = utcnow()
-    rows = db.session.execute(_award_stmt(tuple(criteria)), params).all()
+    rows = execute(_award_stmt(tuple(criteria)), params).all()
     if not rows:
         return None
     return rows[0].xp_total, [row for row in rows if row.id is not None], rows[0].days or []

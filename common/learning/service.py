@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from common.accounts.models import User
 from common.catalog.access import visible_course
 from common.catalog.models import Course, Lesson, Module
-from common.db import db, end_read, insert_ignore, is_postgres, read_connection, utcnow
+from common.db import db, end_read, execute, insert_ignore, is_postgres, read_connection, utcnow
 from common.errors import Conflict, Forbidden, PaymentRequired, not_found
 from common.gamification.service import record_course_completion
 from common.learning.models import Enrollment, LessonProgress
@@ -360,7 +360,7 @@ def lock_enrollment(enrollment_id: int) -> bool:
     rows: the completion check can then run inside the same transaction. Only the enrollment row
     is locked (never the course or the user), so other students never wait.
     """
-    return db.session.execute(_lock_stmt(is_postgres()), {"enrollment_id": enrollment_id}).first() is not None
+    return execute(_lock_stmt(is_postgres()), {"enrollment_id": enrollment_id}).first() is not None
 
 
 @cache
@@ -486,9 +486,7 @@ def stamp_if_complete(*, user_id: int, course_id: int) -> bool:
     completes. Callers that may race with the student's other writes hold `lock_enrollment`.
     """
     stamped = (
-        db.session.execute(
-            _stamp_stmt(), {"p_user_id": user_id, "p_course_id": course_id, "p_now": utcnow()}
-        ).rowcount
+        execute(_stamp_stmt(), {"p_user_id": user_id, "p_course_id": course_id, "p_now": utcnow()}).rowcount
         == 1
     )
     if stamped:  # the course-count badges, in the same unit of work

@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, or_, select
 from common.admin import audit
 from common.catalog import access
 from common.catalog.models import Course
-from common.db import db, end_read, is_postgres, utcnow
+from common.db import db, end_read, execute, is_postgres, utcnow
 from common.errors import Conflict, Forbidden, ValidationError, not_found
 from common.learning.models import Enrollment
 from common.pagination import Page, paginate
@@ -267,9 +267,7 @@ def _locked_quiz(quiz_id: int, user_id: int):
     one student's attempts in a course run one at a time: the attempt count, the max_attempts check
     and the course-completion check cannot interleave, while other students never wait.
     """
-    return db.session.execute(
-        _locked_quiz_stmt(is_postgres()), {"quiz_id": quiz_id, "user_id": user_id}
-    ).one_or_none()
+    return execute(_locked_quiz_stmt(is_postgres()), {"quiz_id": quiz_id, "user_id": user_id}).one_or_none()
 
 
 @cache
@@ -360,7 +358,7 @@ def record_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_opt
         raise _invalid(
             "selected_option", f"Must be a 0-based index into options (0–{len(quiz.options) - 1})."
         )
-    used, passed_before = db.session.execute(_attempts_stmt(), {"user_id": user_id, "quiz_id": quiz.id}).one()
+    used, passed_before = execute(_attempts_stmt(), {"user_id": user_id, "quiz_id": quiz.id}).one()
     if quiz.max_attempts is not None and used >= quiz.max_attempts:
         end_read()
         raise Conflict(f"All {quiz.max_attempts} attempts at this quiz are used up")
@@ -374,7 +372,7 @@ def record_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_opt
         "correct_option": quiz.correct_option,
         "timestamp": utcnow(),
     }
-    result_id = db.session.execute(_insert_result_stmt(), {"user_id": user_id, **recorded}).scalar_one()
+    result_id = execute(_insert_result_stmt(), {"user_id": user_id, **recorded}).scalar_one()
     # The right answer only once it can no longer help: after a correct attempt, or with none left.
     reveal = (
         bool(passed_before) or is_correct or (quiz.max_attempts is not None and used + 1 >= quiz.max_attempts)
