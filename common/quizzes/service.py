@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select
+from sqlalchemy import Boolean, Integer, and_, bindparam, case, func, insert, or_, select, true
 
 from common.admin import audit
 from common.catalog import access
 from common.catalog.models import Course
-from common.db import db, end_read, execute, is_postgres, utcnow
+from common.db import UTCDateTime, db, end_read, execute, is_postgres, utcnow
 from common.errors import Conflict, Forbidden, ValidationError, not_found
 from common.learning.models import Enrollment
 from common.pagination import Page, paginate
@@ -310,11 +310,56 @@ def _insert_result_stmt():
     return insert(table).returning(table.c.id)
 
 
+def _prior_attempts():
+    """The student's attempts at the quiz so far and whether one was correct: (used, passed)."""
+    return select(
+        func.count().label("used"),
+        func.coalesce(func.max(case((QuizResult.is_correct, 1), else_=0)), 0).label("passed"),
+    ).where(QuizResult.user_id == bindparam("user_id"), QuizResult.quiz_id == bindparam("quiz_id"))
+
+
 @cache
 def _attempts_stmt():
-    return select(func.count(), func.coalesce(func.max(case((QuizResult.is_correct, 1), else_=0)), 0)).where(
-        QuizResult.user_id == bindparam("user_id"), QuizResult.quiz_id == bindparam("quiz_id")
+    return _prior_attempts()
+
+
+_RESULT_COLUMNS = (
+    ("quiz_id", Integer),
+    ("user_id", Integer),
+    ("module_id", Integer),
+    ("course_id", Integer),
+    ("selected_option", Integer),
+    ("is_correct", Boolean),
+    ("correct_option", Integer),
+    ("timestamp", UTCDateTime),
+)
+
+
+@cache
+def _count_and_insert_stmt():
+    """PostgreSQL: the prior attempts and, if one is left, the new result, in one round trip:
+
+    WITH prior AS (SELECT count, passed ...),
+         inserted AS (INSERT INTO quiz_results ... SELECT ... FROM prior WHERE a try is left RETURNING id)
+    SELECT prior.used, prior.passed, inserted.id FROM prior LEFT JOIN inserted ON true
+
+    Sent after the enrollment lock (a statement of its own): the snapshot of this statement is taken
+    once the lock is held, so it counts every attempt committed before. `id` is NULL when the
+    attempts are used up (nothing inserted). The count does not see this statement's own insert.
+    """
+    table = QuizResult.__table__
+    prior = _prior_attempts().cte("prior")
+    max_attempts = bindparam("max_attempts", type_=Integer)
+    values = select(*(bindparam(name, type_=type_) for name, type_ in _RESULT_COLUMNS)).where(
+        or_(max_attempts.is_(None), prior.c.used < max_attempts)
     )
+    inserted = (
+        insert(table)
+        .from_select([name for name, _ in _RESULT_COLUMNS], values.select_from(prior))
+        .returning(table.c.id)
+        .cte("inserted")
+    )
+    return select(prior.c.used, prior.c.passed, inserted.c.id).select_from(prior).outerjoin(inserted, true())
 
 
 def _refuse(quiz_id: int, user_id: int | None, role: str | None) -> Exception:
@@ -358,10 +403,6 @@ def record_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_opt
         raise _invalid(
             "selected_option", f"Must be a 0-based index into options (0–{len(quiz.options) - 1})."
         )
-    used, passed_before = execute(_attempts_stmt(), {"user_id": user_id, "quiz_id": quiz.id}).one()
-    if quiz.max_attempts is not None and used >= quiz.max_attempts:
-        end_read()
-        raise Conflict(f"All {quiz.max_attempts} attempts at this quiz are used up")
     is_correct = selected_option == quiz.correct_option
     recorded = {
         "quiz_id": quiz.id,
@@ -372,7 +413,17 @@ def record_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_opt
         "correct_option": quiz.correct_option,
         "timestamp": utcnow(),
     }
-    result_id = execute(_insert_result_stmt(), {"user_id": user_id, **recorded}).scalar_one()
+    if is_postgres():
+        params = {"user_id": user_id, "max_attempts": quiz.max_attempts, **recorded}
+        used, passed_before, result_id = execute(_count_and_insert_stmt(), params).one()
+    else:  # SQLite has no INSERT in a WITH clause; its write lock serialises the two statements
+        used, passed_before = execute(_attempts_stmt(), {"user_id": user_id, "quiz_id": quiz.id}).one()
+        result_id = None
+        if quiz.max_attempts is None or used < quiz.max_attempts:
+            result_id = execute(_insert_result_stmt(), {"user_id": user_id, **recorded}).scalar_one()
+    if result_id is None:
+        end_read()  # nothing was written
+        raise Conflict(f"All {quiz.max_attempts} attempts at this quiz are used up")
     # The right answer only once it can no longer help: after a correct attempt, or with none left.
     reveal = (
         bool(passed_before) or is_correct or (quiz.max_attempts is not None and used + 1 >= quiz.max_attempts)

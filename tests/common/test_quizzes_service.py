@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,6 +16,8 @@ from common.flows import completion
 from common.quizzes import service
 from common.quizzes.models import Quiz, QuizResult
 from tests.factories import enroll, make_course, make_quiz, make_user
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -121,3 +128,58 @@ def test_attempts_through_the_service(course):
     assert db.session.execute(select(func.count()).select_from(QuizResult)).scalar_one() == 1
     # A refused attempt leaves the session usable (the lock was released by a rollback).
     assert service.list_results(user_id=student.id, page=1, per_page=5).total == 1
+
+
+SQLITE_ATTEMPTS = r"""
+from web.app import create_app
+from common.db import db
+from common.errors import Conflict
+from common.flows import completion
+from common.quizzes.models import QuizResult
+from tests.factories import enroll, make_course, make_quiz, make_user
+
+app = create_app()
+with app.app_context():
+    db.create_all()
+    course = make_course(make_user("instructor"), lessons=0)
+    quiz = make_quiz(course.modules[0], correct_option=1, max_attempts=2)
+    student = make_user("student")
+    enroll(student, course)
+    attempt = lambda option: completion.submit_attempt(
+        quiz_id=quiz.id, user_id=student.id, role="student", selected_option=option
+    )
+    first = attempt(0)
+    assert (first.attempts_used, first.passed, first.result["correct_option"]) == (1, False, None), first
+    second = attempt(1)
+    assert (second.attempts_used, second.passed, second.result["correct_option"]) == (2, True, 1), second
+    assert second.xp_awarded > 0, second
+    try:
+        attempt(1)
+    except Conflict as exc:
+        assert "2 attempts" in str(exc), exc
+    else:
+        raise AssertionError("a third attempt was accepted")
+    rows = db.session.execute(db.select(QuizResult.is_correct).order_by(QuizResult.id)).scalars().all()
+    assert rows == [False, True], rows
+    print("ok")
+"""
+
+
+def test_attempts_on_the_embedded_default(tmp_path):
+    """SQLite (no INSERT inside WITH) counts and stores an attempt in two statements: same rules."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "RATELIMIT_STORAGE_URI")
+    }
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}", INSTANCE_DIR=str(tmp_path), APP_ENV="test")
+    result = subprocess.run(
+        [sys.executable, "-c", SQLITE_ATTEMPTS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
