@@ -245,3 +245,51 @@ def test_database_data_error_is_422_not_500(app):
 
     response = other.test_client().get("/api/_test/overflow")
     assert_envelope(response, 422)
+
+
+# ---- query arguments parsed once per query string -----------------------------------------------
+
+
+def _echo_app():
+    """A bare app with one smorest route on the edge's parser whose view changes its arguments."""
+    import marshmallow as ma
+    from flask import Flask
+    from flask_smorest import Api, Blueprint
+
+    calls = []
+
+    class EchoArgs(ma.Schema):
+        n = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=5))
+        tags = ma.fields.List(ma.fields.String(), load_default=list)
+
+        @ma.post_load
+        def count(self, data, **kwargs):
+            calls.append(dict(data))
+            return data
+
+    app = Flask("echo")
+    app.config.update(API_TITLE="echo", API_VERSION="1", OPENAPI_VERSION="3.0.3")
+    api = Api(app)
+    blp = Blueprint("echo", __name__)
+
+    @blp.route("/echo")
+    @blp.arguments(EchoArgs, location="query")
+    def echo(args):
+        args["tags"].append("changed by the view")
+        return {"n": args.pop("n"), "tags": args["tags"]}
+
+    api.register_blueprint(blp)
+    return app, calls
+
+
+def test_query_arguments_are_parsed_once_and_each_request_gets_its_own_copy(app):
+    echo, calls = _echo_app()
+    client = echo.test_client()
+    first = client.get("/echo?n=2&tags=a&tags=b").get_json()
+    second = client.get("/echo?n=2&tags=a&tags=b").get_json()
+    assert first == second == {"n": 2, "tags": ["a", "b", "changed by the view"]}
+    assert len(calls) == 1  # the second request reused the first one's parse
+    assert client.get("/echo?n=3").get_json() == {"n": 3, "tags": ["changed by the view"]}
+    assert len(calls) == 2
+    for _ in range(2):  # a refusal is answered every time, never kept
+        assert client.get("/echo?n=9").status_code == 422
