@@ -6,12 +6,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import Integer, and_, bindparam, func, select, true, update
 
 from common.accounts.models import User
 from common.catalog.access import visible_course
 from common.catalog.models import Course, Lesson, Module
-from common.db import db, end_read, execute, insert_ignore, is_postgres, read_connection, utcnow
+from common.db import (
+    UTCDateTime,
+    db,
+    end_read,
+    execute,
+    insert_ignore,
+    is_postgres,
+    read_connection,
+    utcnow,
+)
 from common.errors import Conflict, Forbidden, PaymentRequired, not_found
 from common.gamification.service import record_course_completion
 from common.learning.models import Enrollment, LessonProgress
@@ -373,6 +382,43 @@ def _lock_stmt(row_locks: bool):
 
 
 @cache
+def _lock_and_record_stmt():
+    """PostgreSQL: lock_enrollment and the completion's insert in one round trip:
+
+    WITH locked AS (SELECT id FROM enrollments WHERE id = :enrollment_id AND status = 'active'
+                    FOR KEY SHARE),
+         inserted AS (INSERT INTO lesson_progress ... SELECT ... FROM locked
+                      ON CONFLICT DO NOTHING RETURNING id)
+    SELECT locked.id, inserted.id AS inserted FROM locked LEFT JOIN inserted ON true
+
+    The insert reads its row from `locked`, so it runs once the lock is held; no row: the enrollment
+    is not active; `inserted` NULL: the lesson was recorded already (by a call that held the lock
+    and committed). The statements after this one (award, stamp) see everything committed before.
+    """
+    from sqlalchemy.dialects.postgresql import insert
+
+    locked = _lock_stmt(True).cte("locked")
+    table = LessonProgress.__table__
+    columns = (
+        ("user_id", Integer),
+        ("lesson_id", Integer),
+        ("course_id", Integer),
+        ("completed_at", UTCDateTime),
+    )
+    row = select(*(bindparam(name, type_=type_) for name, type_ in columns)).select_from(locked)
+    inserted = (
+        insert(table)
+        .from_select([name for name, _ in columns], row)
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+        .cte("inserted")
+    )
+    return (
+        select(locked.c.id, inserted.c.id.label("inserted")).select_from(locked).outerjoin(inserted, true())
+    )
+
+
+@cache
 def _lesson_state_stmt():
     """The lesson's course, the caller's active enrollment and their completion of it, if any."""
     user_id = bindparam("user_id")
@@ -459,12 +505,18 @@ def record_lesson_completion(*, user_id: int, lesson_id: int, role: str | None =
     )
     if row.done_at is not None:
         return step
-    if not lock_enrollment(row.enrolled):
-        raise Forbidden("Enroll in this course first")
     now = utcnow()
-    if not insert_ignore(
-        LessonProgress, user_id=user_id, lesson_id=lesson_id, course_id=row.course_id, completed_at=now
-    ):
+    values = {"user_id": user_id, "lesson_id": lesson_id, "course_id": row.course_id, "completed_at": now}
+    if is_postgres():
+        found = execute(_lock_and_record_stmt(), {"enrollment_id": row.enrolled, **values}).first()
+        if found is None:  # the enrollment is no longer active
+            raise Forbidden("Enroll in this course first")
+        inserted = found.inserted is not None
+    else:  # SQLite has no INSERT in a WITH clause (nor row locks: its write lock serialises writers)
+        if not lock_enrollment(row.enrolled):
+            raise Forbidden("Enroll in this course first")
+        inserted = insert_ignore(LessonProgress, **values)
+    if not inserted:
         # A concurrent call recorded it first (it held the lock, so it has committed).
         step.completed_at, course_done = db.session.execute(
             select(LessonProgress.completed_at, Enrollment.completed_at)

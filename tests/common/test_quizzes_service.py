@@ -141,7 +141,7 @@ from tests.factories import enroll, make_course, make_quiz, make_user
 app = create_app()
 with app.app_context():
     db.create_all()
-    course = make_course(make_user("instructor"), lessons=0)
+    course = make_course(make_user("instructor"), lessons=2)
     quiz = make_quiz(course.modules[0], correct_option=1, max_attempts=2)
     student = make_user("student")
     enroll(student, course)
@@ -161,12 +161,18 @@ with app.app_context():
         raise AssertionError("a third attempt was accepted")
     rows = db.session.execute(db.select(QuizResult.is_correct).order_by(QuizResult.id)).scalars().all()
     assert rows == [False, True], rows
+    lesson = course.modules[0].lessons[0].id
+    done = completion.complete_lesson(user_id=student.id, lesson_id=lesson)
+    assert not done["already_completed"] and done["xp_awarded"] > 0, done
+    again = completion.complete_lesson(user_id=student.id, lesson_id=lesson)
+    assert again["already_completed"] and again["xp_awarded"] == 0, again
     print("ok")
 """
 
 
 def test_attempts_on_the_embedded_default(tmp_path):
-    """SQLite (no INSERT inside WITH) counts and stores an attempt in two statements: same rules."""
+    """SQLite (no INSERT inside WITH) counts and stores an attempt, and locks and records a lesson,
+    in two statements each: the same rules as PostgreSQL's single statements."""
     env = {
         k: v
         for k, v in os.environ.items()

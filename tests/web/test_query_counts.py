@@ -91,11 +91,11 @@ def test_my_enrollments_and_progress(world, count):
 def test_lesson_completion(world, count):
     count("GET", "/api/auth/me", world["student"])
     first, second = world["lessons"][:2]
-    # state, lock, progress, the award (XP event, XP total, unheld badges and streak days in one
-    # statement), lesson count and first-lesson badge, completion stamp
-    assert count("POST", f"/api/lessons/{first}/complete", world["student"]) == 7
+    # state, lock and progress (one statement), the award (XP event, XP total, unheld badges and
+    # streak days in one statement), lesson count and first-lesson badge, completion stamp
+    assert count("POST", f"/api/lessons/{first}/complete", world["student"]) == 6
     # first-lesson is held now: no lesson count, no badge
-    assert count("POST", f"/api/lessons/{second}/complete", world["student"]) == 5
+    assert count("POST", f"/api/lessons/{second}/complete", world["student"]) == 4
     assert count("POST", f"/api/lessons/{second}/complete", world["student"]) == 1  # repeated: one read
 
 
