@@ -163,7 +163,11 @@ def explaining(engine, plans: list[dict]):
         if verb not in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"):
             return  # SET LOCAL and the like: nothing to explain
         write = verb != "SELECT" or " FOR " in statement
-        in_transaction = raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        # Idle but not in autocommit: psycopg opens the transaction at the next statement (the
+        # savepoint below), so the statement still runs in the transaction it would have begun.
+        in_transaction = (
+            raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE or not raw.autocommit
+        )
         if write and not in_transaction:
             plans.append({"statement": statement, "plan": "(not explained: a write outside a transaction)"})
             return
