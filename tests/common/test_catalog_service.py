@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,10 +12,8 @@ from common.catalog import service
 from common.catalog.models import Course, Module
 from common.db import db
 from common.errors import InvalidState, NotFound, ValidationError
+from tests.embedded import run_on_sqlite
 from tests.factories import make_course
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 # ---- review workflow -----------------------------------------------------------------------
 
@@ -246,14 +240,6 @@ with app.app_context():
 
 
 def test_sqlite_embedded_default(tmp_path):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "RATELIMIT_STORAGE_URI")
-    }
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}", INSTANCE_DIR=str(tmp_path), APP_ENV="test")
-    result = subprocess.run(
-        [sys.executable, "-c", SQLITE_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    result = run_on_sqlite(SQLITE_SCRIPT, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")

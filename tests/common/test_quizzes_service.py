@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
@@ -15,9 +10,8 @@ from common.errors import Conflict, Forbidden, NotFound, ValidationError
 from common.flows import completion
 from common.quizzes import service
 from common.quizzes.models import Quiz, QuizResult
+from tests.embedded import run_on_sqlite
 from tests.factories import enroll, make_course, make_quiz, make_user
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -173,19 +167,6 @@ with app.app_context():
 def test_attempts_on_the_embedded_default(tmp_path):
     """SQLite (no INSERT inside WITH) counts and stores an attempt, and locks and records a lesson,
     in two statements each: the same rules as PostgreSQL's single statements."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "RATELIMIT_STORAGE_URI")
-    }
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}", INSTANCE_DIR=str(tmp_path), APP_ENV="test")
-    result = subprocess.run(
-        [sys.executable, "-c", SQLITE_ATTEMPTS],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_on_sqlite(SQLITE_ATTEMPTS, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
