@@ -69,6 +69,11 @@ def _messages(paths: list[tuple], message: str) -> dict:
     return messages
 
 
+def _own_copy(args: dict) -> dict:
+    """Parsed arguments a view may change (lists included) without touching the kept ones."""
+    return {name: list(value) if isinstance(value, list) else value for name, value in args.items()}
+
+
 class EdgeParser(FlaskParser):
     """flask-smorest's argument parser with the edge's JSON bounds and 32-bit integers."""
 
@@ -109,7 +114,7 @@ class EdgeParser(FlaskParser):
             key = (schema, unknown, req.query_string)
             found = self._queries.get(key)
             if found is not None:
-                return {name: list(v) if isinstance(v, list) else v for name, v in found.items()}
+                return _own_copy(found)
         data = super()._process_location_data(location_data, schema, req, location, unknown, validators)
         bad = _out_of_range(data)
         if bad:
@@ -117,7 +122,7 @@ class EdgeParser(FlaskParser):
         if key is not None and isinstance(data, dict):
             if len(self._queries) >= QUERY_MEMO_SIZE:
                 self._queries.clear()
-            self._queries[key] = {name: list(v) if isinstance(v, list) else v for name, v in data.items()}
+            self._queries[key] = _own_copy(data)
         return data
 
 

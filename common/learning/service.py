@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Integer, and_, bindparam, func, select, true, update
+from sqlalchemy import and_, bindparam, func, select, true, update
 
 from common.accounts.models import User
 from common.catalog.access import visible_course
 from common.catalog.models import Course, Lesson, Module
 from common.db import (
-    UTCDateTime,
     db,
     end_read,
     execute,
@@ -399,16 +398,11 @@ def _lock_and_record_stmt():
 
     locked = _lock_stmt(True).cte("locked")
     table = LessonProgress.__table__
-    columns = (
-        ("user_id", Integer),
-        ("lesson_id", Integer),
-        ("course_id", Integer),
-        ("completed_at", UTCDateTime),
-    )
-    row = select(*(bindparam(name, type_=type_) for name, type_ in columns)).select_from(locked)
+    columns = ("user_id", "lesson_id", "course_id", "completed_at")
+    row = select(*(bindparam(name, type_=table.c[name].type) for name in columns)).select_from(locked)
     inserted = (
         insert(table)
-        .from_select([name for name, _ in columns], row)
+        .from_select(list(columns), row)
         .on_conflict_do_nothing()
         .returning(table.c.id)
         .cte("inserted")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import Boolean, Integer, and_, bindparam, case, func, insert, or_, select, true
+from sqlalchemy import Integer, and_, bindparam, case, func, insert, or_, select, true
 
 from common.admin import audit
 from common.catalog import access
 from common.catalog.models import Course
-from common.db import UTCDateTime, db, end_read, execute, is_postgres, utcnow
+from common.db import db, end_read, execute, is_postgres, utcnow
 from common.errors import Conflict, Forbidden, ValidationError, not_found
 from common.learning.models import Enrollment
 from common.pagination import Page, paginate
@@ -324,14 +324,14 @@ def _attempts_stmt():
 
 
 _RESULT_COLUMNS = (
-    ("quiz_id", Integer),
-    ("user_id", Integer),
-    ("module_id", Integer),
-    ("course_id", Integer),
-    ("selected_option", Integer),
-    ("is_correct", Boolean),
-    ("correct_option", Integer),
-    ("timestamp", UTCDateTime),
+    "quiz_id",
+    "user_id",
+    "module_id",
+    "course_id",
+    "selected_option",
+    "is_correct",
+    "correct_option",
+    "timestamp",
 )
 
 
@@ -350,12 +350,12 @@ def _count_and_insert_stmt():
     table = QuizResult.__table__
     prior = _prior_attempts().cte("prior")
     max_attempts = bindparam("max_attempts", type_=Integer)
-    values = select(*(bindparam(name, type_=type_) for name, type_ in _RESULT_COLUMNS)).where(
+    values = select(*(bindparam(name, type_=table.c[name].type) for name in _RESULT_COLUMNS)).where(
         or_(max_attempts.is_(None), prior.c.used < max_attempts)
     )
     inserted = (
         insert(table)
-        .from_select([name for name, _ in _RESULT_COLUMNS], values.select_from(prior))
+        .from_select(list(_RESULT_COLUMNS), values.select_from(prior))
         .returning(table.c.id)
         .cte("inserted")
     )
