@@ -38,6 +38,8 @@ def submit_attempt(
 ) -> quizzes.AttemptOutcome:
     """Record an enrolled student's answer; the first correct one awards `quiz_pass` XP once.
 
+    A correct answer after an earlier correct one is only recorded (two statements fewer).
+
     The attempt, any XP and, when it was the last thing missing, the course completion commit
     together (under the enrollment lock); a newly completed course then asks for its certificate.
     Refusals are those of `quizzes.record_attempt` (404, 403, 422, 409).
@@ -47,8 +49,10 @@ def submit_attempt(
             quiz_id=quiz_id, user_id=user_id, role=role, selected_option=selected_option
         )
         course_id = outcome.result["course_id"]
-        if outcome.result["is_correct"]:
-            # The xp_events unique key makes this exactly-once even without the enrollment lock.
+        if outcome.result["is_correct"] and not outcome.passed_before:
+            # Only the first correct answer: a later one would find its XP and the completion check
+            # already done by that answer's transaction. The xp_events unique key makes this
+            # exactly-once even without the enrollment lock.
             outcome.xp_awarded, outcome.course_completed = _award_and_stamp(
                 user_id=user_id,
                 course_id=course_id,

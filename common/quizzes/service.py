@@ -44,6 +44,9 @@ class AttemptOutcome:
     max_attempts: int | None
     attempts_used: int
     passed: bool
+    # A correct attempt before this one (the count under the enrollment lock): its transaction already
+    # awarded the quiz's XP and checked the course for completion.
+    passed_before: bool = False
     xp_awarded: int = 0
     course_completed: bool = False
     # What the completion flow needs after a correct answer (not part of the answer to the student).
@@ -434,6 +437,7 @@ def record_attempt(*, quiz_id: int, user_id: int, role: str | None, selected_opt
         max_attempts=quiz.max_attempts,
         attempts_used=used + 1,
         passed=bool(passed_before) or is_correct,
+        passed_before=bool(passed_before),
         domain=quiz.domain,
         course_was_complete=quiz.completed_at is not None,
     )
