@@ -4,12 +4,11 @@ as a window count (`paginate_counted`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, func, select
 
-from common.db import db
+from common.db import built_once, db
 
 
 @dataclass
@@ -53,7 +52,7 @@ def paginate_counted(
     return Page(items=[], page=page, per_page=per_page, total=total)
 
 
-@lru_cache(maxsize=128)
+@built_once(maxsize=128)
 def _counted(stmt: Select) -> Select:
     """`stmt` with the window count and bound limit/offset; kept per statement object, so a statement
     built once (a module-level or cached one) is extended once too."""

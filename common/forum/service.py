@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
 from sqlalchemy import bindparam, case, delete, func, literal_column, or_, select, update
 from sqlalchemy.orm import aliased
@@ -16,7 +15,7 @@ from sqlalchemy.orm import aliased
 from common.accounts.models import User
 from common.admin import audit
 from common.catalog.models import Course, Module
-from common.db import LIKE_ESCAPE, contains_pattern, db, is_postgres, read_connection, utcnow
+from common.db import LIKE_ESCAPE, built_once, contains_pattern, db, is_postgres, read_connection, utcnow
 from common.errors import Forbidden, ValidationError
 from common.forum.access import (
     author_role,
@@ -156,7 +155,7 @@ def list_posts(
     return result
 
 
-@cache
+@built_once
 def _posts_page_stmt(*, admin: bool, by_module: bool, search: bool, sort: str, postgres: bool):
     """The page query of one shape of list (values are bound parameters): building it cost more than
     running it, so each shape is built once."""

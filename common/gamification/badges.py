@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.sql.elements import BindParameter
 
 from common.accounts.models import User
 from common.db import db, insert_ignore, utcnow
@@ -163,9 +164,9 @@ def counter(user_id: int, criterion: str, today: date | None = None) -> int:
 
 def unheld_badges(user_id, criteria) -> Select:
     """The badges of these criteria that the user does not hold yet: (id, code, criterion, threshold).
-    `user_id`: a value or a bound parameter."""
+    `user_id`: a value or a bound parameter; `criteria`: names, or an expanding bound parameter."""
     return select(Badge.id, Badge.code, Badge.criterion, Badge.threshold).where(
-        Badge.criterion.in_(list(criteria)),
+        Badge.criterion.in_(criteria if isinstance(criteria, BindParameter) else list(criteria)),
         ~select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.badge_id == Badge.id).exists(),
     )
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import cache
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, delete, func, select, true, update
 
 from common.accounts.models import User
-from common.db import db, execute, insert_ignore, is_postgres, utcnow
+from common.db import built_once, db, execute, insert_ignore, is_postgres, utcnow
 from common.gamification import leaderboards
 from common.gamification.badges import (  # noqa: F401  (re-exported: the domain's public interface)
     BADGES,
@@ -127,16 +126,19 @@ def _record_award(event: dict, criteria: dict) -> tuple[int, list, list] | None:
     params = {f"p_{key}": value for key, value in event.items()}
     params["p_since"] = horizon_start(event["timestamp"].date(), STREAK_HORIZON)
     params["p_updated_at"] = utcnow()
-    rows = execute(_award_stmt(tuple(criteria)), params).all()
+    params["p_criteria"] = list(criteria)
+    rows = execute(_award_stmt(), params).all()
     if not rows:
         return None
     return rows[0].xp_total, [row for row in rows if row.id is not None], rows[0].days or []
 
 
-@cache
-def _award_stmt(criteria: tuple[str, ...]):
-    """_record_award's statement for one set of badge criteria, built once (values are bound
-    parameters `p_<column>`, `p_since`, `p_updated_at`): building it cost more than running it."""
+@built_once
+def _award_stmt():
+    """_record_award's statement, built once (values are bound parameters `p_<column>`, `p_since`,
+    `p_updated_at` and the badge criteria `p_criteria`): building it cost more than running it. One
+    statement for every award type: one per type would share a single compiled form (the criteria
+    are bound values), and all but the first would have their result columns re-mapped each time."""
     from sqlalchemy.dialects.postgresql import insert
 
     user_id = bindparam("p_user_id")
@@ -156,7 +158,7 @@ def _award_stmt(criteria: tuple[str, ...]):
         .returning(User.xp_total)
         .cte("total")
     )
-    unheld = unheld_badges(user_id, criteria).subquery("unheld")
+    unheld = unheld_badges(user_id, bindparam("p_criteria", expanding=True)).subquery("unheld")
     day = days_since(user_id, bindparam("p_since")).subquery("day")
     days = select(func.array_agg(day.c[0].distinct())).scalar_subquery()
     return (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from sqlalchemy import and_, bindparam, func, select, true, update
 
@@ -12,6 +11,7 @@ from common.accounts.models import User
 from common.catalog.access import visible_course
 from common.catalog.models import Course, Lesson, Module
 from common.db import (
+    built_once,
     db,
     end_read,
     execute,
@@ -154,7 +154,7 @@ def _actively_enrolled(user_id: int, course_id: int) -> bool:
     )
 
 
-@cache
+@built_once
 def _enrollments_page_stmt():
     """Built once (bound parameters): constructing this select costs more than running it."""
     total_lessons = (
@@ -221,7 +221,7 @@ def percent(completed: int, total: int) -> int:
     return int(completed * 100 // total) if total else 0
 
 
-@cache
+@built_once
 def _progress_stmt():
     """Built once (bound parameters), like _enrollments_page_stmt."""
     user_id = bindparam("user_id")
@@ -371,7 +371,7 @@ def lock_enrollment(enrollment_id: int) -> bool:
     return execute(_lock_stmt(is_postgres()), {"enrollment_id": enrollment_id}).first() is not None
 
 
-@cache
+@built_once
 def _lock_stmt(row_locks: bool):
     stmt = select(Enrollment.id).where(
         Enrollment.id == bindparam("enrollment_id"), Enrollment.status == "active"
@@ -380,7 +380,7 @@ def _lock_stmt(row_locks: bool):
     return stmt.with_for_update(of=Enrollment, key_share=True) if row_locks else stmt
 
 
-@cache
+@built_once
 def _lock_and_record_stmt():
     """PostgreSQL: lock_enrollment and the completion's insert in one round trip:
 
@@ -412,7 +412,7 @@ def _lock_and_record_stmt():
     )
 
 
-@cache
+@built_once
 def _lesson_state_stmt():
     """The lesson's course, the caller's active enrollment and their completion of it, if any."""
     user_id = bindparam("user_id")
@@ -540,7 +540,7 @@ def stamp_if_complete(*, user_id: int, course_id: int) -> bool:
     return stamped
 
 
-@cache
+@built_once
 def _stamp_stmt():
     # Not named after columns: update() reserves those names for its SET clause.
     user_id, course_id = bindparam("p_user_id"), bindparam("p_course_id")

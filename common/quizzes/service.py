@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 
 from sqlalchemy import Integer, and_, bindparam, case, func, insert, or_, select, true
 
 from common.admin import audit
 from common.catalog import access
 from common.catalog.models import Course
-from common.db import db, end_read, execute, is_postgres, utcnow
+from common.db import built_once, db, end_read, execute, is_postgres, utcnow
 from common.errors import Conflict, Forbidden, ValidationError, not_found
 from common.learning.models import Enrollment
 from common.pagination import Page, paginate
@@ -273,7 +272,7 @@ def _locked_quiz(quiz_id: int, user_id: int):
     return execute(_locked_quiz_stmt(is_postgres()), {"quiz_id": quiz_id, "user_id": user_id}).one_or_none()
 
 
-@cache
+@built_once
 def _locked_quiz_stmt(row_locks: bool):
     # Built once per dialect with bound parameters: building the select costs more than running it.
     stmt = (
@@ -305,7 +304,7 @@ def _locked_quiz_stmt(row_locks: bool):
     return stmt.with_for_update(of=Enrollment, key_share=True) if row_locks else stmt
 
 
-@cache
+@built_once
 def _insert_result_stmt():
     # On the table, not the mapped class: an ORM-enabled insert runs the unit-of-work persistence
     # machinery for one row, which cost more than the statement (no ORM object is wanted here).
@@ -321,7 +320,7 @@ def _prior_attempts():
     ).where(QuizResult.user_id == bindparam("user_id"), QuizResult.quiz_id == bindparam("quiz_id"))
 
 
-@cache
+@built_once
 def _attempts_stmt():
     return _prior_attempts()
 
@@ -338,7 +337,7 @@ _RESULT_COLUMNS = (
 )
 
 
-@cache
+@built_once
 def _count_and_insert_stmt():
     """PostgreSQL: the prior attempts and, if one is left, the new result, in one round trip:
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from sqlalchemy import event
 
 from common.cache import cache
-from common.db import db
+from common.db import built_once, db
 from common.forum.models import Post
 from common.gamification import service as gamification
 from common.quizzes.models import Quiz
@@ -135,3 +139,52 @@ def test_admin_stats_uncached(world, count):
     # daily revenues
     assert count("GET", "/api/admin/stats", world["admin"]) == 12
     assert count("GET", "/api/admin/stats", world["admin"]) == 0  # cached
+
+
+def test_hot_statements_run_as_the_object_that_was_compiled(world, client):
+    """A cached statement executed as an equal but different object (two builders with one compiled
+    form, or a builder that ran twice) has its result columns re-mapped on every execution."""
+    remapped = []
+
+    def check(conn, cursor, statement, parameters, context, executemany):
+        compiled = context.compiled
+        if (
+            compiled is not None
+            and compiled._result_columns
+            and context.cache_hit == context.dialect.CACHE_HIT
+            and compiled.statement is not context.invoked_statement
+            and not context.execution_options.get("_result_disable_adapt_to_context", False)
+        ):
+            remapped.append(" ".join(statement.split())[:160])
+
+    requests = [
+        *(("POST", f"/api/lessons/{lesson}/complete", None) for lesson in world["lessons"][:3]),
+        *(("POST", f"/api/quizzes/{quiz}/attempts", {"selected_option": 0}) for quiz in world["quizzes"]),
+        ("GET", f"/api/courses/{world['course']}/posts", None),
+        ("GET", "/api/me/enrollments", None),
+        ("GET", f"/api/me/courses/{world['course']}/progress", None),
+    ]
+    event.listen(db.engine, "before_cursor_execute", check)
+    try:
+        for _ in range(2):
+            for method, url, body in requests:
+                response = client.open(url, method=method, headers=world["student"], json=body)
+                assert response.status_code < 300, response.get_json()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", check)
+    assert remapped == []
+
+
+def test_a_statement_builder_runs_once_when_threads_race():
+    calls = []
+
+    @built_once
+    def build(shape):
+        calls.append(shape)
+        time.sleep(0.05)  # long enough for every thread to ask while the first is building
+        return object()
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: build("page"), range(8)))
+    assert calls == ["page"]
+    assert all(result is results[0] for result in results)
