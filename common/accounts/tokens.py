@@ -125,9 +125,12 @@ def _refresh_expiry():
 
 
 def _mint(user, family_id: str, *, access_jti: str, refresh_jti: str) -> dict:
-    # Start the epoch now if Redis has none, so these tokens are not refused as "from before it".
+    # Start the epoch now if Redis has none, so these tokens are not refused as "from before it";
+    # and cache the version just read from the database, so the first request with these tokens
+    # need not read it again (a compare-and-set: it never replaces a newer one).
     try:
         cache.add(EPOCH_KEY, f"{int(time.time())}:")
+        _store_version(user.id, (user.token_version, "a" if user.status == "active" else "s"))
     except CacheUnavailable:
         pass
     claims = {"role": user.role, "tv": user.token_version, "fam": family_id}

@@ -10,6 +10,7 @@ from common.cache import cache
 from common.db import db
 from tests.concurrency import run_together
 from tests.factories import PASSWORD
+from tests.query_counter import recorded_statements
 
 
 def login(client, email):
@@ -116,10 +117,27 @@ def test_a_stale_cached_version_older_than_the_token_is_reloaded(client, student
     # A version bump whose publication never reached Redis: tokens carrying the new version still work.
     student.token_version = 5
     db.session.commit()
-    cache.set(tokens._version_key(student.id), "1:a", 60)
     fresh = login(client, student.email)
+    cache.set(tokens._version_key(student.id), "1:a", 60)
     assert client.get("/api/auth/me", headers=bearer(fresh["access_token"])).status_code == 200
     assert cache.get(tokens._version_key(student.id)) == b"5:a"
+
+
+def test_login_caches_the_version_so_the_first_request_reads_no_user_row(client, student):
+    cache.delete(tokens._version_key(student.id))
+    headers = bearer(login(client, student.email)["access_token"])
+    assert cache.get(tokens._version_key(student.id)) == b"1:a"
+    with recorded_statements() as statements:
+        assert client.get("/api/me/enrollments", headers=headers).status_code == 200
+    assert not [s for s in statements if "token_version" in s]
+
+
+def test_a_login_never_replaces_a_newer_cached_version(client, student):
+    fresh = login(client, student.email)
+    cache.set(tokens._version_key(student.id), "7:s", 60)  # published by a change this login missed
+    login(client, student.email)
+    assert cache.get(tokens._version_key(student.id)) == b"7:s"
+    assert client.get("/api/auth/me", headers=bearer(fresh["access_token"])).status_code == 403
 
 
 def test_suspension_racing_with_token_checks_always_wins(app, client, student, admin):
