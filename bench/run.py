@@ -184,16 +184,21 @@ def wrk(
     }
 
 
-def lua_script(requests_: list[tuple[str, str, str, str]]) -> str:
-    """A wrk script cycling through (method, path, token, body) at random."""
+def lua_script(requests_: list[tuple[str, str, str, str]], walk: bool = False) -> str:
+    """A wrk script cycling through (method, path, token, body) at random, or with `walk` in order,
+    each wrk thread from its own half of the list (so no request repeats until the list runs out)."""
     lines = ["local reqs = {"]
     for method, path, token, body in requests_:
         lines.append("  {" + ", ".join(json.dumps(x) for x in (method, path, token, body)) + "},")
     lines += [
         "}",
         "math.randomseed(os.time())",
+        "local threads, sent = 0, 0",
+        "function setup(thread) thread:set('part', threads); threads = threads + 1 end",
         "request = function()",
+        "  sent = sent + 1",
         "  local r = reqs[math.random(#reqs)]",
+        *(["  r = reqs[((part or 0) * math.floor(#reqs / 2) + sent - 1) % #reqs + 1]"] if walk else []),
         '  local headers = {["Authorization"] = "Bearer " .. r[3], ["Content-Type"] = "application/json"}',
         "  return wrk.format(r[1], r[2], headers, r[4])",
         "end",
@@ -220,6 +225,17 @@ def sample(dsn: str) -> dict:
             "WHERE e.user_id = ANY(%s) ORDER BY random() LIMIT 2000",
             (students,),
         ).fetchall()
+        # First completions: lessons not yet completed by active students (other than the 200 above),
+        # each used once (see measured_routes); a run uses up at most FRESH_LESSONS of ~1.8 million.
+        fresh_lessons = conn.execute(
+            f"SELECT e.user_id, l.id FROM enrollments e {approved} "
+            "JOIN users u ON u.id = e.user_id AND u.role = 'student' AND u.status = 'active' "
+            "JOIN lessons l ON l.course_id = e.course_id "
+            "WHERE e.status = 'active' AND e.user_id > %s AND e.user_id <= %s AND NOT EXISTS "
+            "(SELECT 1 FROM lesson_progress p WHERE p.user_id = e.user_id AND p.lesson_id = l.id) "
+            "ORDER BY random() LIMIT %s",
+            (max(students), max(students) + FRESH_STUDENTS, FRESH_LESSONS),
+        ).fetchall()
         quizzes = conn.execute(
             f"SELECT e.user_id, q.id FROM enrollments e {approved} "
             "JOIN quizzes q ON q.course_id = e.course_id "
@@ -239,6 +255,7 @@ def sample(dsn: str) -> dict:
         "students": students,
         "lessons": lessons,
         "quizzes": quizzes,
+        "fresh_lessons": fresh_lessons,
         "course": course,
         "domain": domain,
         "admin": admin,
@@ -247,6 +264,9 @@ def sample(dsn: str) -> dict:
 
 
 FORUM_POSTS = 30
+# The lesson-completion row measures first completions (the write a student makes once per lesson):
+# FRESH_LESSONS (student, lesson) pairs of up to FRESH_STUDENTS students, split between the rounds.
+FRESH_LESSONS, FRESH_STUDENTS = 40_000, 3_000
 
 
 def ensure_forum_posts(base: str, course: int, token: str) -> None:
@@ -300,7 +320,9 @@ def measured_routes(data: dict, tokens: dict) -> list[dict]:
         ("forum thread list (auth)", "uncached", f"/api/courses/{course}/posts", token),
     ]
     routes = [{"name": n, "kind": k, "method": "GET", "path": p, "token": t} for n, k, p, t in rows]
-    lessons = [("POST", f"/api/lessons/{lid}/complete", tokens[uid], "") for uid, lid in data["lessons"]]
+    lessons = [
+        ("POST", f"/api/lessons/{lid}/complete", tokens[uid], "") for uid, lid in data["fresh_lessons"]
+    ]
     attempts = [
         (
             "POST",
@@ -310,7 +332,8 @@ def measured_routes(data: dict, tokens: dict) -> list[dict]:
         )
         for uid, qid in data["quizzes"]
     ]
-    for name, reqs in (("lesson completion", lessons), ("quiz attempt", attempts)):
+    # A quiz is answered again and again (random picks); a lesson is completed once (walked in order).
+    for name, reqs, walk in (("lesson completion", lessons, True), ("quiz attempt", attempts, False)):
         method, path, token_, body = reqs[0]
         routes.append(
             {
@@ -320,7 +343,8 @@ def measured_routes(data: dict, tokens: dict) -> list[dict]:
                 "path": path,
                 "token": token_,
                 "body": body,
-                "reqs": reqs,
+                "reqs": reqs[1:] if walk else reqs,  # the probe sends the first
+                "walk": walk,
             }
         )
     return routes
@@ -335,16 +359,29 @@ def probe(base: str, route: dict) -> requests.Response:
     )
 
 
+def round_script(route: dict, round_: int, rounds: int) -> str | None:
+    """The wrk script of one round: a walked list gives each round its own share, so a later round
+    does not repeat what an earlier one completed."""
+    if "reqs" not in route:
+        return None
+    reqs = route["reqs"]
+    if route.get("walk"):
+        share = len(reqs) // rounds
+        reqs = reqs[round_ * share : (round_ + 1) * share]
+    return lua_script(reqs, walk=route.get("walk", False))
+
+
 def measure(route: dict, product: str, ceiling: str, args) -> dict:
     """Interleaved wrk runs: product, ceiling (same body size), for args.rounds rounds; means reported."""
     response = probe(product, route)
     if response.status_code >= 400:
         return {"name": route["name"], "kind": route["kind"], "skipped": f"HTTP {response.status_code}"}
     size = len(response.content)
-    script = lua_script(route["reqs"]) if "reqs" in route else None
-    headers = {"Authorization": f"Bearer {route['token']}"} if route["token"] and not script else None
+    scripted = "reqs" in route
+    headers = {"Authorization": f"Bearer {route['token']}"} if route["token"] and not scripted else None
     runs, ceilings = [], []
-    for _ in range(args.rounds):
+    for round_ in range(args.rounds):
+        script = round_script(route, round_, args.rounds)
         target = product + ("/" if script else route["path"])
         runs.append(wrk(target, args.duration, args.connections, script=script, headers=headers))
         ceilings.append(wrk(f"{ceiling}/bytes/{size}", args.duration, args.connections))
@@ -393,7 +430,7 @@ def main() -> None:
         report["leaderboard_rebuild_s"] = round(time_leaderboard_rebuild(dsn), 2)
         print(f"leaderboard rebuild: {report['leaderboard_rebuild_s']} s", flush=True)
         data = sample(dsn)
-        ids = data["students"] + [data["admin"]]
+        ids = sorted({*data["students"], data["admin"], *(uid for uid, _ in data["fresh_lessons"])})
         tokens = dict(zip(ids, mint_tokens(dsn, ids), strict=True))
         product, ceiling = f"http://127.0.0.1:{PRODUCT_PORT}", f"http://127.0.0.1:{CEILING_PORT}"
         only = {x.strip() for x in args.only.split(",") if x.strip()}
