@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, any_, func, select
 from sqlalchemy.sql.elements import BindParameter
 
 from common.accounts.models import User
@@ -164,9 +164,12 @@ def counter(user_id: int, criterion: str, today: date | None = None) -> int:
 
 def unheld_badges(user_id, criteria) -> Select:
     """The badges of these criteria that the user does not hold yet: (id, code, criterion, threshold).
-    `user_id`: a value or a bound parameter; `criteria`: names, or an expanding bound parameter."""
+    `user_id`: a value or a bound parameter; `criteria`: names, or a bound parameter of an array of
+    them (PostgreSQL: `= ANY(...)`, one statement text whatever their number)."""
     return select(Badge.id, Badge.code, Badge.criterion, Badge.threshold).where(
-        Badge.criterion.in_(criteria if isinstance(criteria, BindParameter) else list(criteria)),
+        Badge.criterion == any_(criteria)
+        if isinstance(criteria, BindParameter)
+        else Badge.criterion.in_(list(criteria)),
         ~select(UserBadge.id).where(UserBadge.user_id == user_id, UserBadge.badge_id == Badge.id).exists(),
     )
 

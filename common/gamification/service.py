@@ -31,7 +31,7 @@ from common.gamification.leaderboards import (  # noqa: F401
     read_board,
     remove_user_from_boards,
 )
-from common.gamification.models import XpEvent
+from common.gamification.models import Badge, XpEvent
 from common.gamification.rebuild import rebuild_leaderboards  # noqa: F401
 
 XP_TYPES = ("lesson_complete", "quiz_pass", "forum_post")
@@ -139,7 +139,7 @@ def _award_stmt():
     `p_updated_at` and the badge criteria `p_criteria`): building it cost more than running it. One
     statement for every award type: one per type would share a single compiled form (the criteria
     are bound values), and all but the first would have their result columns re-mapped each time."""
-    from sqlalchemy.dialects.postgresql import insert
+    from sqlalchemy.dialects.postgresql import ARRAY, insert
 
     user_id = bindparam("p_user_id")
     columns = ("user_id", "type", "points", "source_id", "course_id", "domain", "timestamp")
@@ -158,7 +158,8 @@ def _award_stmt():
         .returning(User.xp_total)
         .cte("total")
     )
-    unheld = unheld_badges(user_id, bindparam("p_criteria", expanding=True)).subquery("unheld")
+    criteria = bindparam("p_criteria", type_=ARRAY(Badge.__table__.c.criterion.type))
+    unheld = unheld_badges(user_id, criteria).subquery("unheld")
     day = days_since(user_id, bindparam("p_since")).subquery("day")
     days = select(func.array_agg(day.c[0].distinct())).scalar_subquery()
     return (
