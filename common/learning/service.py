@@ -385,7 +385,7 @@ def _lock_and_record_stmt():
     """PostgreSQL: lock_enrollment and the completion's insert in one round trip:
 
     WITH locked AS (SELECT id FROM enrollments WHERE id = :enrollment_id AND status = 'active'
-                    FOR KEY SHARE),
+                    FOR NO KEY UPDATE),
          inserted AS (INSERT INTO lesson_progress ... SELECT ... FROM locked
                       ON CONFLICT DO NOTHING RETURNING id)
     SELECT locked.id, inserted.id AS inserted FROM locked LEFT JOIN inserted ON true
