@@ -225,16 +225,19 @@ def sample(dsn: str) -> dict:
             "WHERE e.user_id = ANY(%s) ORDER BY random() LIMIT 2000",
             (students,),
         ).fetchall()
-        # First completions: lessons not yet completed by active students (other than the 200 above),
-        # each used once (see measured_routes); a run uses up at most FRESH_LESSONS of ~1.8 million.
+        # First completions: lessons not yet completed by the first FRESH_STUDENTS active students
+        # (after the 200 above) who have any left, each used once (see measured_routes); a run uses
+        # up at most FRESH_LESSONS of ~1.8 million.
         fresh_lessons = conn.execute(
-            f"SELECT e.user_id, l.id FROM enrollments e {approved} "
-            "JOIN users u ON u.id = e.user_id AND u.role = 'student' AND u.status = 'active' "
-            "JOIN lessons l ON l.course_id = e.course_id "
-            "WHERE e.status = 'active' AND e.user_id > %s AND e.user_id <= %s AND NOT EXISTS "
-            "(SELECT 1 FROM lesson_progress p WHERE p.user_id = e.user_id AND p.lesson_id = l.id) "
-            "ORDER BY random() LIMIT %s",
-            (max(students), max(students) + FRESH_STUDENTS, FRESH_LESSONS),
+            "WITH fresh AS ("
+            f"  SELECT e.user_id, l.id AS lesson_id FROM enrollments e {approved} "
+            "  JOIN users u ON u.id = e.user_id AND u.role = 'student' AND u.status = 'active' "
+            "  JOIN lessons l ON l.course_id = e.course_id "
+            "  WHERE e.status = 'active' AND e.user_id > %s AND NOT EXISTS "
+            "  (SELECT 1 FROM lesson_progress p WHERE p.user_id = e.user_id AND p.lesson_id = l.id)), "
+            "chosen AS (SELECT DISTINCT user_id FROM fresh ORDER BY user_id LIMIT %s) "
+            "SELECT user_id, lesson_id FROM fresh JOIN chosen USING (user_id) ORDER BY random() LIMIT %s",
+            (max(students), FRESH_STUDENTS, FRESH_LESSONS),
         ).fetchall()
         quizzes = conn.execute(
             f"SELECT e.user_id, q.id FROM enrollments e {approved} "
