@@ -56,6 +56,12 @@ def test_an_unknown_type_is_still_a_type_error(app):
         app.json.response({"x": object()})
 
 
+def test_other_separators_are_kept(app):
+    with app.test_request_context():
+        assert app.json.dumps({"a": [1, 2]}, separators=(", ", ": ")) == '{"a": [1, 2]}'
+        assert app.json.dumps({"a": [1, 2]}, separators=(",", ":")) == '{"a":[1,2]}'
+
+
 def test_debug_output_is_indented(app):
     app.json.compact = False
     try:
