@@ -14,14 +14,16 @@ from sqlalchemy.orm import aliased
 
 from common.accounts.models import User
 from common.admin import audit
+from common.catalog.access import enrolled_clause
 from common.catalog.models import Course, Module
 from common.db import LIKE_ESCAPE, built_once, contains_pattern, db, is_postgres, read_connection, utcnow
-from common.errors import Forbidden, ValidationError
+from common.errors import Forbidden, ValidationError, not_found
 from common.forum.access import (
     author_role,
     forum_course,
     forum_instructor,
     is_instructor,
+    may_read,
     require_writer,
     shown_role,
     visible_post,
@@ -123,16 +125,16 @@ def list_posts(
     page: int = 1,
     per_page: int = 20,
 ) -> Page:
-    """A course's posts with the caller's vote, as plain dicts (the list is a hot read), in two queries
-    (three with `module_id`): the course with the caller's enrollment, then the page with its total.
+    """A course's posts with the caller's vote, as plain dicts (the list is a hot read), in one query:
+    the page with its total carries the course's instructor and the caller's enrollment, from which
+    the readers' rule is checked before anything is returned. An empty page (or an unknown course)
+    reads the course apart, to tell 404 from an empty list, and checks `module_id` (422).
 
     Each item has the post's columns, `user_name`, `author_role`, `my_vote` and `accepted_reply_id`
     (None when the accepted reply is hidden from the caller).
     """
     q = (q or "").strip()
     with read_connection() as connection:
-        instructor_id = forum_instructor(connection, course_id, user_id, role)
-        _check_module(course_id, module_id, connection.execute)
         stmt = _posts_page_stmt(
             admin=role == "admin",
             by_module=module_id is not None,
@@ -148,6 +150,15 @@ def list_posts(
             "q_like": contains_pattern(q.lower()),
         }
         result = paginate_counted(stmt, page=page, per_page=per_page, params=params, connection=connection)
+        if result.items:
+            # A post of the module in this course exists, so the module is one of the course's.
+            first = result.items[0]
+            instructor_id = first.course_instructor_id
+            if not may_read(instructor_id, first.caller_enrolled, user_id, role):
+                raise not_found("Course", course_id)
+        else:
+            instructor_id = forum_instructor(connection, course_id, user_id, role)
+            _check_module(course_id, module_id, connection.execute)
     result.items = [
         {**row._mapping, "author_role": shown_role(row.user_id, row.user_role, instructor_id)}
         for row in result.items
@@ -180,6 +191,12 @@ def _posts_page_stmt(*, admin: bool, by_module: bool, search: bool, sort: str, p
             Post.hidden,
             Post.created_at,
             Post.edited_at,
+            # The readers' rule rides along (evaluated once: the subqueries are uncorrelated).
+            select(Course.instructor_id)
+            .where(Course.id == bindparam("course_id"))
+            .scalar_subquery()
+            .label("course_instructor_id"),
+            enrolled_clause(bindparam("user_id"), bindparam("course_id")).label("caller_enrolled"),
         )
         .join(User, User.id == Post.user_id)
         .outerjoin(Vote, (Vote.post_id == Post.id) & (Vote.user_id == bindparam("user_id")))

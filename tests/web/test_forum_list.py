@@ -171,8 +171,30 @@ def test_fixed_query_count_per_page(app, client, world):
 
     small, large = queries(2), queries(12)
     assert small == large
-    # the course with the caller's enrollment, the page with its total (authors, my_vote and the
-    # accepted reply's state included)
-    assert large == 2
-    assert queries(2, "instructor") == queries(12, "instructor") == 2
-    assert queries(2, "admin") == queries(12, "admin") == 2
+    # one statement: the page with its total, the course's instructor and the caller's enrollment
+    # (authors, my_vote and the accepted reply's state included)
+    assert large == 1
+    assert queries(2, "instructor") == queries(12, "instructor") == 1
+    assert queries(2, "admin") == queries(12, "admin") == 1
+
+
+@pytest.mark.parametrize("posts", [0, 1])
+def test_the_readers_rule_holds_with_and_without_posts_on_the_page(client, world, posts):
+    """With posts the rule is read off the page's own row; without, from the course: same answers."""
+    from tests.web.forum_world import OUTSIDERS
+
+    for n in range(posts):
+        make_post(world, title=f"Question {n}", module_id=world.module_id)
+    url = f"/api/courses/{world.course.id}/posts"
+    for who in OUTSIDERS:
+        assert client.get(url, headers=world.h(who)).status_code == 404, who
+        # a page past the end has no rows either: still 404, never an empty list
+        assert client.get(f"{url}?page=3", headers=world.h(who)).status_code == 404, who
+    for who in ("reader", "instructor", "admin"):
+        body = _list(client, world, who)
+        assert body["total"] == posts and len(body["items"]) == posts
+        assert _list(client, world, who, page=3)["items"] == []
+    # a module of the course filters; one of no course is 422 whether or not the course has posts
+    assert _list(client, world, module_id=world.module_id)["total"] == posts
+    bad = client.get(f"{url}?module_id=999999", headers=world.h("reader"))
+    assert bad.status_code == 422
