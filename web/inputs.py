@@ -135,8 +135,8 @@ _COMPACT = {"separators": (",", ":")}
 
 class EdgeJSONProvider(DefaultJSONProvider):
     """`request.get_json()` with the same bounds (a refused body is Flask's 400); responses are
-    encoded by orjson, with the standard library as the fallback for what orjson refuses (an integer
-    beyond 64 bits) and for indented output (debug)."""
+    encoded by orjson (UTF-8), with the standard library (ASCII escapes) as the fallback for what
+    orjson refuses (an integer beyond 64 bits, a lone surrogate) and for indented output (debug)."""
 
     def loads(self, s, **kwargs):
         if kwargs:  # pragma: no cover - Flask itself passes none
@@ -148,15 +148,17 @@ class EdgeJSONProvider(DefaultJSONProvider):
 
     def response(self, *args, **kwargs):
         obj = self._prepare_response_obj(args, kwargs)
-        indent = {"indent": 2} if self.compact is False or (self.compact is None and self._app.debug) else {}
-        return self._app.response_class(self._encode(obj, indent) + b"\n", mimetype=self.mimetype)
+        debug = self.compact is False or (self.compact is None and self._app.debug)
+        layout = {"indent": 2} if debug else _COMPACT
+        return self._app.response_class(self._encode(obj, layout) + b"\n", mimetype=self.mimetype)
 
     def _encode(self, obj, kwargs: dict) -> bytes:
         if not kwargs or kwargs == _COMPACT:  # orjson's only layout
             try:
                 return orjson.dumps(obj, default=self.default, option=_ORJSON_OPTIONS)
             except orjson.JSONEncodeError:
-                pass  # the standard library writes it (an integer beyond 64 bits) or raises as before
+                pass  # the standard library writes it (an integer beyond 64 bits, a lone surrogate) or raises
+        # ASCII escapes: a lone surrogate (orjson refuses it) has no UTF-8 form.
         return super().dumps(obj, **kwargs).encode()
 
 
@@ -203,7 +205,6 @@ def init_input_edge(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     app.json = EdgeJSONProvider(app)
     app.json.sort_keys = False
-    app.json.ensure_ascii = False  # UTF-8, as orjson writes it
     # One parser for every flask-smorest Blueprint, including ones written after this module.
     Blueprint.ARGUMENTS_PARSER = EdgeParser()
     app.before_request_funcs.setdefault(None, []).insert(0, _refuse_before_routing)

@@ -51,6 +51,21 @@ def test_an_integer_beyond_64_bits_falls_back_to_the_standard_library(app):
     assert json.loads(raw) == {"n": 2**70, "m": -(2**65)}
 
 
+def test_a_lone_surrogate_falls_back_to_ascii_escapes(app):
+    with app.test_request_context():
+        response = app.json.response({"\ud800": ["\ud800"], "n": 1})
+    assert response.get_data() == b'{"\\ud800":["\\ud800"],"n":1}\n'  # compact, as orjson writes
+
+
+def test_a_lone_surrogate_key_in_a_body_is_422_not_500(client):
+    # The 422 names the bad field, so the surrogate comes back in the answer.
+    response = client.post(
+        "/api/auth/login", data='{"\\ud800": "x"}', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.data
+    assert response.get_json()["code"] == 422
+
+
 def test_an_unknown_type_is_still_a_type_error(app):
     with app.test_request_context(), pytest.raises(TypeError):
         app.json.response({"x": object()})
