@@ -125,10 +125,11 @@ def list_posts(
     page: int = 1,
     per_page: int = 20,
 ) -> Page:
-    """A course's posts with the caller's vote, as plain dicts (the list is a hot read), in one query:
-    the page with its total carries the course's instructor and the caller's enrollment, from which
-    the readers' rule is checked before anything is returned. An empty page (or an unknown course)
-    reads the course apart, to tell 404 from an empty list, and checks `module_id` (422).
+    """A course's posts with the caller's vote, as plain dicts (the list is a hot read), in one query
+    (two with `module_id`, which is checked: 422): the page with its total carries the course's
+    instructor and the caller's enrollment, from which the readers' rule is checked before anything
+    is returned. An empty page (or an unknown course) reads the course apart, to tell 404 from an
+    empty list.
 
     Each item has the post's columns, `user_name`, `author_role`, `my_vote` and `accepted_reply_id`
     (None when the accepted reply is hidden from the caller).
@@ -150,15 +151,15 @@ def list_posts(
             "q_like": contains_pattern(q.lower()),
         }
         result = paginate_counted(stmt, page=page, per_page=per_page, params=params, connection=connection)
-        if result.items:
-            # A post of the module in this course exists, so the module is one of the course's.
-            first = result.items[0]
+        first = result.items[0] if result.items else None
+        if first is not None and first.course_instructor_id is not None:
             instructor_id = first.course_instructor_id
             if not may_read(instructor_id, first.caller_enrolled, user_id, role):
                 raise not_found("Course", course_id)
-        else:
+        else:  # no posts, or posts left behind by a deleted course (SQLite keeps no foreign keys)
             instructor_id = forum_instructor(connection, course_id, user_id, role)
-            _check_module(course_id, module_id, connection.execute)
+        # Posts may outlive a deleted module on SQLite: the module itself is checked.
+        _check_module(course_id, module_id, connection.execute)
     result.items = [
         {**row._mapping, "author_role": shown_role(row.user_id, row.user_role, instructor_id)}
         for row in result.items
