@@ -38,7 +38,7 @@ def submit_attempt(
 ) -> quizzes.AttemptOutcome:
     """Record an enrolled student's answer; the first correct one awards `quiz_pass` XP once.
 
-    A correct answer after an earlier correct one is only recorded (two statements fewer).
+    A correct answer after an earlier correct one awards nothing (one statement fewer).
 
     The attempt, any XP and, when it was the last thing missing, the course completion commit
     together (under the enrollment lock); a newly completed course then asks for its certificate.
@@ -49,10 +49,10 @@ def submit_attempt(
             quiz_id=quiz_id, user_id=user_id, role=role, selected_option=selected_option
         )
         course_id = outcome.result["course_id"]
-        if outcome.result["is_correct"] and not outcome.passed_before:
-            # Only the first correct answer: a later one would find its XP and the completion check
-            # already done by that answer's transaction. The xp_events unique key makes this
-            # exactly-once even without the enrollment lock.
+        if outcome.result["is_correct"]:
+            # The first correct answer awards the XP; a later one would find it awarded by that
+            # answer's transaction (the count under the lock says one exists) and only re-checks the
+            # completion. The xp_events unique key makes this exactly-once even without the lock.
             outcome.xp_awarded, outcome.course_completed = _award_and_stamp(
                 user_id=user_id,
                 course_id=course_id,
@@ -60,6 +60,7 @@ def submit_attempt(
                 source_id=quiz_id,
                 domain=outcome.domain,
                 course_was_complete=outcome.course_was_complete,
+                award=not outcome.passed_before,
             )
     _certify_if(outcome.course_completed, user_id=user_id, course_id=course_id)
     return outcome
@@ -73,9 +74,15 @@ def _award_and_stamp(
     source_id: int,
     domain: str | None,
     course_was_complete: bool,
+    award: bool = True,
 ) -> tuple[int, bool]:
-    """The XP of this step and whether it newly completed the course; in the caller's unit of work."""
-    xp = award_xp(user_id=user_id, type=xp_type, source_id=source_id, course_id=course_id, domain=domain)
+    """The XP of this step (none without `award`) and whether it newly completed the course; in the
+    caller's unit of work."""
+    xp = (
+        award_xp(user_id=user_id, type=xp_type, source_id=source_id, course_id=course_id, domain=domain)
+        if award
+        else 0
+    )
     newly = not course_was_complete and learning.stamp_if_complete(user_id=user_id, course_id=course_id)
     return xp, newly
 

@@ -339,3 +339,24 @@ def test_passing_every_quiz_with_lessons_left_does_not_complete(client, setup):
     body = attempt(client, setup["quiz"].id, setup["headers"], 1).get_json()
     assert body["is_correct"] is True and body["course_completed"] is False
     assert _completed_at(setup["student"], setup["course"]) is None
+
+
+def test_a_correct_answer_to_a_passed_quiz_still_rechecks_the_completion(client, setup):
+    """The award is skipped once the quiz is passed, not the completion check: a course whose last
+    missing quiz was deleted completes at the student's next correct answer."""
+    course, headers = setup["course"], setup["headers"]
+    other = make_quiz(setup["module"], options=["a", "b"], correct_option=0)
+    other_id = other.id
+    for lesson_id in db.session.execute(select(Lesson.id).where(Lesson.course_id == course.id)).scalars():
+        assert client.post(f"/api/lessons/{lesson_id}/complete", headers=headers).status_code == 200
+    first = attempt(client, setup["quiz"].id, headers).get_json()
+    assert first["course_completed"] is False  # the other quiz is still missing
+    owner = auth_headers(setup["owner"])
+    assert client.delete(f"/api/quizzes/{other_id}", headers=owner).status_code == 204
+    again = attempt(client, setup["quiz"].id, headers).get_json()
+    assert again["xp_awarded"] == 0 and again["course_completed"] is True
+    db.session.expire_all()
+    enrollment = db.session.execute(
+        select(Enrollment).where(Enrollment.user_id == setup["student"].id, Enrollment.course_id == course.id)
+    ).scalar_one()
+    assert enrollment.completed_at is not None
