@@ -337,6 +337,9 @@ def measured_routes(data: dict, tokens: dict) -> list[dict]:
     ]
     # A quiz is answered again and again (random picks); a lesson is completed once (walked in order).
     for name, reqs, walk in (("lesson completion", lessons, True), ("quiz attempt", attempts, False)):
+        if len(reqs) < 2:  # nothing left to send (every sampled lesson completed): not measured
+            print(f"{name}: no requests to send, not measured", flush=True)
+            continue
         method, path, token_, body = reqs[0]
         routes.append(
             {
@@ -369,8 +372,9 @@ def round_script(route: dict, round_: int, rounds: int) -> str | None:
         return None
     reqs = route["reqs"]
     if route.get("walk"):
-        share = len(reqs) // rounds
-        reqs = reqs[round_ * share : (round_ + 1) * share]
+        # A thread that sends more than its half of the share wraps around into repeats.
+        share = max(len(reqs) // rounds, 1)
+        reqs = reqs[round_ * share : (round_ + 1) * share] or reqs[-share:]
     return lua_script(reqs, walk=route.get("walk", False))
 
 
