@@ -150,7 +150,6 @@ def built_once(fn=None, *, maxsize: int | None = None):
             with lock:
                 return cached(*args, **kwargs)
 
-        wrapper.cache_info, wrapper.cache_clear = cached.cache_info, cached.cache_clear
         return wrapper
 
     return decorator(fn) if fn is not None else decorator
